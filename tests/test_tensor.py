@@ -1,0 +1,112 @@
+"""Tensor construction, dtype policy, attributes and clear errors for bad input."""
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tc
+from tinygrad_cnn import Tensor
+
+
+def test_dtype_policy():
+    assert Tensor(np.zeros(2, dtype=np.float64)).dtype == np.float64
+    assert Tensor(np.zeros(2, dtype=np.float32)).dtype == np.float32
+    assert Tensor(np.zeros(2, dtype=np.float16)).dtype == np.float32
+    assert Tensor(1.5).dtype == np.float32
+    assert Tensor([[1.0, 2.0]]).dtype == np.float32
+    assert Tensor([1, 2]).dtype.kind == "i"
+    assert Tensor(np.array([True])).dtype == np.bool_
+    assert Tensor(Tensor([1.0])).dtype == np.float32
+    assert Tensor([1, 2], dtype=np.float64).dtype == np.float64
+
+
+def test_numpy_array_is_shared_not_copied():
+    array = np.zeros(3, dtype=np.float32)
+    t = Tensor(array)
+    array[0] = 5
+    assert t.numpy()[0] == 5
+
+
+def test_attributes():
+    t = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    assert t.shape == (2, 3) and t.ndim == 2 and t.is_leaf and t.grad is None
+    y = t * 2
+    assert not y.is_leaf and y.requires_grad and y.grad_fn.name == "Mul"
+    d = y.detach()
+    assert d.is_leaf and not d.requires_grad and d.data is y.data
+    assert Tensor([3.5]).item() == 3.5
+    assert "requires_grad=True" in repr(t) and "grad_fn=<Mul>" in repr(y)
+
+
+def test_integer_tensors_cannot_require_grad():
+    with pytest.raises(TypeError, match="only floating point"):
+        Tensor([1, 2], requires_grad=True)
+
+
+def test_unsupported_data_type_is_a_type_error():
+    with pytest.raises(TypeError, match="unsupported data type dict"):
+        Tensor({"a": 1})
+    with pytest.raises(TypeError, match="unsupported dtype"):
+        Tensor(np.array(["a"]))
+
+
+def test_ragged_list_is_a_clear_error():
+    with pytest.raises(ValueError, match="Tensor: cannot build"):
+        Tensor([[1.0, 2.0], [3.0]])
+
+
+def test_item_of_many_elements():
+    with pytest.raises(ValueError, match=r"item: only one-element.*\(2,\)"):
+        Tensor([1.0, 2.0]).item()
+
+
+def test_unsupported_operand():
+    with pytest.raises(TypeError, match="add: unsupported operand type str"):
+        Tensor([1.0]) + "x"
+
+
+def test_broadcast_mismatch_names_op_and_shapes():
+    with pytest.raises(ValueError, match=r"mul: shapes \(2, 3\) and \(4,\) cannot be broadcast"):
+        Tensor(np.ones((2, 3))) * Tensor(np.ones(4))
+
+
+def test_matmul_mismatch_names_shapes():
+    with pytest.raises(ValueError, match=r"matmul: shapes \(2, 3\) and \(4, 5\) are not aligned"):
+        Tensor(np.ones((2, 3))) @ Tensor(np.ones((4, 5)))
+
+
+def test_reshape_and_dim_errors():
+    with pytest.raises(ValueError, match=r"reshape: cannot reshape a tensor of shape \(2, 3\)"):
+        Tensor(np.ones((2, 3))).reshape(4)
+    with pytest.raises(IndexError, match="sum: dim 2 is out of range"):
+        Tensor(np.ones((2, 3))).sum(2)
+    with pytest.raises(ValueError, match="permute: dims"):
+        Tensor(np.ones((2, 3))).permute(0, 0)
+
+
+def test_scalars_do_not_promote_float32():
+    x = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    for y in (x * 2.0, 2.0 * x, x + np.float64(1), x ** 2, 1 / x, x - 1):
+        assert y.dtype == np.float32
+
+
+def test_comparisons_return_bool_without_grad():
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    for result in (x < 2, x <= 2, x > 2, x >= 2, x == 2, x != 2):
+        assert result.dtype == np.bool_ and not result.requires_grad
+    np.testing.assert_array_equal((x > 1.5).numpy(), [False, True, True])
+
+
+def test_numpy_array_on_the_left():
+    x = Tensor([1.0, 2.0])
+    y = np.array([3.0, 4.0], dtype=np.float32) + x
+    assert isinstance(y, Tensor)
+    np.testing.assert_allclose(y.numpy(), [4.0, 6.0])
+
+
+def test_creation_functions_follow_the_seed():
+    tc.manual_seed(3)
+    a = tc.randn(2, 3)
+    tc.manual_seed(3)
+    b = tc.randn((2, 3))
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert tc.zeros(2, 2).dtype == np.float32 and tc.ones_like(a).shape == (2, 3)
+    assert 0 <= tc.rand(100).numpy().min() and tc.rand(100).numpy().max() < 1

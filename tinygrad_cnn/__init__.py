@@ -1,0 +1,12 @@
+"""tinygrad_cnn: a teaching-sized autograd engine on NumPy that trains real CNNs."""
+from .tensor import Tensor
+from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import gradcheck, gradgradcheck
+from .random import manual_seed
+from .creation import ones, ones_like, rand, randn, zeros, zeros_like
+
+__all__ = [
+    "Tensor", "Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "grad", "gradcheck", "gradgradcheck", "manual_seed",
+    "zeros", "ones", "zeros_like", "ones_like", "randn", "rand",
+]

@@ -1,0 +1,404 @@
+"""Reverse-mode automatic differentiation: grad mode, the Function base class and the engine.
+
+The graph is made of Function instances ("nodes"). A Tensor produced by a primitive holds its
+node strongly; the node holds its input Tensors strongly and its outputs only weakly, so the
+graph has no reference cycle and is freed by reference counting as soon as the user drops the
+output. Backward walks the nodes with an explicit stack (no recursion limit).
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any
+
+import numpy as np
+
+from .tensor import Tensor
+
+# --------------------------------------------------------------------------- grad mode
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """True when operations on tensors that require grad record a graph."""
+    return getattr(_state, "grad_enabled", True)
+
+
+class set_grad_enabled:
+    """Turn graph recording on or off, as a context manager or a decorator."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self._previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        self._previous.append(is_grad_enabled())
+        _state.grad_enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        _state.grad_enabled = self._previous.pop()
+
+    def __call__(self, func: Callable) -> Callable:
+        @wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(self.mode):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(set_grad_enabled):
+    """Record no graph and save no arrays for backward (evaluation, optimiser updates)."""
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Record a graph again inside a ``no_grad`` block."""
+
+    def __init__(self) -> None:
+        super().__init__(True)
+
+
+# --------------------------------------------------------------------------- scopes
+
+def current_scope() -> tuple:
+    """The stack of objects (usually nn.Modules) whose forward is running right now."""
+    return getattr(_state, "scope", ())
+
+
+@contextmanager
+def scope(owner: object) -> Iterator[None]:
+    """Tag every node created inside the block with ``owner`` (graph pictures group by it)."""
+    previous = current_scope()
+    _state.scope = previous + (owner,)
+    try:
+        yield
+    finally:
+        _state.scope = previous
+
+
+# --------------------------------------------------------------------------- Function
+
+class Function:
+    """Base class of every differentiable primitive.
+
+    Subclasses implement two static-style methods taking ``ctx`` (the node itself):
+
+    * ``forward(ctx, *inputs, **settings)`` receives NumPy arrays in place of the Tensor
+      inputs (Python numbers pass through) and returns an array or a tuple of arrays. It keeps
+      what backward needs with ``ctx.save_for_backward(...)`` and plain attributes.
+    * ``backward(ctx, *grad_outputs)`` receives one gradient Tensor per output and returns one
+      gradient per positional input (``None`` where there is none). Building the result from
+      Tensor operations makes it differentiable again (``create_graph=True``).
+
+    Call a primitive with ``MyFunction.apply(*inputs, **settings)``: inputs positional,
+    settings (stride, shape, ...) by keyword; ``ctx.settings`` keeps them for backward and for
+    graph pictures.
+    """
+
+    needs_input_grad: tuple[bool, ...]
+    inputs: tuple[Any, ...]
+    settings: dict[str, Any]
+    scope: tuple
+    _outputs: tuple[weakref.ref, ...]
+    _output_meta: tuple[tuple[tuple[int, ...], np.dtype], ...]
+    _saved: tuple[np.ndarray, ...] | None
+
+    @staticmethod
+    def forward(ctx: Function, *args: Any, **settings: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Function, *grad_outputs: Tensor) -> Any:
+        raise NotImplementedError
+
+    # -- used inside forward
+    @property
+    def requires_grad(self) -> bool:
+        """True when this call records a graph: forward may skip work only backward needs."""
+        return any(self.needs_input_grad)
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep arrays for backward; nothing is kept when no graph is recorded."""
+        if self.requires_grad:
+            self._saved = arrays
+
+    @property
+    def saved_tensors(self) -> tuple[Any, ...]:
+        """What forward passed to ``save_for_backward``."""
+        return self._saved
+
+    # -- graph construction
+    @classmethod
+    def apply(cls, *args: Any, **settings: Any) -> Any:
+        ctx = cls()
+        grad_on = is_grad_enabled()
+        ctx.needs_input_grad = tuple(
+            grad_on and isinstance(a, Tensor) and a.requires_grad for a in args
+        )
+        ctx._saved = ()
+        raw = cls.forward(ctx, *(a.data if isinstance(a, Tensor) else a for a in args), **settings)
+        record = ctx.requires_grad
+        many = isinstance(raw, tuple)
+        outputs = tuple(
+            Tensor._from_op(array, ctx, i, True)
+            if record and np.result_type(array).kind == "f"
+            else Tensor._from_op(array, None, 0, False)
+            for i, array in enumerate(raw if many else (raw,))
+        )
+        if record:
+            ctx.inputs = args
+            ctx.settings = settings
+            ctx.scope = current_scope()
+            ctx._outputs = tuple(weakref.ref(t) for t in outputs)
+            ctx._output_meta = tuple((t.shape, t.dtype) for t in outputs)
+        else:
+            ctx._saved = None
+        return outputs if many else outputs[0]
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self._outputs)
+
+    def outputs(self) -> list[Tensor | None]:
+        """The output Tensors still alive (None for those the user dropped)."""
+        return [ref() for ref in self._outputs]
+
+    def parents(self) -> Iterator[Function]:
+        """The nodes that produced this node's inputs."""
+        for a in self.inputs:
+            if isinstance(a, Tensor) and a.grad_fn is not None:
+                yield a.grad_fn
+
+    def release(self) -> None:
+        """Free the arrays saved for backward."""
+        self._saved = None
+
+
+# --------------------------------------------------------------------------- graph walk
+
+def topological_order(roots: Sequence[Function]) -> list[Function]:
+    """Every node reachable from ``roots``, each after all nodes that consume its outputs.
+
+    Iterative depth-first search, so graphs of any depth work.
+    """
+    visited: set[int] = set()
+    postorder: list[Function] = []
+    stack: list[tuple[Function, Iterator[Function]]] = []
+    for root in roots:
+        if id(root) in visited:
+            continue
+        visited.add(id(root))
+        stack.append((root, root.parents()))
+        while stack:
+            node, parents = stack[-1]
+            for parent in parents:
+                if id(parent) not in visited:
+                    visited.add(id(parent))
+                    stack.append((parent, parent.parents()))
+                    break
+            else:
+                stack.pop()
+                postorder.append(node)
+    postorder.reverse()
+    return postorder
+
+
+# --------------------------------------------------------------------------- backward
+
+def _check_gradient(kind: str, gradient: Tensor, target: Tensor) -> Tensor:
+    if gradient.shape != target.shape:
+        raise ValueError(
+            f"{kind}: gradient has shape {gradient.shape} but the tensor has shape {target.shape}"
+        )
+    return gradient
+
+
+def _as_gradient(value: Any, like: Tensor) -> Tensor:
+    if isinstance(value, Tensor):
+        return value
+    return Tensor(np.asarray(value, dtype=like.dtype))
+
+
+def run_backward(
+    outputs: Sequence[Tensor],
+    grad_outputs: Sequence[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: Sequence[Tensor] | None = None,
+) -> list[Tensor | None] | None:
+    """Propagate ``grad_outputs`` from ``outputs`` back through the graph.
+
+    With ``inputs`` given, return their gradients and leave every ``.grad`` alone (this is
+    ``grad``); otherwise accumulate into the ``.grad`` of every leaf that requires grad.
+    """
+    for out in outputs:
+        if not out.requires_grad:
+            raise RuntimeError(
+                f"backward: a tensor of shape {out.shape} does not require grad and has no "
+                "grad_fn (was it computed under no_grad, from detached data, or from inputs "
+                "that do not require grad?)"
+            )
+    grad_of_node: dict[int, list[Tensor | None]] = {}
+    grad_of_leaf: dict[int, Tensor] = {}
+    wanted = {id(t): t for t in inputs} if inputs is not None else None
+
+    def deliver(target: Tensor, gradient: Tensor) -> None:
+        if gradient.dtype != target.dtype:
+            gradient = gradient.astype(target.dtype)
+        node = target.grad_fn
+        if wanted is not None and id(target) in wanted:
+            previous = grad_of_leaf.get(id(target))
+            grad_of_leaf[id(target)] = gradient if previous is None else previous + gradient
+        if node is not None:
+            slots = grad_of_node.setdefault(id(node), [None] * node.num_outputs)
+            i = target._output_index
+            slots[i] = gradient if slots[i] is None else slots[i] + gradient
+        elif wanted is None and target.requires_grad:
+            target._accumulate_grad(gradient, create_graph)
+
+    with set_grad_enabled(create_graph):
+        for out, g in zip(outputs, grad_outputs):
+            deliver(out, _check_gradient("backward", _as_gradient(g, out), out))
+        roots = [out.grad_fn for out in outputs if out.grad_fn is not None]
+        for node in topological_order(roots):
+            slots = grad_of_node.pop(id(node), None)
+            if slots is None:
+                continue
+            if node._saved is None:
+                raise RuntimeError(
+                    f"backward: trying to backward through {node.name} a second time (the "
+                    "graph's saved arrays were freed after the first backward); pass "
+                    "retain_graph=True to the first backward if you need to do this"
+                )
+            grads_in = [
+                g if g is not None else Tensor(np.zeros(shape, dtype=dtype))
+                for g, (shape, dtype) in zip(slots, node._output_meta)
+            ]
+            grads = node.backward(node, *grads_in)
+            if not isinstance(grads, tuple):
+                grads = (grads,)
+            if len(grads) != len(node.inputs):
+                raise RuntimeError(
+                    f"{node.name}.backward returned {len(grads)} gradients for "
+                    f"{len(node.inputs)} inputs"
+                )
+            if not retain_graph:
+                node.release()
+            for needed, arg, g in zip(node.needs_input_grad, node.inputs, grads):
+                if needed and g is not None:
+                    deliver(arg, _check_gradient(node.name + ".backward", _as_gradient(g, arg), arg))
+    if wanted is None:
+        return None
+    return [grad_of_leaf.get(id(t)) for t in inputs]
+
+
+def backward(
+    tensor: Tensor,
+    gradient: Any = None,
+    retain_graph: bool = False,
+    create_graph: bool = False,
+) -> None:
+    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad``; see ``Tensor.backward``."""
+    if gradient is None:
+        if tensor.data.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be implicitly created only for scalar outputs, but the "
+                f"output has shape {tensor.shape}; pass gradient= with that shape"
+            )
+        gradient = Tensor(np.ones(tensor.shape, dtype=tensor.dtype))
+    run_backward([tensor], [gradient], retain_graph or create_graph, create_graph)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``.
+
+    As ``torch.autograd.grad``: the tool for gradient penalties and higher derivatives.
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    grad_outputs = [
+        (Tensor(np.ones(o.shape, dtype=o.dtype)) if o.data.size == 1 else _require_gradient(o))
+        if g is None else g
+        for o, g in zip(outputs, grad_outputs)
+    ]
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: an input of shape {t.shape} does not require grad")
+    retain = create_graph if retain_graph is None else retain_graph
+    result = run_backward(outputs, grad_outputs, retain, create_graph, inputs)
+    if not allow_unused:
+        for i, g in enumerate(result):
+            if g is None:
+                raise RuntimeError(
+                    f"grad: input {i} (shape {inputs[i].shape}) was not used to compute the "
+                    "outputs; pass allow_unused=True to get None for it"
+                )
+    return tuple(result)
+
+
+def _require_gradient(output: Tensor) -> Tensor:
+    raise RuntimeError(
+        f"grad: grad_outputs is required for the non-scalar output of shape {output.shape}"
+    )
+
+
+# --------------------------------------------------------------------------- helpers for primitives
+
+def vjp_by_composition(
+    composite: Callable[..., Tensor | tuple[Tensor, ...]],
+    inputs: Sequence[Any],
+    needs_input_grad: Sequence[bool],
+    grad_outputs: Sequence[Tensor],
+) -> tuple[Tensor | None, ...]:
+    """The backward of a fused primitive, obtained by differentiating a composite of simpler ones.
+
+    A fused kernel (batch norm's backward, softmax cross-entropy's backward) is fast but has no
+    hand-written derivative of its own. ``composite`` recomputes the same values from
+    differentiable operations; differentiating it gives the fused kernel's backward, which is
+    therefore itself differentiable when the caller records a graph. Only used for second and
+    higher derivatives, so its speed does not matter.
+    """
+    wanted = [a for a, need in zip(inputs, needs_input_grad) if need]
+    with enable_grad():
+        outs = composite(*inputs)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    used = [(o, g) for o, g in zip(outs, grad_outputs) if o is not None and o.requires_grad]
+    grads = iter(grad(
+        [o for o, _ in used], wanted, [g for _, g in used],
+        retain_graph=True, create_graph=is_grad_enabled(), allow_unused=True,
+    )) if used else iter([None] * len(wanted))
+    return tuple(next(grads) if need else None for need in needs_input_grad)
+
+
+def sum_to_shape(gradient: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """Sum a broadcast gradient back down to ``shape`` (the inverse of NumPy broadcasting)."""
+    if gradient.shape == shape:
+        return gradient
+    lead = gradient.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and gradient.shape[lead + i] != 1
+    )
+    summed = gradient.sum(dim=axes, keepdim=True) if axes else gradient
+    return summed.reshape(shape)

@@ -1,0 +1,306 @@
+"""Elementwise primitives: arithmetic with NumPy broadcasting and unary functions."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function, sum_to_shape
+from ..tensor import Tensor
+
+Operand = Any  # a Tensor or a Python number
+
+
+def operand(value: Any, op: str) -> Operand:
+    """Tensors pass through; Python numbers stay scalars (so float32 stays float32)."""
+    if isinstance(value, Tensor) or type(value) in (bool, int, float):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray, list, tuple)):
+        return Tensor(value)
+    raise TypeError(
+        f"{op}: unsupported operand type {type(value).__name__}; expected a Tensor, NumPy "
+        "array, list or Python number"
+    )
+
+
+def _shape(value: Operand) -> tuple[int, ...]:
+    return value.shape if isinstance(value, Tensor) else ()
+
+
+def _binary(op: str, function: type[Function], a: Any, b: Any) -> Tensor:
+    a, b = operand(a, op), operand(b, op)
+    shape_a, shape_b = _shape(a), _shape(b)
+    if shape_a != shape_b:
+        try:
+            np.broadcast_shapes(shape_a, shape_b)
+        except ValueError:
+            raise ValueError(
+                f"{op}: shapes {shape_a} and {shape_b} cannot be broadcast together"
+            ) from None
+    return function.apply(a, b)
+
+
+class _Binary(Function):
+    """Shared bookkeeping: remember the input shapes to reduce broadcast gradients."""
+
+    def remember_shapes(self, a: Any, b: Any) -> None:
+        self.shape_a, self.shape_b = np.shape(a), np.shape(b)
+
+    def reduce(self, grad_a: Tensor | None, grad_b: Tensor | None) -> tuple:
+        return (
+            sum_to_shape(grad_a, self.shape_a) if self.needs_input_grad[0] else None,
+            sum_to_shape(grad_b, self.shape_b) if self.needs_input_grad[1] else None,
+        )
+
+
+class Add(_Binary):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.remember_shapes(a, b)
+        return np.add(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.reduce(grad, grad)
+
+
+class Sub(_Binary):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.remember_shapes(a, b)
+        return np.subtract(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.reduce(grad, -grad if ctx.needs_input_grad[1] else None)
+
+
+class Mul(_Binary):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.remember_shapes(a, b)
+        return np.multiply(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.inputs
+        return ctx.reduce(
+            grad * b if ctx.needs_input_grad[0] else None,
+            grad * a if ctx.needs_input_grad[1] else None,
+        )
+
+
+class Div(_Binary):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.remember_shapes(a, b)
+        return np.true_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.inputs
+        return ctx.reduce(
+            grad / b if ctx.needs_input_grad[0] else None,
+            -grad * a / (b * b) if ctx.needs_input_grad[1] else None,
+        )
+
+
+class Pow(_Binary):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.remember_shapes(a, b)
+        return np.power(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.inputs
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_a = grad * b * a ** (b - 1)
+        if ctx.needs_input_grad[1]:
+            log_a = a.log() if isinstance(a, Tensor) else math.log(a)
+            grad_b = grad * a ** b * log_a
+        return ctx.reduce(grad_a, grad_b)
+
+
+def add(a: Any, b: Any) -> Tensor:
+    return _binary("add", Add, a, b)
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    return _binary("sub", Sub, a, b)
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    return _binary("mul", Mul, a, b)
+
+
+def div(a: Any, b: Any) -> Tensor:
+    return _binary("div", Div, a, b)
+
+
+def pow(a: Any, b: Any) -> Tensor:  # noqa: A001  (mirrors torch.pow)
+    return _binary("pow", Pow, a, b)
+
+
+_COMPARISONS = {
+    "lt": np.less, "le": np.less_equal, "gt": np.greater,
+    "ge": np.greater_equal, "eq": np.equal, "ne": np.not_equal,
+}
+
+
+def compare(op: str, a: Any, b: Any) -> Tensor:
+    """An elementwise comparison: a bool tensor outside the graph."""
+    a, b = operand(a, op), operand(b, op)
+    try:
+        result = _COMPARISONS[op](a.data if isinstance(a, Tensor) else a,
+                                  b.data if isinstance(b, Tensor) else b)
+    except ValueError:
+        raise ValueError(f"{op}: shapes {_shape(a)} and {_shape(b)} cannot be broadcast together") from None
+    return Tensor(result)
+
+
+# --------------------------------------------------------------------------- unary
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.negative(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.exp(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.inputs
+        return grad * x.exp()
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.inputs
+        return grad / x
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.sqrt(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.inputs
+        return grad / (2 * x.sqrt())
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.inputs
+        return grad * np.sign(x.data)
+
+
+class Relu(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.inputs
+        return grad * (x.data > 0)
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return 0.5 * (1 + np.tanh(0.5 * x))  # overflow-free for large |x|
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.inputs
+        s = x.sigmoid()
+        return grad * s * (1 - s)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.tanh(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.inputs
+        t = x.tanh()
+        return grad * (1 - t * t)
+
+
+class Cast(Function):
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.input_dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.astype(ctx.input_dtype)
+
+
+def neg(x: Tensor) -> Tensor:
+    return Neg.apply(x)
+
+
+def exp(x: Tensor) -> Tensor:
+    return Exp.apply(x)
+
+
+def log(x: Tensor) -> Tensor:
+    return Log.apply(x)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return Sqrt.apply(x)
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001  (mirrors torch.abs)
+    return Abs.apply(x)
+
+
+def relu(x: Tensor) -> Tensor:
+    return Relu.apply(x)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return Sigmoid.apply(x)
+
+
+def tanh(x: Tensor) -> Tensor:
+    return Tanh.apply(x)
+
+
+def cast(x: Tensor, dtype: Any) -> Tensor:
+    dtype = np.dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    if x.requires_grad and dtype.kind != "f":
+        return Tensor(x.data.astype(dtype))
+    return Cast.apply(x, dtype=dtype)

@@ -1,0 +1,55 @@
+"""Matrix product with NumPy's matmul semantics (batched, broadcast, 1-D operands)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function, sum_to_shape
+from ..tensor import Tensor
+from .elementwise import operand
+
+
+class MatMul(Function):
+    """``a @ b`` for operands with at least two dimensions (the wrapper lifts 1-D ones)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shape_a, ctx.shape_b = a.shape, b.shape
+        return np.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.inputs
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_a = sum_to_shape(grad @ b.transpose(-1, -2), ctx.shape_a)
+        if ctx.needs_input_grad[1]:
+            grad_b = sum_to_shape(a.transpose(-1, -2) @ grad, ctx.shape_b)
+        return grad_a, grad_b
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    a, b = operand(a, "matmul"), operand(b, "matmul")
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        raise TypeError("matmul: both operands must be tensors or arrays, not Python numbers")
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}")
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} are not aligned: the first has "
+            f"{a.shape[-1]} columns, the second {b.shape[-2 if b.ndim > 1 else 0]} rows"
+        )
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(
+            f"matmul: batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast"
+        ) from None
+    lift_a, lift_b = a.ndim == 1, b.ndim == 1
+    out = MatMul.apply(a.unsqueeze(0) if lift_a else a, b.unsqueeze(-1) if lift_b else b)
+    if lift_a:
+        out = out.squeeze(-2)
+    if lift_b:
+        out = out.squeeze(-1)
+    return out

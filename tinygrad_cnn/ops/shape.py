@@ -1,0 +1,169 @@
+"""Shape primitives: reshape, permute, broadcast and indexing. They move data, never change it."""
+from __future__ import annotations
+
+import math
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function, sum_to_shape
+from ..tensor import Tensor
+from .arguments import normalize_dim
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.input_shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.input_shape)
+
+
+class Permute(Function):
+    @staticmethod
+    def forward(ctx, x, dims):
+        return x.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.permute(tuple(np.argsort(ctx.settings["dims"]).tolist()))
+
+
+class BroadcastTo(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.input_shape = x.shape
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return sum_to_shape(grad, ctx.input_shape)
+
+
+class GetItem(Function):
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.input_shape = x.shape
+        return x[index]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return IndexAdd.apply(grad, index=ctx.settings["index"], shape=ctx.input_shape)
+
+
+class IndexAdd(Function):
+    """Zeros of ``shape`` with ``values`` added at ``index`` (repeated indices accumulate)."""
+
+    @staticmethod
+    def forward(ctx, values, index, shape):
+        out = np.zeros(shape, dtype=values.dtype)
+        if _is_basic(index):
+            out[index] = values
+        else:
+            np.add.at(out, index, values)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.settings["index"]]
+
+
+def _is_basic(index: tuple) -> bool:
+    """True for ints, slices, None and Ellipsis only: each element is selected at most once."""
+    return all(isinstance(i, (int, slice)) or i is None or i is Ellipsis for i in index)
+
+
+def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
+    shape = tuple(int(n) for n in shape)
+    try:  # a zero-byte array resolves -1 and validates the size without touching the data
+        resolved = np.empty(x.shape, dtype=[]).reshape(shape).shape
+    except ValueError:
+        raise ValueError(
+            f"reshape: cannot reshape a tensor of shape {x.shape} ({x.data.size} elements) "
+            f"into {shape}"
+        ) from None
+    return x if resolved == x.shape else Reshape.apply(x, shape=resolved)
+
+
+def permute(x: Tensor, dims: Sequence[int]) -> Tensor:
+    normalized = tuple(normalize_dim("permute", d, x.ndim) for d in dims)
+    if sorted(normalized) != list(range(x.ndim)):
+        raise ValueError(
+            f"permute: dims {tuple(dims)} are not a permutation of the {x.ndim} dimensions "
+            f"of a tensor of shape {x.shape}"
+        )
+    if normalized == tuple(range(x.ndim)):
+        return x
+    return Permute.apply(x, dims=normalized)
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    dims = list(range(x.ndim))
+    d0, d1 = normalize_dim("transpose", dim0, x.ndim), normalize_dim("transpose", dim1, x.ndim)
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return permute(x, dims)
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if x.ndim == 0:
+        return x.reshape(1)
+    start = normalize_dim("flatten", start_dim, x.ndim)
+    end = normalize_dim("flatten", end_dim, x.ndim)
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    return x.reshape(x.shape[:start] + (math.prod(x.shape[start:end + 1]),) + x.shape[end + 1:])
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    dim = normalize_dim("unsqueeze", dim, x.ndim + 1)
+    return x.reshape(x.shape[:dim] + (1,) + x.shape[dim:])
+
+
+def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
+    if dim is None:
+        return x.reshape(tuple(n for n in x.shape if n != 1))
+    dim = normalize_dim("squeeze", dim, x.ndim)
+    return x if x.shape[dim] != 1 else x.reshape(x.shape[:dim] + x.shape[dim + 1:])
+
+
+def broadcast_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
+    if shape == x.shape:
+        return x
+    try:
+        valid = np.broadcast_shapes(x.shape, shape) == shape
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ValueError(f"broadcast_to: cannot broadcast a tensor of shape {x.shape} to {shape}")
+    return BroadcastTo.apply(x, shape=shape)
+
+
+def getitem(x: Tensor, index: Any) -> Tensor:
+    index = _normalize_index(index)
+    try:
+        np.empty(x.shape, dtype=[])[index]
+    except IndexError as error:
+        raise IndexError(f"getitem: index {index!r} is invalid for a tensor of shape {x.shape}: {error}") from None
+    return GetItem.apply(x, index=index)
+
+
+def _normalize_index(index: Any) -> tuple:
+    """A tuple whose integer-array parts are NumPy arrays (Tensors and lists converted)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    result = []
+    for part in parts:
+        if isinstance(part, Tensor):
+            part = part.data
+        elif isinstance(part, list):
+            part = np.asarray(part)
+        if isinstance(part, np.ndarray) and part.dtype.kind not in "iub":
+            raise TypeError(f"getitem: index arrays must be integer or bool, got dtype {part.dtype}")
+        if isinstance(part, np.integer):
+            part = int(part)
+        result.append(part)
+    return tuple(result)

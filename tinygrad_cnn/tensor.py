@@ -1,0 +1,312 @@
+"""Tensor: a NumPy array plus the graph node that produced it.
+
+The class holds data and bookkeeping only; every operator delegates to a primitive in
+``tinygrad_cnn.ops`` so there is exactly one implementation of each operation.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+_FLOAT_TYPES = (np.float32, np.float64)
+
+
+def _to_array(data: Any, dtype: Any) -> np.ndarray:
+    """Apply the dtype policy: float arrays keep float32/float64, Python floats become float32."""
+    if isinstance(data, Tensor):
+        array = data.data
+    elif isinstance(data, np.ndarray):
+        array = data
+    elif isinstance(data, (bool, int, float, list, tuple, np.generic)):
+        try:
+            array = np.asarray(data)
+        except ValueError as error:
+            raise ValueError(f"Tensor: cannot build an array from the given data ({error})") from None
+        if array.dtype.kind == "f" and not isinstance(data, np.generic):
+            array = array.astype(np.float32)
+    else:
+        raise TypeError(
+            f"Tensor: unsupported data type {type(data).__name__}; expected a NumPy array, "
+            "nested list, Python number or Tensor"
+        )
+    if dtype is not None:
+        return array.astype(dtype, copy=False)
+    if array.dtype.kind == "f" and array.dtype not in _FLOAT_TYPES:
+        return array.astype(np.float32)
+    if array.dtype.kind not in "fiub":
+        raise TypeError(
+            f"Tensor: unsupported dtype {array.dtype}; expected floating, integer or bool data"
+        )
+    return array
+
+
+class MaxResult(NamedTuple):
+    """What ``Tensor.max(dim)`` returns, as in PyTorch: the values and their indices."""
+
+    values: "Tensor"
+    indices: "Tensor"
+
+
+class Tensor:
+    """An n-dimensional array that records the operations applied to it for autodiff.
+
+    ``Tensor(np_array)`` shares memory with the array (like ``torch.from_numpy``).
+    """
+
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_output_index", "__weakref__")
+    __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        self.data: np.ndarray = _to_array(data, dtype)
+        self.grad: Tensor | None = None
+        self._ctx = None
+        self._output_index = 0
+        self._requires_grad = False
+        self.requires_grad = requires_grad
+
+    @classmethod
+    def _from_op(cls, array: Any, ctx: Any, index: int, requires_grad: bool) -> Tensor:
+        """Wrap a primitive's output without re-applying the dtype policy."""
+        t = object.__new__(cls)
+        t.data = array if isinstance(array, np.ndarray) else np.asarray(array)
+        t.grad = None
+        t._ctx = ctx
+        t._output_index = index
+        t._requires_grad = requires_grad
+        return t
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if value and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"Tensor: only floating point tensors can require grad, got dtype {self.data.dtype}"
+            )
+        if not value and self._ctx is not None:
+            raise RuntimeError("Tensor: cannot turn off requires_grad of a non-leaf; use detach()")
+        self._requires_grad = bool(value)
+
+    @property
+    def grad_fn(self) -> Any:
+        """The Function node that produced this tensor (None for leaves)."""
+        return self._ctx
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    def size(self, dim: int | None = None) -> Any:
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self) -> Any:
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
+        return self.data.item()
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing the data, cut from the graph."""
+        return Tensor._from_op(self.data, None, 0, False)
+
+    def backward(self, gradient: Any = None, retain_graph: bool = False,
+                 create_graph: bool = False) -> None:
+        """Accumulate the gradient of this tensor into the ``.grad`` of every leaf it depends on."""
+        autograd.backward(self, gradient, retain_graph, create_graph)
+
+    def _accumulate_grad(self, gradient: Tensor, create_graph: bool) -> None:
+        if self.grad is None:
+            self.grad = gradient
+        elif create_graph:
+            self.grad = self.grad + gradient
+        else:
+            self.grad = Tensor._from_op(self.grad.data + gradient.data, None, 0, False)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, prefix="Tensor(", separator=", ", precision=4)
+        extra = ""
+        if self._ctx is not None:
+            extra = f", grad_fn=<{self._ctx.name}>"
+        elif self.requires_grad:
+            extra = ", requires_grad=True"
+        if self.dtype not in (np.float32, np.int64, np.bool_):
+            extra += f", dtype={self.dtype}"
+        return f"Tensor({body}{extra})"
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------------ arithmetic
+    def __add__(self, other: Any) -> Tensor:
+        return elementwise.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return elementwise.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return elementwise.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return elementwise.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return elementwise.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return elementwise.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return elementwise.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return elementwise.div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return elementwise.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return elementwise.pow(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return matmul.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return matmul.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return elementwise.neg(self)
+
+    # comparisons: no gradient, a bool tensor
+    def __lt__(self, other: Any) -> Tensor:
+        return elementwise.compare("lt", self, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return elementwise.compare("le", self, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return elementwise.compare("gt", self, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return elementwise.compare("ge", self, other)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return elementwise.compare("eq", self, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return elementwise.compare("ne", self, other)
+
+    # ------------------------------------------------------------------ elementwise functions
+    def exp(self) -> Tensor:
+        return elementwise.exp(self)
+
+    def log(self) -> Tensor:
+        return elementwise.log(self)
+
+    def sqrt(self) -> Tensor:
+        return elementwise.sqrt(self)
+
+    def relu(self) -> Tensor:
+        return elementwise.relu(self)
+
+    def sigmoid(self) -> Tensor:
+        return elementwise.sigmoid(self)
+
+    def tanh(self) -> Tensor:
+        return elementwise.tanh(self)
+
+    def abs(self) -> Tensor:
+        return elementwise.abs(self)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """This tensor converted to ``dtype`` (differentiable between float types)."""
+        return elementwise.cast(self, dtype)
+
+    def float(self) -> Tensor:
+        return self.astype(np.float32)
+
+    def double(self) -> Tensor:
+        return self.astype(np.float64)
+
+    # ------------------------------------------------------------------ reductions
+    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        return reduce.sum(self, dim, keepdim)
+
+    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        return reduce.mean(self, dim, keepdim)
+
+    def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MaxResult:
+        """The maximum; with ``dim``, ``(values, indices)`` as in PyTorch."""
+        if dim is None:
+            return reduce.max_all(self)
+        return MaxResult(*reduce.max_dim(self, dim, keepdim))
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return reduce.argmax(self, dim, keepdim)
+
+    # ------------------------------------------------------------------ shape
+    def reshape(self, *shape: Any) -> Tensor:
+        return shape_ops.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+
+    view = reshape
+
+    def permute(self, *dims: Any) -> Tensor:
+        return shape_ops.permute(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        return shape_ops.transpose(self, dim0, dim1)
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(tuple(reversed(range(self.ndim))))
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return shape_ops.flatten(self, start_dim, end_dim)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        return shape_ops.unsqueeze(self, dim)
+
+    def squeeze(self, dim: int | None = None) -> Tensor:
+        return shape_ops.squeeze(self, dim)
+
+    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
+        return shape_ops.broadcast_to(self, tuple(shape))
+
+    def expand(self, *sizes: int) -> Tensor:
+        return self.broadcast_to(sizes[0] if len(sizes) == 1 and not isinstance(sizes[0], int) else sizes)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return shape_ops.getitem(self, index)
+
+
+from . import autograd  # noqa: E402  (the graph engine needs Tensor defined first)
+from .ops import elementwise, matmul, reduce  # noqa: E402
+from .ops import shape as shape_ops  # noqa: E402
