@@ -1,0 +1,134 @@
+"""Batch normalisation: one fused forward and one fused analytic backward.
+
+Training normalises with the batch's biased variance and updates the running statistics in
+place with the unbiased one (as PyTorch); evaluation is an affine map by the running
+statistics, written with ordinary differentiable operations.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function, vjp_by_composition
+from ..tensor import Tensor
+
+
+def _channel_shape(ndim: int, channels: int) -> tuple[int, ...]:
+    """Shape that broadcasts a per-channel vector against (N, C, *)."""
+    return (1, channels) + (1,) * (ndim - 2)
+
+
+def _reduce_axes(ndim: int) -> tuple[int, ...]:
+    return (0,) + tuple(range(2, ndim))
+
+
+class BatchNorm(Function):
+    """Training-mode batch norm of (N, C, *) input; updates running statistics in place."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, momentum, eps):
+        axes, shape = _reduce_axes(x.ndim), _channel_shape(x.ndim, x.shape[1])
+        count = x.size // x.shape[1]
+        mean = x.mean(axis=axes)
+        normalized = x - mean.reshape(shape)
+        var = np.square(normalized).mean(axis=axes)
+        invstd = 1.0 / np.sqrt(var + eps)
+        normalized *= invstd.reshape(shape)
+        if running_mean is not None:
+            running_mean *= 1 - momentum
+            running_mean += momentum * mean
+        if running_var is not None:
+            running_var *= 1 - momentum
+            running_var += (momentum * count / (count - 1)) * var
+        ctx.save_for_backward(normalized, invstd)
+        if weight is None and bias is None:
+            return normalized
+        out = normalized * weight.reshape(shape) if weight is not None else normalized.copy()
+        if bias is not None:
+            out += bias.reshape(shape)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight, _ = ctx.inputs
+        normalized, invstd = ctx.saved_tensors
+        grad_x, grad_w, grad_b = BatchNormBackward.apply(
+            grad, x, weight, normalized=normalized, invstd=invstd, eps=ctx.settings["eps"])
+        needs = ctx.needs_input_grad
+        return (grad_x if needs[0] else None, grad_w if needs[1] else None,
+                grad_b if needs[2] else None)
+
+
+class BatchNormBackward(Function):
+    """(grad, x, weight) -> (grad_x, grad_weight, grad_bias) in three passes over the batch:
+
+    grad_x = weight * invstd * (grad - mean(grad) - normalized * mean(grad * normalized)).
+    """
+
+    @staticmethod
+    def forward(ctx, grad, x, weight, normalized, invstd, eps):
+        axes, shape = _reduce_axes(x.ndim), _channel_shape(x.ndim, x.shape[1])
+        count = x.size // x.shape[1]
+        grad_bias = grad.sum(axis=axes)
+        grad_weight = (grad * normalized).sum(axis=axes)
+        scale = invstd if weight is None else invstd * weight
+        grad_x = normalized * (-grad_weight / count).reshape(shape)
+        grad_x += grad
+        grad_x -= (grad_bias / count).reshape(shape)
+        grad_x *= scale.reshape(shape)
+        return grad_x, grad_weight, grad_bias
+
+    @staticmethod
+    def backward(ctx, grad_grad_x, grad_grad_weight, grad_grad_bias):
+        eps = ctx.settings["eps"]
+        return vjp_by_composition(
+            lambda g, x, w: _composite_backward(g, x, w, eps), ctx.inputs, ctx.needs_input_grad,
+            (grad_grad_x, grad_grad_weight, grad_grad_bias))
+
+
+def _composite_backward(grad: Tensor, x: Tensor, weight: Tensor | None, eps: float):
+    """BatchNormBackward written with differentiable operations (for higher derivatives)."""
+    axes, shape = _reduce_axes(x.ndim), _channel_shape(x.ndim, x.shape[1])
+    count = x.data.size // x.shape[1]
+    centered = x - x.mean(axes, keepdim=True)
+    invstd = 1 / ((centered * centered).mean(axes, keepdim=True) + eps).sqrt()
+    normalized = centered * invstd
+    grad_bias = grad.sum(axes)
+    grad_weight = (grad * normalized).sum(axes)
+    scale = invstd if weight is None else invstd * weight.reshape(shape)
+    grad_x = scale * (grad - grad_bias.reshape(shape) / count
+                      - normalized * grad_weight.reshape(shape) / count)
+    return grad_x, grad_weight, grad_bias
+
+
+def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation over (N, C) or (N, C, *) input, per channel C."""
+    op = "batch_norm"
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
+    if x.ndim < 2:
+        raise ValueError(f"{op}: expected input of shape (N, C) or (N, C, *), got {x.shape}")
+    channels = x.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (channels,):
+            raise ValueError(
+                f"{op}: {name} must have shape ({channels},) for input of shape {x.shape}, got {t.shape}")
+    shape = _channel_shape(x.ndim, channels)
+    if training:
+        if x.data.size // channels <= 1:
+            raise ValueError(
+                f"{op}: expected more than 1 value per channel when training, got input of shape {x.shape}")
+        return BatchNorm.apply(
+            x, weight, bias, running_mean=None if running_mean is None else running_mean.data,
+            running_var=None if running_var is None else running_var.data, momentum=momentum, eps=eps)
+    if running_mean is None or running_var is None:
+        raise ValueError(f"{op}: evaluation (training=False) needs running_mean and running_var")
+    invstd = 1.0 / np.sqrt(running_var.data + eps)
+    out = (x - running_mean.data.reshape(shape)) * invstd.reshape(shape)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
