@@ -171,7 +171,7 @@ class ConvTranspose2d(Function):
         s.pop("output_padding")
         grad_x = grad_w = grad_b = None
         if ctx.needs_input_grad[0]:
-            grad_x = Conv2d.apply(grad, weight, None, **s)
+            grad_x = _conv2d_to_size(grad, weight, x.shape[2:], s)
         if ctx.needs_input_grad[1]:
             grad_w = Conv2dWeight.apply(grad, x, kernel_size=weight.shape[2:], **s)
         if ctx.needs_input_grad[2]:
@@ -206,8 +206,18 @@ class Conv2dWeight(Function):
                 for a in range(2))
             grad_x = ConvTranspose2d.apply(grad_out, grad, None, output_padding=output_padding, **s)
         if ctx.needs_input_grad[1]:
-            grad_g = Conv2d.apply(x, grad, None, **s)
+            grad_g = _conv2d_to_size(x, grad, grad_out.shape[2:], s)
         return grad_x, grad_g
+
+
+def _conv2d_to_size(x: Tensor, weight: Tensor, size: tuple[int, int], settings: dict) -> Tensor:
+    """conv2d cropped to ``size``: when a transposed convolution's output_padding is at least
+    its stride (allowed when dilation is larger), conv2d of its output has extra trailing
+    rows or columns that correspond to no input pixel."""
+    out = Conv2d.apply(x, weight, None, **settings)
+    if out.shape[2:] != tuple(size):
+        out = out[:, :, :size[0], :size[1]]
+    return out
 
 
 # --------------------------------------------------------------------------- functional API
