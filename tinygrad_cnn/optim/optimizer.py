@@ -1,0 +1,96 @@
+"""Optimizer: parameter groups, per-parameter state, zero_grad and state dicts."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..serialization import to_python
+from ..tensor import Tensor
+
+
+class Optimizer:
+    """Base class. Subclasses implement ``_update(param, grad, state, group)`` on NumPy arrays."""
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], defaults: dict[str, Any]) -> None:
+        self.defaults = defaults
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        self.param_groups: list[dict[str, Any]] = []
+        for group in groups:
+            self.add_param_group(group)
+        self.state: dict[int, dict[str, Any]] = {}
+
+    def add_param_group(self, group: dict[str, Any]) -> None:
+        group = {**self.defaults, **group, "params": list(group["params"])}
+        for p in group["params"]:
+            if not isinstance(p, Tensor) or not p.requires_grad:
+                raise TypeError(f"{type(self).__name__}: can only optimise tensors that require grad, "
+                                f"got {type(p).__name__}")
+        self.param_groups.append(group)
+
+    def _params(self) -> list[Tensor]:
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self._params():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = Tensor(np.zeros_like(p.data))
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place."""
+        index = 0
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    self._update(p.data, p.grad.data, self.state.setdefault(index, {}), group)
+                index += 1
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """As PyTorch: per-parameter state keyed by position, and the groups' settings."""
+        groups, start = [], 0
+        for group in self.param_groups:
+            count = len(group["params"])
+            groups.append({**{k: v for k, v in group.items() if k != "params"},
+                           "params": list(range(start, start + count))})
+            start += count
+        state = {i: {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
+                 for i, s in self.state.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        groups = state_dict["param_groups"]
+        if isinstance(groups, Mapping):  # as it comes back from tc.load
+            groups = [groups[key] for key in sorted(groups, key=int)]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the state has {len(groups)} "
+                             f"parameter groups, the optimiser {len(self.param_groups)}")
+        for saved, group in zip(groups, self.param_groups):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"{type(self).__name__}.load_state_dict: a group has "
+                                 f"{len(saved['params'])} parameters in the state, "
+                                 f"{len(group['params'])} in the optimiser")
+            group.update({k: to_python(v) for k, v in saved.items() if k != "params"})
+        params = self._params()
+        self.state = {}
+        for key, entry in state_dict["state"].items():
+            i = int(key)
+            self.state[i] = {}
+            for name, value in entry.items():
+                value = np.asarray(value)
+                if value.ndim:
+                    if value.shape != params[i].shape:
+                        raise ValueError(f"{type(self).__name__}.load_state_dict: state {name!r} of "
+                                         f"parameter {i} has shape {value.shape}, the parameter {params[i].shape}")
+                    value = value.astype(params[i].dtype)
+                else:
+                    value = value.item()
+                self.state[i][name] = value

@@ -1,0 +1,94 @@
+"""save / load: NumPy ``.npz`` files, never pickle, written atomically.
+
+A nested dict (a checkpoint holding the model's and the optimiser's state dicts, the epoch,
+...) is stored flat with "/" joining the keys, and comes back nested; a list of dicts comes
+back as a dict keyed "0", "1", .... Numbers and strings come back as 0-d arrays
+(``to_python`` turns them back).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .tensor import Tensor
+
+SEPARATOR = "/"
+
+
+def _flatten(tree: Mapping[Any, Any], prefix: str, out: dict[str, np.ndarray]) -> None:
+    for key, value in tree.items():
+        key = str(key)
+        if not key or SEPARATOR in key:
+            raise ValueError(f"save: key {key!r} must be non-empty and must not contain {SEPARATOR!r}")
+        name = prefix + key
+        if isinstance(value, (list, tuple)) and any(isinstance(v, Mapping) for v in value):
+            value = {str(i): v for i, v in enumerate(value)}  # e.g. an optimiser's param_groups
+        if isinstance(value, Mapping):
+            if not value:
+                raise ValueError(f"save: {name!r} is an empty dict, which .npz cannot represent")
+            _flatten(value, name + SEPARATOR, out)
+            continue
+        if isinstance(value, Tensor):
+            value = value.data
+        if value is None:
+            raise TypeError(f"save: {name!r} is None; leave it out instead")
+        array = np.asarray(value)
+        if array.dtype == object:
+            raise TypeError(f"save: {name!r} of type {type(value).__name__} cannot be stored without "
+                            "pickle; store arrays, numbers, strings or dicts of them")
+        out[name] = array
+
+
+def save(obj: Mapping[str, Any], path: str | os.PathLike) -> None:
+    """Write a (nested) dict of arrays, tensors, numbers and strings to ``path`` atomically:
+    a temporary file in the same directory, flushed to disk, then renamed over ``path``."""
+    if not isinstance(obj, Mapping):
+        raise TypeError(f"save: expected a dict such as a state_dict, got {type(obj).__name__}")
+    arrays: dict[str, np.ndarray] = {}
+    _flatten(obj, "", arrays)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def load(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a file written by ``save``: a dict of arrays (nested as it was saved)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"load: no file at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            flat = {name: archive[name] for name in archive.files}
+    except (ValueError, OSError) as error:
+        raise ValueError(f"load: {path} is not a readable .npz checkpoint ({error})") from None
+    tree: dict[str, Any] = {}
+    for name, array in flat.items():
+        *parents, leaf = name.split(SEPARATOR)
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = array
+    return tree
+
+
+def to_python(tree: Any) -> Any:
+    """Turn the 0-d arrays of a loaded tree back into Python numbers and strings."""
+    if isinstance(tree, Mapping):
+        return {key: to_python(value) for key, value in tree.items()}
+    if isinstance(tree, np.ndarray) and tree.ndim == 0:
+        return tree.item()
+    return tree
