@@ -1,0 +1,131 @@
+"""Optimisers and schedulers follow PyTorch's update formulas, written out by hand here."""
+import math
+
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tc
+from tinygrad_cnn import Tensor, optim
+
+GRADS = [np.array([0.5, -1.0, 2.0]), np.array([-0.3, 0.2, 1.0]), np.array([1.5, 0.0, -0.5])]
+START = np.array([1.0, -2.0, 0.5])
+
+
+def run(make_optimizer, steps=3):
+    p = Tensor(START.copy(), requires_grad=True)
+    opt = make_optimizer([p])
+    for g in GRADS[:steps]:
+        p.grad = Tensor(g)
+        opt.step()
+    return p.numpy()
+
+
+@pytest.mark.parametrize("momentum,dampening,weight_decay,nesterov", [
+    (0.0, 0.0, 0.0, False), (0.9, 0.0, 0.0, False), (0.9, 0.3, 0.1, False), (0.8, 0.0, 0.01, True),
+])
+def test_sgd_matches_pytorch_formula(momentum, dampening, weight_decay, nesterov):
+    lr, p, buf = 0.1, START.copy(), None
+    for g in GRADS:
+        g = g + weight_decay * p
+        if momentum:
+            buf = g.copy() if buf is None else momentum * buf + (1 - dampening) * g
+            g = g + momentum * buf if nesterov else buf
+        p = p - lr * g
+    got = run(lambda ps: optim.SGD(ps, lr, momentum, dampening, weight_decay, nesterov))
+    np.testing.assert_allclose(got, p, rtol=1e-12)
+
+
+@pytest.mark.parametrize("cls,weight_decay", [(optim.Adam, 0.0), (optim.Adam, 0.1), (optim.AdamW, 0.1)])
+def test_adam_and_adamw_match_pytorch_formula(cls, weight_decay):
+    lr, (b1, b2), eps = 0.01, (0.9, 0.99), 1e-8
+    p, m, v = START.copy(), np.zeros(3), np.zeros(3)
+    for t, g in enumerate(GRADS, start=1):
+        if cls is optim.AdamW:
+            p = p * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * p
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        p = p - lr / (1 - b1 ** t) * m / (np.sqrt(v) / math.sqrt(1 - b2 ** t) + eps)
+    got = run(lambda ps: cls(ps, lr, (b1, b2), eps, weight_decay))
+    np.testing.assert_allclose(got, p, rtol=1e-12)
+
+
+def test_parameters_without_grad_are_skipped_and_zero_grad_clears():
+    a, b = Tensor(np.ones(2), requires_grad=True), Tensor(np.ones(2), requires_grad=True)
+    opt = optim.SGD([a, b], lr=1.0)
+    a.grad = Tensor(np.ones(2))
+    opt.step()
+    assert (a.numpy() == 0).all() and (b.numpy() == 1).all()
+    opt.zero_grad()
+    assert a.grad is None
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: optim.SGD(ps, 0.1, momentum=0.9, nesterov=True),
+    lambda ps: optim.Adam(ps, 0.01),
+    lambda ps: optim.AdamW(ps, 0.01),
+])
+def test_state_dict_through_save_and_load_resumes_exactly(tmp_path, make):
+    straight = run(make, steps=3)
+    p = Tensor(START.copy(), requires_grad=True)
+    opt = make([p])
+    p.grad = Tensor(GRADS[0])
+    opt.step()
+    tc.save({"optimizer": opt.state_dict(), "param": p.data}, tmp_path / "ckpt.npz")
+    saved = tc.load(tmp_path / "ckpt.npz")
+    q = Tensor(saved["param"].copy(), requires_grad=True)
+    resumed = make([q])
+    resumed.load_state_dict(saved["optimizer"])
+    for g in GRADS[1:]:
+        q.grad = Tensor(g)
+        resumed.step()
+    np.testing.assert_array_equal(q.numpy(), straight)
+
+
+def test_param_groups_keep_their_own_settings():
+    a, b = Tensor(np.ones(1), requires_grad=True), Tensor(np.ones(1), requires_grad=True)
+    opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
+    a.grad, b.grad = Tensor(np.ones(1)), Tensor(np.ones(1))
+    opt.step()
+    np.testing.assert_allclose([a.item(), b.item()], [0.9, 0.5])
+
+
+def test_bad_settings_are_clear_errors():
+    p = [Tensor(np.ones(1), requires_grad=True)]
+    with pytest.raises(ValueError, match="SGD: lr, momentum and weight_decay must be non-negative"):
+        optim.SGD(p, lr=-1)
+    with pytest.raises(ValueError, match="Nesterov momentum requires"):
+        optim.SGD(p, lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match=r"Adam: betas must be in \[0, 1\)"):
+        optim.Adam(p, betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match="empty parameter list"):
+        optim.SGD([], lr=0.1)
+    with pytest.raises(TypeError, match="can only optimise tensors that require grad"):
+        optim.SGD([Tensor(np.ones(1))], lr=0.1)
+
+
+def test_step_lr():
+    opt = optim.SGD([Tensor(np.ones(1), requires_grad=True)], lr=1.0)
+    scheduler = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    lrs = []
+    for _ in range(6):
+        lrs.append(scheduler.get_last_lr()[0])
+        scheduler.step()
+    assert lrs == [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
+
+
+def test_cosine_annealing_lr_and_its_state(tmp_path):
+    opt = optim.SGD([Tensor(np.ones(1), requires_grad=True)], lr=0.1)
+    scheduler = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4, eta_min=0.01)
+    lrs = []
+    for _ in range(5):
+        lrs.append(opt.param_groups[0]["lr"])
+        scheduler.step()
+    want = [0.01 + 0.09 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(5)]
+    np.testing.assert_allclose(lrs, want)
+    tc.save(scheduler.state_dict(), tmp_path / "s.npz")
+    other_opt = optim.SGD([Tensor(np.ones(1), requires_grad=True)], lr=0.1)
+    other = optim.lr_scheduler.CosineAnnealingLR(other_opt, T_max=4, eta_min=0.01)
+    other.load_state_dict(tc.load(tmp_path / "s.npz"))
+    assert other.last_epoch == 5 and other_opt.param_groups[0]["lr"] == pytest.approx(opt.param_groups[0]["lr"])
