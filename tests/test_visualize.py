@@ -1,0 +1,129 @@
+"""Graph pictures: real renders with dot, clusters, collapsing, gradient colours, big graphs."""
+import time
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tc
+import tinygrad_cnn.functional as F
+import visualize.output
+from tinygrad_cnn import Tensor
+from tinygrad_cnn.models import seed_cnn
+from visualize import GraphvizNotFoundError, draw_graph, save
+from visualize.__main__ import main as cli
+
+SEED_PRIMITIVES = ["Conv2d", "Relu", "MaxPool2d", "Reshape", "MatMul", "Permute", "Add", "CrossEntropy"]
+
+
+def seed_loss(batch_norm=False, backward=False):
+    tc.manual_seed(0)
+    model = seed_cnn(batch_norm=batch_norm)
+    x = Tensor(np.random.default_rng(0).standard_normal((2, 1, 28, 28)).astype(np.float32))
+    loss = F.cross_entropy(model(x), Tensor([3, 7]))
+    if backward:
+        loss.backward(retain_graph=True)
+    return model, loss
+
+
+def svg_text(path):
+    root = ET.parse(path).getroot()  # raises if the SVG is not well-formed
+    assert root.tag.endswith("svg")
+    return " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
+
+
+def test_seed_cnn_svg_holds_every_primitive_and_parameter_name(tmp_path):
+    model, loss = seed_loss(batch_norm=True)
+    text = svg_text(save(draw_graph(loss), tmp_path / "g.svg"))
+    for name in SEED_PRIMITIVES + ["BatchNorm"]:
+        assert name in text, name
+    for name, _ in model.named_parameters():
+        assert name in text, name
+    assert "kernel_size=2 stride=2" in text and "2×32×26×26" in text
+
+
+def test_explicit_params_names_are_used(tmp_path):
+    model, loss = seed_loss()
+    names = {f"net.{n}": p for n, p in model.named_parameters()}
+    text = svg_text(save(draw_graph(loss, params=names), tmp_path / "g.svg"))
+    assert "net.0.weight" in text and "net.9.bias" in text
+
+
+def test_clusters_appear_only_when_asked():
+    _, loss = seed_loss()
+    clustered = draw_graph(loss).source
+    assert "subgraph cluster_" in clustered and "3: Conv2d(32, 64" in clustered
+    assert "subgraph cluster_" not in draw_graph(loss, cluster_modules=False).source
+
+
+def test_collapsed_modules_give_one_node_per_layer(tmp_path):
+    _, loss = seed_loss(backward=True)
+    source = draw_graph(loss, collapse_modules=True, rankdir="LR").source
+    assert "rankdir=LR" in source
+    assert "18,496 parameters" in source and "MatMul" not in source
+    assert source.count("box3d") == 10  # the ten layers of the seed CNN
+    save(draw_graph(loss, collapse_modules=True), tmp_path / "c.png")
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_gradient_norms_and_colours_appear_after_backward():
+    _, loss = seed_loss()
+    before = draw_graph(loss).source
+    assert "‖grad‖" not in before and "gradient norm colours" not in before
+    loss.backward(retain_graph=True)
+    after = draw_graph(loss).source
+    assert "‖grad‖" in after and "gradient norm colours" in after and "#fde725" in after
+
+
+def test_saved_tensors_are_shown_and_freed_after_backward():
+    _, loss = seed_loss()
+    assert "saved:" in draw_graph(loss, show_saved=True).source
+    loss.backward()
+    assert "freed by backward" in draw_graph(loss, show_saved=True).source
+
+
+@pytest.mark.parametrize("suffix,magic", [("png", b"\x89PNG"), ("pdf", b"%PDF"), ("dot", b"digraph")])
+def test_formats(tmp_path, suffix, magic):
+    _, loss = seed_loss()
+    assert save(draw_graph(loss), tmp_path / f"g.{suffix}").read_bytes().startswith(magic)
+    with pytest.raises(ValueError, match="unknown format 'gif'"):
+        save(draw_graph(loss), tmp_path / "g.gif")
+
+
+def test_missing_dot_is_a_clear_error_and_the_source_is_still_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(visualize.output.shutil, "which", lambda name: None)
+    _, loss = seed_loss()
+    with pytest.raises(GraphvizNotFoundError, match="apt-get install graphviz"):
+        save(draw_graph(loss), tmp_path / "g.png")
+    assert (tmp_path / "g.dot").read_text().startswith("digraph")
+
+
+def test_a_graph_of_5000_ops_renders_quickly(tmp_path):
+    x = Tensor(np.ones(3), requires_grad=True)
+    y = x
+    for i in range(5000):
+        y = (y * 1.0001) if i % 2 else (y + 0.5)
+    start = time.perf_counter()
+    graph = draw_graph(y.sum())
+    save(graph, tmp_path / "big.svg")
+    assert time.perf_counter() - start < 120
+    assert graph.source.count("->") >= 5000
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="draw_graph: expected the Tensor"):
+        draw_graph(np.ones(3))
+    with pytest.raises(ValueError, match="rankdir must be"):
+        draw_graph(Tensor([1.0]), rankdir="up")
+
+
+def test_cli_renders_the_seed_cnn_and_a_user_model(tmp_path, monkeypatch, capsys):
+    assert cli(["--out", str(tmp_path / "seed.svg"), "--batch-norm"]) == 0
+    assert "BatchNorm" in svg_text(tmp_path / "seed.svg")
+    (tmp_path / "my_models.py").write_text(
+        "from tinygrad_cnn import nn\n"
+        "def tiny():\n    return nn.Sequential(nn.Flatten(), nn.Linear(4, 3))\n")
+    monkeypatch.chdir(tmp_path)
+    assert cli(["--model", "my_models:tiny", "--input-shape", "2,4", "--classes", "3",
+                "--out", "tiny.png", "--collapse"]) == 0
+    assert (tmp_path / "tiny.png").exists() and "wrote" in capsys.readouterr().out
