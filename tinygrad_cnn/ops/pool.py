@@ -1,11 +1,17 @@
 """Pooling primitives: max_pool2d (with saved argmax positions) and avg_pool2d.
 
-Both read windows through a strided view of the padded input; no loop over pixels. Max
-pooling remembers, for each output, the flat position of the first maximum of its window in
-the padded input; its backward scatters to those positions and the scatter's backward gathers
-from them (PoolScatter and PoolGather are each other's adjoint).
+Both read windows through a strided view of the padded input and loop over the kH*kW kernel
+offsets, never over pixels: each pass handles one offset of every window at once. Outputs
+keep the input's memory layout (channels-last memory from a convolution stays so), so the
+elementwise operations around them never mix layouts.
+
+Max pooling remembers, for each output, which kernel offset held the first maximum of its
+window. Its backward scatters to those offsets and the scatter's backward gathers from them
+(PoolScatter and PoolGather are each other's adjoint), so higher derivatives work too.
 """
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -23,17 +29,19 @@ def _pad(x: np.ndarray, padding: Pair, value: float) -> np.ndarray:
     if ph == 0 and pw == 0:
         return x
     n, c, h, w = x.shape
-    padded = np.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
+    padded = np.full_like(x, value, shape=(n, c, h + 2 * ph, w + 2 * pw))
     padded[:, :, ph:ph + h, pw:pw + w] = x
     return padded
 
 
-def _windows(xp: np.ndarray, kernel: Pair, stride: Pair, out_hw: Pair) -> np.ndarray:
-    """A (N, C, OH, OW, kH, kW) read-only view of the windows of a padded NCHW array."""
-    n, c = xp.shape[:2]
+def _offsets(xp: np.ndarray, kernel: Pair, stride: Pair, out_hw: Pair) -> Iterator[np.ndarray]:
+    """For each kernel offset (row-major), the (N, C, OH, OW) view of that pixel of every window."""
     sn, sc, sh, sw = xp.strides
-    return as_strided(xp, (n, c) + tuple(out_hw) + tuple(kernel),
-                      (sn, sc, sh * stride[0], sw * stride[1], sh, sw), writeable=False)
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            base = xp[:, :, i:, j:]
+            yield as_strided(base, xp.shape[:2] + tuple(out_hw), (sn, sc, sh * stride[0], sw * stride[1]),
+                             writeable=xp.flags.writeable)
 
 
 def _out_hw(shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair) -> Pair:
@@ -45,61 +53,72 @@ def _out_hw(shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair) -
 class MaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding):
-        xp = _pad(x, padding, -np.inf)
         out_hw = _out_hw(x.shape, kernel_size, stride, padding)
-        n, c, oh, ow = x.shape[:2] + out_hw
-        kh, kw = kernel_size
-        flat = _windows(xp, kernel_size, stride, out_hw).reshape(n, c, oh, ow, kh * kw)
-        local = flat.argmax(axis=-1)  # the first maximum of each window
-        out = np.take_along_axis(flat, local[..., None], axis=-1)[..., 0]
-        if ctx.requires_grad:
-            hp, wp = xp.shape[2:]
-            rows = np.arange(oh)[:, None] * stride[0] + local // kw
-            cols = np.arange(ow) * stride[1] + local % kw
-            planes = np.arange(n * c).reshape(n, c, 1, 1) * (hp * wp)
-            ctx.save_for_backward(planes + rows * wp + cols)
-            ctx.padded_shape = xp.shape
+        views = list(_offsets(_pad(x, padding, -np.inf), kernel_size, stride, out_hw))
+        best = np.empty_like(x, shape=x.shape[:2] + out_hw)
+        np.copyto(best, views[0])
+        for view in views[1:]:
+            np.maximum(best, view, out=best)
+        ctx.save_for_backward(_first_argmax(views, best) if ctx.requires_grad else None)
+        return best
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.inputs
+        (argmax,) = ctx.saved_tensors
+        return PoolScatter.apply(grad, argmax=argmax, input_shape=x.shape, **ctx.settings)
+
+
+def _first_argmax(views: list[np.ndarray], best: np.ndarray) -> np.ndarray:
+    """Index of the first view equal to ``best``, elementwise, without a Python loop over pixels.
+
+    Built from the last offset backwards: index = miss_0 * (1 + miss_1 * (1 + ...)), where
+    miss_k says offset k is not the maximum; ties therefore go to the first maximum.
+    """
+    index = np.zeros_like(best, dtype=np.uint16)
+    for view in reversed(views[:-1]):
+        index += 1
+        index *= np.not_equal(view, best)
+    return index
+
+
+class PoolScatter(Function):
+    """Put each value at its window's recorded offset in a zero image of ``input_shape``."""
+
+    @staticmethod
+    def forward(ctx, values, argmax, input_shape, kernel_size, stride, padding):
+        n, c, h, w = input_shape
+        ph, pw = padding
+        padded = np.zeros_like(values, shape=(n, c, h + 2 * ph, w + 2 * pw))
+        disjoint = stride[0] >= kernel_size[0] and stride[1] >= kernel_size[1]
+        for k, view in enumerate(_offsets(padded, kernel_size, stride, values.shape[2:])):
+            if disjoint:  # each pixel belongs to one window: write, don't accumulate
+                np.multiply(values, argmax == k, out=view)
+            else:
+                view += values * (argmax == k)
+        return padded[:, :, ph:ph + h, pw:pw + w]
+
+    @staticmethod
+    def backward(ctx, grad):
+        s = dict(ctx.settings)
+        s.pop("input_shape")
+        return PoolGather.apply(grad, **s)
+
+
+class PoolGather(Function):
+    """Read each window's value at its recorded offset (PoolScatter's adjoint)."""
+
+    @staticmethod
+    def forward(ctx, image, argmax, kernel_size, stride, padding):
+        out = np.zeros_like(image, shape=argmax.shape)
+        for k, view in enumerate(_offsets(_pad(image, padding, 0.0), kernel_size, stride, argmax.shape[2:])):
+            out += view * (argmax == k)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        (positions,) = ctx.saved_tensors
-        s = ctx.settings
-        disjoint = all(st >= k for st, k in zip(s["stride"], s["kernel_size"]))
-        return PoolScatter.apply(grad, positions=positions, padded_shape=ctx.padded_shape,
-                                 padding=s["padding"], disjoint=disjoint)
-
-
-class PoolScatter(Function):
-    """Add each value at its flat position in a zero padded image, then crop the padding."""
-
-    @staticmethod
-    def forward(ctx, values, positions, padded_shape, padding, disjoint):
-        out = np.zeros(int(np.prod(padded_shape)), dtype=values.dtype)
-        if disjoint:  # every position appears once: a plain assignment is exact
-            out[positions.ravel()] = values.ravel()
-        else:
-            out += np.bincount(positions.ravel(), weights=values.ravel(), minlength=out.size)
-        (ph, pw), (hp, wp) = padding, padded_shape[2:]
-        return out.reshape(padded_shape)[:, :, ph:hp - ph, pw:wp - pw]
-
-    @staticmethod
-    def backward(ctx, grad):
-        s = ctx.settings
-        return PoolGather.apply(grad, positions=s["positions"], padded_shape=s["padded_shape"],
-                                padding=s["padding"], disjoint=s["disjoint"])
-
-
-class PoolGather(Function):
-    """Read the values at flat positions of the zero padded image (PoolScatter's adjoint)."""
-
-    @staticmethod
-    def forward(ctx, image, positions, padded_shape, padding, disjoint):
-        return _pad(image, padding, 0.0).reshape(-1)[positions]
-
-    @staticmethod
-    def backward(ctx, grad):
-        return PoolScatter.apply(grad, **ctx.settings)
+        (image,) = ctx.inputs
+        return PoolScatter.apply(grad, input_shape=image.shape, **ctx.settings)
 
 
 # --------------------------------------------------------------------------- average pooling
@@ -110,15 +129,20 @@ def _divisor(shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair,
     if count_include_pad or padding == (0, 0):
         return float(kernel[0] * kernel[1])
     ones = _pad(np.ones((1, 1) + tuple(shape[2:]), dtype=dtype), padding, 0.0)
-    return _windows(ones, kernel, stride, _out_hw(shape, kernel, stride, padding)).sum(axis=(-2, -1))[0, 0]
+    return sum(_offsets(ones, kernel, stride, _out_hw(shape, kernel, stride, padding)))[0, 0]
 
 
 class AvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding, count_include_pad):
         out_hw = _out_hw(x.shape, kernel_size, stride, padding)
-        sums = _windows(_pad(x, padding, 0.0), kernel_size, stride, out_hw).sum(axis=(-2, -1))
-        return sums / _divisor(x.shape, kernel_size, stride, padding, count_include_pad, x.dtype)
+        views = _offsets(_pad(x, padding, 0.0), kernel_size, stride, out_hw)
+        total = np.empty_like(x, shape=x.shape[:2] + out_hw)
+        np.copyto(total, next(views))
+        for view in views:
+            total += view
+        total /= _divisor(x.shape, kernel_size, stride, padding, count_include_pad, x.dtype)
+        return total
 
     @staticmethod
     def backward(ctx, grad):
@@ -131,15 +155,13 @@ class AvgPool2dBackward(Function):
 
     @staticmethod
     def forward(ctx, grad, input_shape, kernel_size, stride, padding, count_include_pad):
-        (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
         n, c, h, w = input_shape
-        oh, ow = grad.shape[2:]
+        ph, pw = padding
         share = grad / _divisor(input_shape, kernel_size, stride, padding, count_include_pad, grad.dtype)
-        out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                out[:, :, i:i + (oh - 1) * sh + 1:sh, j:j + (ow - 1) * sw + 1:sw] += share
-        return out[:, :, ph:ph + h, pw:pw + w]
+        padded = np.zeros_like(grad, shape=(n, c, h + 2 * ph, w + 2 * pw))
+        for view in _offsets(padded, kernel_size, stride, grad.shape[2:]):
+            view += share
+        return padded[:, :, ph:ph + h, pw:pw + w]
 
     @staticmethod
     def backward(ctx, grad):
