@@ -10,6 +10,7 @@ import numpy as np
 
 from ..autograd import Function, vjp_by_composition
 from ..tensor import Tensor
+from .reduce import fast_sum
 
 
 def _channel_shape(ndim: int, channels: int) -> tuple[int, ...]:
@@ -21,28 +22,40 @@ def _reduce_axes(ndim: int) -> tuple[int, ...]:
     return (0,) + tuple(range(2, ndim))
 
 
+def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per channel, the sum over every other axis of a * b, without a temporary when both
+    are channels-last in memory (as after a convolution): one einsum over (M, C) rows."""
+    to_last = (0,) + tuple(range(2, a.ndim)) + (1,)
+    rows_a, rows_b = a.transpose(to_last), b.transpose(to_last)
+    if rows_a.flags.c_contiguous and rows_b.flags.c_contiguous:
+        c = a.shape[1]
+        return np.einsum("ij,ij->j", rows_a.reshape(-1, c), rows_b.reshape(-1, c))
+    return fast_sum(a * b, _reduce_axes(a.ndim))
+
+
 class BatchNorm(Function):
-    """Training-mode batch norm of (N, C, *) input; updates running statistics in place."""
+    """Training-mode batch norm of (N, C, *) input; updates running statistics in place.
+
+    Saves the centred input and 1/std; the output keeps the input's memory layout.
+    """
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, momentum, eps):
         axes, shape = _reduce_axes(x.ndim), _channel_shape(x.ndim, x.shape[1])
         count = x.size // x.shape[1]
-        mean = x.mean(axis=axes)
-        normalized = x - mean.reshape(shape)
-        var = np.square(normalized).mean(axis=axes)
-        invstd = 1.0 / np.sqrt(var + eps)
-        normalized *= invstd.reshape(shape)
+        mean = fast_sum(x, axes) / count
+        centered = np.subtract(x, mean.reshape(shape))
+        var = _channel_dot(centered, centered) / count
+        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
         if running_mean is not None:
             running_mean *= 1 - momentum
             running_mean += momentum * mean
         if running_var is not None:
             running_var *= 1 - momentum
             running_var += (momentum * count / (count - 1)) * var
-        ctx.save_for_backward(normalized, invstd)
-        if weight is None and bias is None:
-            return normalized
-        out = normalized * weight.reshape(shape) if weight is not None else normalized.copy()
+        ctx.save_for_backward(centered, invstd)
+        scale = invstd if weight is None else invstd * weight
+        out = np.multiply(centered, scale.reshape(shape))
         if bias is not None:
             out += bias.reshape(shape)
         return out
@@ -50,31 +63,31 @@ class BatchNorm(Function):
     @staticmethod
     def backward(ctx, grad):
         x, weight, _ = ctx.inputs
-        normalized, invstd = ctx.saved_tensors
+        centered, invstd = ctx.saved_tensors
         grad_x, grad_w, grad_b = BatchNormBackward.apply(
-            grad, x, weight, normalized=normalized, invstd=invstd, eps=ctx.settings["eps"])
+            grad, x, weight, centered=centered, invstd=invstd, eps=ctx.settings["eps"])
         needs = ctx.needs_input_grad
         return (grad_x if needs[0] else None, grad_w if needs[1] else None,
                 grad_b if needs[2] else None)
 
 
 class BatchNormBackward(Function):
-    """(grad, x, weight) -> (grad_x, grad_weight, grad_bias) in three passes over the batch:
+    """(grad, x, weight) -> (grad_x, grad_weight, grad_bias) in a few passes over the batch:
 
-    grad_x = weight * invstd * (grad - mean(grad) - normalized * mean(grad * normalized)).
+    grad_x = weight * invstd * (grad - mean(grad) - normalized * mean(grad * normalized)),
+    with normalized = centered * invstd.
     """
 
     @staticmethod
-    def forward(ctx, grad, x, weight, normalized, invstd, eps):
+    def forward(ctx, grad, x, weight, centered, invstd, eps):
         axes, shape = _reduce_axes(x.ndim), _channel_shape(x.ndim, x.shape[1])
         count = x.size // x.shape[1]
-        grad_bias = grad.sum(axis=axes)
-        grad_weight = (grad * normalized).sum(axis=axes)
+        grad_bias = fast_sum(grad, axes)
+        grad_weight = _channel_dot(grad, centered) * invstd  # = sum(grad * normalized)
         scale = invstd if weight is None else invstd * weight
-        grad_x = normalized * (-grad_weight / count).reshape(shape)
-        grad_x += grad
-        grad_x -= (grad_bias / count).reshape(shape)
-        grad_x *= scale.reshape(shape)
+        grad_x = np.multiply(centered, (-scale * invstd * grad_weight / count).reshape(shape))
+        grad_x += (-scale * grad_bias / count).reshape(shape)
+        grad_x += grad * scale.reshape(shape)
         return grad_x, grad_weight, grad_bias
 
     @staticmethod

@@ -44,6 +44,15 @@ def _offsets(xp: np.ndarray, kernel: Pair, stride: Pair, out_hw: Pair) -> Iterat
                              writeable=xp.flags.writeable)
 
 
+def _in_layout_of(array: np.ndarray, prototype: np.ndarray) -> np.ndarray:
+    """``array``, copied if needed so its memory layout matches ``prototype``'s."""
+    aligned = np.empty_like(prototype, dtype=array.dtype)
+    if aligned.strides == array.strides:
+        return array
+    np.copyto(aligned, array)
+    return aligned
+
+
 def _out_hw(shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair) -> Pair:
     return tuple(output_size(shape[2 + a], kernel[a], stride[a], padding[a], 1) for a in range(2))
 
@@ -70,11 +79,9 @@ class MaxPool2d(Function):
 
 
 def _first_argmax(views: list[np.ndarray], best: np.ndarray) -> np.ndarray:
-    """Index of the first view equal to ``best``, elementwise, without a Python loop over pixels.
-
-    Built from the last offset backwards: index = miss_0 * (1 + miss_1 * (1 + ...)), where
-    miss_k says offset k is not the maximum; ties therefore go to the first maximum.
-    """
+    """Which view first equals ``best``, elementwise, with no loop over pixels:
+    index = miss_0 * (1 + miss_1 * (1 + ...)), built from the last offset backwards, where
+    miss_k says offset k is not the maximum; ties therefore go to the first maximum."""
     index = np.zeros_like(best, dtype=np.uint16)
     for view in reversed(views[:-1]):
         index += 1
@@ -89,8 +96,10 @@ class PoolScatter(Function):
     def forward(ctx, values, argmax, input_shape, kernel_size, stride, padding):
         n, c, h, w = input_shape
         ph, pw = padding
-        padded = np.zeros_like(values, shape=(n, c, h + 2 * ph, w + 2 * pw))
+        # argmax has the pooled input's memory layout; the gradient image takes it too
+        padded = np.zeros_like(argmax, dtype=values.dtype, shape=(n, c, h + 2 * ph, w + 2 * pw))
         disjoint = stride[0] >= kernel_size[0] and stride[1] >= kernel_size[1]
+        values = _in_layout_of(values, argmax)  # a small copy that keeps the writes in memory order
         for k, view in enumerate(_offsets(padded, kernel_size, stride, values.shape[2:])):
             if disjoint:  # each pixel belongs to one window: write, don't accumulate
                 np.multiply(values, argmax == k, out=view)
