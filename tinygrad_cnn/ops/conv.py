@@ -4,12 +4,16 @@ The three close under differentiation: conv2d's backward is conv_transpose2d (in
 plus conv2d_weight (weight gradient), and their backwards are made of the same three, so
 derivatives of any order work.
 
-Inside, images are handled channels-last (N, H, W, C): im2col is one copy of a strided
-window view and each primitive is one matrix product, with the channel axis contiguous. The
-results are returned as NCHW views of channels-last memory, which the next convolution reads
-without a copy.
+Each primitive is one matrix product (per kernel offset for a stride-1 transposed
+convolution). im2col copies the input's windows into a matrix whose layout follows the
+input's memory: windows as rows (channels innermost) for channels-last memory, as columns
+(width innermost) for NCHW memory, so the copy always runs along contiguous memory. Results
+are NCHW views of channels-last memory, which the next convolution and the elementwise
+operations read without a copy. conv2d keeps its im2col matrix for the weight gradient.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -34,51 +38,19 @@ def output_padding_for(size: int, out: int, kernel: int, stride: int, padding: i
     return size + 2 * padding - dilation * (kernel - 1) - 1 - (out - 1) * stride
 
 
-def _channels_last(x: np.ndarray) -> np.ndarray:
-    return x.transpose(0, 2, 3, 1)
+def _is_channels_last(x: np.ndarray) -> bool:
+    return x.strides[1] < x.strides[3]
 
 
-def _pad_channels_last(x: np.ndarray, padding: Pair) -> np.ndarray:
+def _pad_spatial(x: np.ndarray, padding: Pair) -> np.ndarray:
+    """Zero padding of H and W, keeping the memory layout."""
     ph, pw = padding
     if ph == 0 and pw == 0:
         return x
-    n, h, w, c = x.shape
-    padded = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
-    padded[:, ph:ph + h, pw:pw + w] = x
+    n, c, h, w = x.shape
+    padded = np.zeros_like(x, shape=(n, c, h + 2 * ph, w + 2 * pw))
+    padded[:, :, ph:ph + h, pw:pw + w] = x
     return padded
-
-
-def _im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
-            out_hw: Pair, groups: int) -> np.ndarray:
-    """Windows of NCHW ``x`` as a (groups, N*OH*OW, kH*kW*C/groups) matrix (one copy)."""
-    xp = _pad_channels_last(_channels_last(x), padding)
-    n, _, _, c = xp.shape
-    sn, sh, sw, sc = xp.strides
-    (kh, kw), (oh, ow), cg = kernel, out_hw, c // groups
-    windows = as_strided(
-        xp,
-        shape=(groups, n, oh, ow, kh, kw, cg),
-        strides=(sc * cg, sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc),
-        writeable=False,
-    )
-    return windows.reshape(groups, n * oh * ow, kh * kw * cg)
-
-
-def _col2im(cols: np.ndarray, shape: tuple[int, int, int, int], kernel: Pair, stride: Pair,
-            padding: Pair, dilation: Pair) -> np.ndarray:
-    """Sum (N, H', W', kH, kW, C) window values back into an NCHW image of ``shape``.
-
-    The adjoint of ``_im2col``: one strided add per kernel offset (kH*kW of them), never a
-    loop over pixels.
-    """
-    n, c, h, w = shape
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
-    oh, ow = cols.shape[1], cols.shape[2]
-    out = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            out[:, i * dh:i * dh + (oh - 1) * sh + 1:sh, j * dw:j * dw + (ow - 1) * sw + 1:sw] += cols[:, :, :, i, j]
-    return out[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)
 
 
 def _grouped_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -88,11 +60,52 @@ def _grouped_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.matmul(a, b)
 
 
-def _weight_matrix(weight: np.ndarray, groups: int) -> np.ndarray:
-    """(O, C/g, kH, kW) -> (G, kH*kW*C/g, O/g), matching ``_im2col``'s column order."""
-    o, cg, kh, kw = weight.shape
-    return weight.reshape(groups, o // groups, cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(
-        groups, kh * kw * cg, o // groups)
+@dataclass
+class Columns:
+    """An input's im2col matrix, per group: ``rows`` (G, M, K) with K ordered (kH, kW, C/g),
+    or ``k_major`` (G, K, M) with K ordered (C/g, kH, kW); M runs over (N, OH, OW)."""
+
+    data: np.ndarray
+    k_major: bool
+
+    @classmethod
+    def of(cls, x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
+           out_hw: Pair, groups: int) -> Columns:
+        xp = _pad_spatial(x, padding)
+        n, c = x.shape[:2]
+        (kh, kw), (oh, ow), cg = kernel, out_hw, c // groups
+        sn, sc, sh, sw = xp.strides
+        if _is_channels_last(x):  # one copy of the window view, channels innermost
+            windows = as_strided(
+                xp, shape=(groups, n, oh, ow, kh, kw, cg),
+                strides=(sc * cg, sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc),
+                writeable=False)
+            return cls(windows.reshape(groups, n * oh * ow, kh * kw * cg), k_major=False)
+        data = np.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
+        for i in range(kh):  # one copy per kernel offset, along contiguous rows of the image
+            for j in range(kw):
+                view = as_strided(xp[:, :, i * dilation[0]:, j * dilation[1]:], shape=(n, c, oh, ow),
+                                  strides=(sn, sc, sh * stride[0], sw * stride[1]), writeable=False)
+                data[:, i, j] = view.transpose(1, 0, 2, 3)
+        return cls(data.reshape(groups, cg * kh * kw, n * oh * ow), k_major=True)
+
+    def times_weight(self, weight: np.ndarray, groups: int) -> np.ndarray:
+        """The convolution as (G, M, O/g) = columns @ weight."""
+        o, cg, kh, kw = weight.shape
+        grouped = weight.reshape(groups, o // groups, cg, kh, kw)
+        if self.k_major:
+            return _grouped_matmul(self.data.transpose(0, 2, 1), grouped.reshape(groups, o // groups, -1).transpose(0, 2, 1))
+        return _grouped_matmul(self.data, grouped.transpose(0, 3, 4, 2, 1).reshape(groups, kh * kw * cg, o // groups))
+
+    def weight_gradient(self, rows: np.ndarray, kernel: Pair) -> np.ndarray:
+        """(O, C/g, kH, kW) = output-gradient rows (G, M, O/g) transposed @ columns."""
+        g, _, og = rows.shape
+        kh, kw = kernel
+        if self.k_major:
+            grad = _grouped_matmul(rows.transpose(0, 2, 1), self.data.transpose(0, 2, 1))
+            return grad.reshape(g * og, -1, kh, kw)
+        grad = _grouped_matmul(rows.transpose(0, 2, 1), self.data)
+        return np.ascontiguousarray(grad.reshape(g * og, kh, kw, -1).transpose(0, 3, 1, 2))
 
 
 def _from_group_columns(y: np.ndarray, n: int, h: int, w: int) -> np.ndarray:
@@ -106,7 +119,7 @@ def _from_group_columns(y: np.ndarray, n: int, h: int, w: int) -> np.ndarray:
 def _to_group_rows(y: np.ndarray, groups: int) -> np.ndarray:
     """NCHW (N, O, H, W) -> (G, N*H*W, O/g)."""
     n, o, h, w = y.shape
-    rows = _channels_last(y).reshape(n * h * w, groups, o // groups)
+    rows = y.transpose(0, 2, 3, 1).reshape(n * h * w, groups, o // groups)
     return rows[None, :, 0] if groups == 1 else rows.transpose(1, 0, 2)
 
 
@@ -114,6 +127,24 @@ def _add_bias(out: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     if bias is not None:
         out += bias[:, None, None]
     return out
+
+
+def _transposed_conv(x: np.ndarray, weight: np.ndarray, out_hw: Pair, stride: Pair, padding: Pair,
+                     dilation: Pair, groups: int) -> np.ndarray:
+    """Scatter every input pixel's weighted kernel into the output (the adjoint of im2col +
+    matmul): per kernel offset, one matrix product added into a shifted view of the output."""
+    n, c_in, h, w = x.shape
+    _, cg, kh, kw = weight.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    rows = _to_group_rows(x, groups)                                     # (G, N*H*W, C_in/g)
+    grouped = weight.reshape(groups, c_in // groups, cg, kh, kw)
+    padded = np.zeros((n, out_hw[0] + 2 * ph, out_hw[1] + 2 * pw, groups * cg), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            part = _from_group_columns(_grouped_matmul(rows, grouped[:, :, :, i, j]), n, h, w)
+            target = padded[:, i * dh:i * dh + (h - 1) * sh + 1:sh, j * dw:j * dw + (w - 1) * sw + 1:sw]
+            target += part.transpose(0, 2, 3, 1)
+    return padded[:, ph:ph + out_hw[0], pw:pw + out_hw[1]].transpose(0, 3, 1, 2)
 
 
 # --------------------------------------------------------------------------- primitives
@@ -125,8 +156,10 @@ class Conv2d(Function):
         kernel = weight.shape[2:]
         oh = output_size(h, kernel[0], stride[0], padding[0], dilation[0])
         ow = output_size(w, kernel[1], stride[1], padding[1], dilation[1])
-        cols = _im2col(x, kernel, stride, padding, dilation, (oh, ow), groups)
-        out = _from_group_columns(_grouped_matmul(cols, _weight_matrix(weight, groups)), n, oh, ow)
+        columns = Columns.of(x, kernel, stride, padding, dilation, (oh, ow), groups)
+        if ctx.needs_input_grad[1]:
+            ctx.save_for_backward(columns)  # reused by the weight gradient
+        out = _from_group_columns(columns.times_weight(weight, groups), n, oh, ow)
         return _add_bias(out, bias)
 
     @staticmethod
@@ -141,7 +174,8 @@ class Conv2d(Function):
                 for a in range(2))
             grad_x = ConvTranspose2d.apply(grad, weight, None, output_padding=output_padding, **s)
         if ctx.needs_input_grad[1]:
-            grad_w = Conv2dWeight.apply(x, grad, kernel_size=weight.shape[2:], **s)
+            (columns,) = ctx.saved_tensors
+            grad_w = Conv2dWeight.apply(x, grad, kernel_size=weight.shape[2:], columns=columns, **s)
         if ctx.needs_input_grad[2]:
             grad_b = grad.sum((0, 2, 3))
         return grad_x, grad_w, grad_b
@@ -150,19 +184,12 @@ class Conv2d(Function):
 class ConvTranspose2d(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, output_padding, dilation, groups):
-        n, _, h, w = x.shape
-        c_in, cg, kh, kw = weight.shape
+        h, w = x.shape[2:]
+        kh, kw = weight.shape[2:]
         out_hw = tuple(
             (size - 1) * stride[a] - 2 * padding[a] + dilation[a] * (k - 1) + output_padding[a] + 1
             for a, (size, k) in enumerate(((h, kh), (w, kw))))
-        # The adjoint of conv2d: weight rows (C_in/g) -> columns (kH*kW*C_out/g), then col2im.
-        weight_t = weight.reshape(groups, c_in // groups, cg, kh, kw).transpose(0, 1, 3, 4, 2).reshape(
-            groups, c_in // groups, kh * kw * cg)
-        cols = _grouped_matmul(_to_group_rows(x, groups), weight_t)
-        cols = cols.reshape(groups, n, h, w, kh, kw, cg)
-        cols = cols[0] if groups == 1 else cols.transpose(1, 2, 3, 4, 5, 0, 6).reshape(n, h, w, kh, kw, groups * cg)
-        image = _col2im(cols, (n, groups * cg) + out_hw, (kh, kw), stride, padding, dilation)
-        return _add_bias(image, bias)
+        return _add_bias(_transposed_conv(x, weight, out_hw, stride, padding, dilation, groups), bias)
 
     @staticmethod
     def backward(ctx, grad):
@@ -180,24 +207,23 @@ class ConvTranspose2d(Function):
 
 
 class Conv2dWeight(Function):
-    """The gradient of conv2d with respect to its weight: (input x, output gradient) -> dW."""
+    """The gradient of conv2d with respect to its weight: (input x, output gradient) -> dW.
+
+    ``columns``, when given, is x's im2col matrix that conv2d's forward already built.
+    """
 
     @staticmethod
-    def forward(ctx, x, grad_out, kernel_size, stride, padding, dilation, groups):
-        out_hw = grad_out.shape[2:]
-        cols = _im2col(x, kernel_size, stride, padding, dilation, out_hw, groups)
-        rows = _to_group_rows(grad_out, groups)                      # (G, M, O/g)
-        dw = _grouped_matmul(rows.transpose(0, 2, 1), cols)          # (G, O/g, kH*kW*C/g)
-        g, og, _ = dw.shape
-        kh, kw = kernel_size
-        cg = x.shape[1] // groups
-        return np.ascontiguousarray(dw.reshape(g * og, kh, kw, cg).transpose(0, 3, 1, 2))
+    def forward(ctx, x, grad_out, kernel_size, stride, padding, dilation, groups, columns=None):
+        if columns is None:
+            columns = Columns.of(x, kernel_size, stride, padding, dilation, grad_out.shape[2:], groups)
+        return columns.weight_gradient(_to_group_rows(grad_out, groups), kernel_size)
 
     @staticmethod
     def backward(ctx, grad):
         x, grad_out = ctx.inputs
         s = dict(ctx.settings)
         s.pop("kernel_size")
+        s.pop("columns", None)
         grad_x = grad_g = None
         if ctx.needs_input_grad[0]:
             output_padding = tuple(
