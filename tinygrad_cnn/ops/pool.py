@@ -65,8 +65,11 @@ class MaxPool2d(Function):
         out_hw = _out_hw(x.shape, kernel_size, stride, padding)
         views = list(_offsets(_pad(x, padding, -np.inf), kernel_size, stride, out_hw))
         best = np.empty_like(x, shape=x.shape[:2] + out_hw)
-        np.copyto(best, views[0])
-        for view in views[1:]:
+        if len(views) == 1:
+            np.copyto(best, views[0])
+        else:
+            np.maximum(views[0], views[1], out=best)
+        for view in views[2:]:
             np.maximum(best, view, out=best)
         ctx.save_for_backward(_first_argmax(views, best) if ctx.requires_grad else None)
         return best
@@ -82,7 +85,7 @@ def _first_argmax(views: list[np.ndarray], best: np.ndarray) -> np.ndarray:
     """Which view first equals ``best``, elementwise, with no loop over pixels:
     index = miss_0 * (1 + miss_1 * (1 + ...)), built from the last offset backwards, where
     miss_k says offset k is not the maximum; ties therefore go to the first maximum."""
-    index = np.zeros_like(best, dtype=np.uint16)
+    index = np.zeros_like(best, dtype=np.uint8 if len(views) <= 256 else np.uint16)
     for view in reversed(views[:-1]):
         index += 1
         index *= np.not_equal(view, best)
@@ -96,9 +99,13 @@ class PoolScatter(Function):
     def forward(ctx, values, argmax, input_shape, kernel_size, stride, padding):
         n, c, h, w = input_shape
         ph, pw = padding
-        # argmax has the pooled input's memory layout; the gradient image takes it too
-        padded = np.zeros_like(argmax, dtype=values.dtype, shape=(n, c, h + 2 * ph, w + 2 * pw))
         disjoint = stride[0] >= kernel_size[0] and stride[1] >= kernel_size[1]
+        # Windows that tile the padded image exactly write every pixel: no need to zero it first.
+        covered = disjoint and stride == kernel_size and all(
+            (size + 2 * p) % k == 0 for size, p, k in zip((h, w), padding, kernel_size))
+        # argmax has the pooled input's memory layout; the gradient image takes it too
+        padded = (np.empty_like if covered else np.zeros_like)(
+            argmax, dtype=values.dtype, shape=(n, c, h + 2 * ph, w + 2 * pw))
         values = _in_layout_of(values, argmax)  # a small copy that keeps the writes in memory order
         for k, view in enumerate(_offsets(padded, kernel_size, stride, values.shape[2:])):
             if disjoint:  # each pixel belongs to one window: write, don't accumulate
