@@ -6,9 +6,11 @@
 
 Each thread count runs in its own child process (BLAS and PyTorch read their thread
 settings at start-up); inside it, our step and PyTorch's alternate, and the median of the
-repeats is reported with the ratio ours / PyTorch (below 1.0: we are faster). Without torch
-installed only our figures are shown. Peak memory is the growth of the resident set size
-over a few training steps, each framework in a fresh process.
+repeats is reported with the ratio ours / PyTorch (below 1.0: we are faster); each timed
+call follows a short pause so the other framework's spinning worker threads have gone to
+sleep. Both run with ``tinygrad_cnn.keep_freed_memory()``, as the main job does. Without
+torch installed only our figures are shown. Peak memory is the growth of the resident set
+size over a few training steps, each framework in a fresh process.
 """
 from __future__ import annotations
 
@@ -100,10 +102,15 @@ def _ours_primitives() -> dict[str, Callable[[], None]]:
     def leaf(*shape: int) -> Tensor:
         return Tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
 
+    def activation(n: int, c: int, h: int, w: int) -> Tensor:
+        """An NCHW tensor in channels-last memory, as our convolutions produce them."""
+        return Tensor(rng.standard_normal((n, h, w, c)).astype(np.float32).transpose(0, 3, 1, 2),
+                      requires_grad=True)
+
     x1, w1, b1 = leaf(128, 1, 28, 28), leaf(32, 1, 3, 3), leaf(32)
-    x2, w2, b2 = leaf(128, 32, 13, 13), leaf(64, 32, 3, 3), leaf(64)
-    p1, p2 = leaf(128, 32, 26, 26), leaf(128, 64, 11, 11)
-    bn_x, bn_w, bn_b = leaf(128, 32, 26, 26), leaf(32), leaf(32)
+    x2, w2, b2 = activation(128, 32, 13, 13), leaf(64, 32, 3, 3), leaf(64)
+    p1, p2 = activation(128, 32, 26, 26), activation(128, 64, 11, 11)
+    bn_x, bn_w, bn_b = activation(128, 32, 26, 26), leaf(32), leaf(32)
     logits, target = leaf(128, 10), Tensor(rng.integers(0, 10, 128))
     cases = {
         "conv2d 1->32 on 28x28": lambda: F.conv2d(x1, w1, b1),
@@ -128,7 +135,7 @@ def _ones_like(out):  # noqa: ANN001, ANN202  (either framework's tensor)
         import torch
         return torch.ones_like(out)
     import numpy as np
-    return np.ones(out.shape, dtype=out.dtype)
+    return np.ones_like(out.data)  # in the output's memory layout
 
 
 def _torch_primitives() -> dict[str, Callable[[], None]]:
@@ -214,6 +221,13 @@ def _interleaved(ours: Callable[[], None], theirs: Callable[[], None] | None, re
     return median(a), (median(b) if b else None)
 
 
+def _keep_freed_memory() -> None:
+    """The main job's allocator setting, for the whole process (so for PyTorch too, whose CPU
+    tensors also come from malloc)."""
+    import tinygrad_cnn
+    tinygrad_cnn.keep_freed_memory()
+
+
 def _torch_available() -> bool:
     try:
         import torch  # noqa: F401
@@ -224,6 +238,7 @@ def _torch_available() -> bool:
 
 def child(threads: int, quick: bool) -> dict:
     """All timings at one thread count (run in a fresh process)."""
+    _keep_freed_memory()
     has_torch = _torch_available()
     if has_torch:
         import torch
@@ -252,6 +267,7 @@ def child(threads: int, quick: bool) -> dict:
 def memory_child(framework: str, batch_norm: bool, batch: int) -> dict:
     """Peak resident-set growth over three training steps of the seed CNN."""
     import resource
+    _keep_freed_memory()
     make = _ours_step if framework == "ours" else _torch_step
     step = make(batch, batch_norm, True)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

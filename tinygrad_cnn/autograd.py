@@ -138,29 +138,31 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **settings: Any) -> Any:
         ctx = cls()
-        grad_on = is_grad_enabled()
-        ctx.needs_input_grad = tuple(
-            grad_on and isinstance(a, Tensor) and a.requires_grad for a in args
-        )
+        grad_on = getattr(_state, "grad_enabled", True)
+        ctx.needs_input_grad = needs = tuple(
+            [grad_on and isinstance(a, Tensor) and a._requires_grad for a in args])
+        record = True in needs
         ctx._saved = ()
-        raw = cls.forward(ctx, *(a.data if isinstance(a, Tensor) else a for a in args), **settings)
-        record = ctx.requires_grad
-        many = isinstance(raw, tuple)
-        outputs = tuple(
-            Tensor._from_op(array, ctx, i, True)
-            if record and np.result_type(array).kind == "f"
-            else Tensor._from_op(array, None, 0, False)
-            for i, array in enumerate(raw if many else (raw,))
-        )
+        raw = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args], **settings)
+        if not isinstance(raw, tuple):
+            out = Tensor._from_op(raw, ctx, 0, True) if record and _is_float(raw) else \
+                Tensor._from_op(raw, None, 0, False)
+            outputs = (out,)
+        else:
+            outputs = tuple([
+                Tensor._from_op(array, ctx, i, True) if record and _is_float(array)
+                else Tensor._from_op(array, None, 0, False)
+                for i, array in enumerate(raw)])
+            out = outputs
         if record:
             ctx.inputs = args
             ctx.settings = settings
             ctx.scope = current_scope()
-            ctx._outputs = tuple(weakref.ref(t) for t in outputs)
-            ctx._output_meta = tuple((t.shape, t.dtype) for t in outputs)
+            ctx._outputs = tuple([weakref.ref(t) for t in outputs])
+            ctx._output_meta = tuple([(t.data.shape, t.data.dtype) for t in outputs])
         else:
             ctx._saved = None
-        return outputs if many else outputs[0]
+        return out
 
     @property
     def name(self) -> str:
@@ -183,6 +185,10 @@ class Function:
     def release(self) -> None:
         """Free the arrays saved for backward."""
         self._saved = None
+
+
+def _is_float(array: Any) -> bool:
+    return (array.dtype if isinstance(array, np.ndarray) else np.result_type(array)).kind == "f"
 
 
 # --------------------------------------------------------------------------- graph walk

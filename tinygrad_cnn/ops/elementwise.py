@@ -33,7 +33,7 @@ def _shape(value: Operand) -> tuple[int, ...]:
 def _binary(op: str, function: type[Function], a: Any, b: Any) -> Tensor:
     a, b = operand(a, op), operand(b, op)
     shape_a, shape_b = _shape(a), _shape(b)
-    if shape_a != shape_b:
+    if shape_a != shape_b and shape_a and shape_b:
         try:
             np.broadcast_shapes(shape_a, shape_b)
         except ValueError:
@@ -47,7 +47,7 @@ class _Binary(Function):
     """Shared bookkeeping: remember the input shapes to reduce broadcast gradients."""
 
     def remember_shapes(self, a: Any, b: Any) -> None:
-        self.shape_a, self.shape_b = np.shape(a), np.shape(b)
+        self.shape_a, self.shape_b = getattr(a, "shape", ()), getattr(b, "shape", ())
 
     def reduce(self, grad_a: Tensor | None, grad_b: Tensor | None) -> tuple:
         return (
