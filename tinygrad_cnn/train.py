@@ -231,6 +231,7 @@ def train_epoch(model: nn.Module, optimizer: optim.Optimizer, loader: DataLoader
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    tc.keep_freed_memory()  # reuse the memory of one step in the next (see allocator.py)
     tc.manual_seed(args.seed)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
