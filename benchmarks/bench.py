@@ -91,6 +91,26 @@ def _torch_step(batch: int, batch_norm: bool, train: bool) -> Callable[[], None]
     return step
 
 
+def _primitive_cases(F, leaf, activation, classes) -> dict[str, Callable[[], None]]:  # noqa: ANN001, N803
+    """Forward + backward of each primitive at the seed CNN's shapes, for either framework:
+    ``F`` is its functional module, ``leaf``/``activation`` make input tensors, ``classes``
+    a batch of integer targets."""
+    x1, w1, b1 = leaf(128, 1, 28, 28), leaf(32, 1, 3, 3), leaf(32)
+    x2, w2, b2 = activation(128, 32, 13, 13), leaf(64, 32, 3, 3), leaf(64)
+    p1, p2 = activation(128, 32, 26, 26), activation(128, 64, 11, 11)
+    bn_x, bn_w, bn_b = activation(128, 32, 26, 26), leaf(32), leaf(32)
+    logits, target = leaf(128, 10), classes(128)
+    cases = {
+        "conv2d 1->32 on 28x28": lambda: F.conv2d(x1, w1, b1),
+        "conv2d 32->64 on 13x13": lambda: F.conv2d(x2, w2, b2),
+        "max_pool2d 32x26x26": lambda: F.max_pool2d(p1, 2),
+        "max_pool2d 64x11x11": lambda: F.max_pool2d(p2, 2),
+        "batch_norm 32x26x26": lambda: F.batch_norm(bn_x, None, None, bn_w, bn_b, training=True),
+        "cross_entropy 128x10": lambda: F.cross_entropy(logits, target),
+    }
+    return {name: _forward_backward(make) for name, make in cases.items()}
+
+
 def _ours_primitives() -> dict[str, Callable[[], None]]:
     import numpy as np
 
@@ -107,20 +127,7 @@ def _ours_primitives() -> dict[str, Callable[[], None]]:
         return Tensor(rng.standard_normal((n, h, w, c)).astype(np.float32).transpose(0, 3, 1, 2),
                       requires_grad=True)
 
-    x1, w1, b1 = leaf(128, 1, 28, 28), leaf(32, 1, 3, 3), leaf(32)
-    x2, w2, b2 = activation(128, 32, 13, 13), leaf(64, 32, 3, 3), leaf(64)
-    p1, p2 = activation(128, 32, 26, 26), activation(128, 64, 11, 11)
-    bn_x, bn_w, bn_b = activation(128, 32, 26, 26), leaf(32), leaf(32)
-    logits, target = leaf(128, 10), Tensor(rng.integers(0, 10, 128))
-    cases = {
-        "conv2d 1->32 on 28x28": lambda: F.conv2d(x1, w1, b1),
-        "conv2d 32->64 on 13x13": lambda: F.conv2d(x2, w2, b2),
-        "max_pool2d 32x26x26": lambda: F.max_pool2d(p1, 2),
-        "max_pool2d 64x11x11": lambda: F.max_pool2d(p2, 2),
-        "batch_norm 32x26x26": lambda: F.batch_norm(bn_x, None, None, bn_w, bn_b, training=True),
-        "cross_entropy 128x10": lambda: F.cross_entropy(logits, target),
-    }
-    return {name: _forward_backward(make) for name, make in cases.items()}
+    return _primitive_cases(F, leaf, activation, lambda n: Tensor(rng.integers(0, 10, n)))
 
 
 def _forward_backward(make: Callable) -> Callable[[], None]:
@@ -147,20 +154,10 @@ def _torch_primitives() -> dict[str, Callable[[], None]]:
     def leaf(*shape: int) -> torch.Tensor:
         return torch.randn(*shape, requires_grad=True)
 
-    x1, w1, b1 = leaf(128, 1, 28, 28), leaf(32, 1, 3, 3), leaf(32)
-    x2, w2, b2 = leaf(128, 32, 13, 13), leaf(64, 32, 3, 3), leaf(64)
-    p1, p2 = leaf(128, 32, 26, 26), leaf(128, 64, 11, 11)
-    bn_x, bn_w, bn_b = leaf(128, 32, 26, 26), leaf(32), leaf(32)
-    logits, target = leaf(128, 10), torch.randint(0, 10, (128,))
-    cases = {
-        "conv2d 1->32 on 28x28": lambda: F.conv2d(x1, w1, b1),
-        "conv2d 32->64 on 13x13": lambda: F.conv2d(x2, w2, b2),
-        "max_pool2d 32x26x26": lambda: F.max_pool2d(p1, 2),
-        "max_pool2d 64x11x11": lambda: F.max_pool2d(p2, 2),
-        "batch_norm 32x26x26": lambda: F.batch_norm(bn_x, None, None, bn_w, bn_b, training=True),
-        "cross_entropy 128x10": lambda: F.cross_entropy(logits, target),
-    }
-    return {name: _forward_backward(make) for name, make in cases.items()}
+    def activation(*shape: int) -> torch.Tensor:
+        return leaf(*shape)  # PyTorch's own layout: contiguous NCHW
+
+    return _primitive_cases(F, leaf, activation, lambda n: torch.randint(0, 10, (n,)))
 
 
 def _ours_tiny_ops(count: int) -> Callable[[], None]:

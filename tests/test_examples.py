@@ -1,6 +1,9 @@
 """The examples run as scripts and do what they say."""
 import runpy
+import sys
 from pathlib import Path
+
+import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -14,3 +17,21 @@ def test_visualize_example(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     runpy.run_path(str(EXAMPLES / "visualize_graph.py"), run_name="__main__")
     assert {"graph_forward.svg", "graph_backward.png", "graph_modules.png"} <= {p.name for p in tmp_path.iterdir()}
+
+
+DEBIAN = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.mark.skipif(not DEBIAN.is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
+def test_define_your_own_model_example_learns(capsys):
+    runpy.run_path(str(EXAMPLES / "define_your_own_model.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    accuracy = float(out.strip().splitlines()[-1].rsplit(" ", 1)[1].rstrip("%"))
+    assert accuracy > 70.0  # ten classes: chance is 10%
+
+
+def test_train_script_shows_its_options(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["train_fashion_mnist.py", "--help"])
+    with pytest.raises(SystemExit) as info:
+        runpy.run_path(str(EXAMPLES / "train_fashion_mnist.py"), run_name="__main__")
+    assert info.value.code == 0 and "--batch-norm" in capsys.readouterr().out

@@ -359,3 +359,52 @@ def test_seed_network_forward_and_backward_on_a_batch():
     assert loss.dtype == np.float32
     for p in params:
         assert p.grad.shape == p.shape and p.grad.dtype == np.float32 and np.isfinite(p.grad.numpy()).all()
+
+
+# --------------------------------------------------------------------------- memory layouts
+
+def channels_last(array):
+    """The same NCHW values held in channels-last memory, as convolutions produce them."""
+    return np.ascontiguousarray(array.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("shape,o,k,s,p,d,g", CONV_GRID[:6])
+def test_conv2d_on_channels_last_input(shape, o, k, s, p, d, g):
+    k = as_pair(k)
+    x, w, b = rand(shape, 0), rand((o, shape[1] // g) + k, 1), rand(o, 2)
+    got = F.conv2d(Tensor(channels_last(x)), Tensor(w), Tensor(b), s, p, d, g).numpy()
+    np.testing.assert_allclose(got, ref.conv2d(x, w, b, as_pair(s), as_pair(p), as_pair(d), g), atol=1e-12)
+    small = channels_last(rand((1, shape[1], min(shape[2], 6), min(shape[3], 6)), 3))
+    check_gradients(lambda t, v: F.conv2d(t, v, None, s, p, d, g), small, rand((o, shape[1] // g) + k, 4))
+
+
+@pytest.mark.parametrize("shape,k,s,p", POOL_GRID)
+def test_pooling_on_channels_last_input(shape, k, s, p):
+    x = np.round(rand(shape, 0), 1)
+    k2, s2, p2 = as_pair(k), as_pair(s if s is not None else k), as_pair(p)
+    t = leaf(channels_last(x))
+    y = F.max_pool2d(t, k, s, p)
+    np.testing.assert_array_equal(y.numpy(), ref.max_pool2d(x, k2, s2, p2))
+    grad = rand(y.shape, 1)  # NCHW-contiguous gradient into channels-last memory
+    y.backward(grad)
+    np.testing.assert_allclose(t.grad.numpy(), ref.max_pool2d_grad(x, grad, k2, s2, p2), atol=1e-12)
+    np.testing.assert_allclose(F.avg_pool2d(Tensor(channels_last(x)), k, s, p).numpy(),
+                               ref.avg_pool2d(x, k2, s2, p2), atol=1e-12)
+
+
+def test_batch_norm_on_channels_last_input():
+    x, gamma, beta = rand((6, 3, 5, 4), 0) * 2 + 1, rand(3, 1), rand(3, 2)
+    y = F.batch_norm(Tensor(channels_last(x)), None, None, Tensor(gamma), Tensor(beta), training=True)
+    np.testing.assert_allclose(y.numpy(), ref.batch_norm_train(x, gamma, beta, 1e-5)[0], atol=1e-12)
+    check_gradients(lambda t, g_, b_: F.batch_norm(t, None, None, g_, b_, training=True),
+                    channels_last(x), gamma, beta)
+
+
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+@pytest.mark.parametrize("dims", [(0, 2, 3), (1,), (2, 3), (0,), (0, 1, 2)])
+def test_sum_over_any_axes_and_layout(layout, dims):
+    x = rand((16, 32, 9, 11), 0)
+    x = channels_last(x) if layout == "channels_last" else x
+    np.testing.assert_allclose(Tensor(x).sum(dims).numpy(), x.sum(axis=dims), rtol=1e-10)
+    x32 = x.astype(np.float32)
+    np.testing.assert_allclose(Tensor(x32).sum(dims).numpy(), x.sum(axis=dims), rtol=1e-4, atol=1e-3)

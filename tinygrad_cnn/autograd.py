@@ -344,16 +344,19 @@ def grad(
         grad_outputs = [None] * len(outputs)
     elif isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs]
-    grad_outputs = [
-        (Tensor(np.ones(o.shape, dtype=o.dtype)) if o.data.size == 1 else _require_gradient(o))
-        if g is None else g
-        for o, g in zip(outputs, grad_outputs)
-    ]
+    filled = []
+    for o, g in zip(outputs, grad_outputs):
+        if g is None:
+            if o.data.size != 1:
+                raise RuntimeError(
+                    f"grad: grad_outputs is required for the non-scalar output of shape {o.shape}")
+            g = Tensor(np.ones(o.shape, dtype=o.dtype))
+        filled.append(g)
     for t in inputs:
         if not t.requires_grad:
             raise RuntimeError(f"grad: an input of shape {t.shape} does not require grad")
     retain = create_graph if retain_graph is None else retain_graph
-    result = run_backward(outputs, grad_outputs, retain, create_graph, inputs)
+    result = run_backward(outputs, filled, retain, create_graph, inputs)
     if not allow_unused:
         for i, g in enumerate(result):
             if g is None:
@@ -362,12 +365,6 @@ def grad(
                     "outputs; pass allow_unused=True to get None for it"
                 )
     return tuple(result)
-
-
-def _require_gradient(output: Tensor) -> Tensor:
-    raise RuntimeError(
-        f"grad: grad_outputs is required for the non-scalar output of shape {output.shape}"
-    )
 
 
 # --------------------------------------------------------------------------- helpers for primitives

@@ -168,11 +168,7 @@ class Conv2d(Function):
         s = ctx.settings
         grad_x = grad_w = grad_b = None
         if ctx.needs_input_grad[0]:
-            output_padding = tuple(
-                output_padding_for(x.shape[2 + a], grad.shape[2 + a], weight.shape[2 + a],
-                                   s["stride"][a], s["padding"][a], s["dilation"][a])
-                for a in range(2))
-            grad_x = ConvTranspose2d.apply(grad, weight, None, output_padding=output_padding, **s)
+            grad_x = _conv_transpose2d_to_size(grad, weight, x.shape, s)
         if ctx.needs_input_grad[1]:
             (columns,) = ctx.saved_tensors
             grad_w = Conv2dWeight.apply(x, grad, kernel_size=weight.shape[2:], columns=columns, **s)
@@ -226,14 +222,19 @@ class Conv2dWeight(Function):
         s.pop("columns", None)
         grad_x = grad_g = None
         if ctx.needs_input_grad[0]:
-            output_padding = tuple(
-                output_padding_for(x.shape[2 + a], grad_out.shape[2 + a], grad.shape[2 + a],
-                                   s["stride"][a], s["padding"][a], s["dilation"][a])
-                for a in range(2))
-            grad_x = ConvTranspose2d.apply(grad_out, grad, None, output_padding=output_padding, **s)
+            grad_x = _conv_transpose2d_to_size(grad_out, grad, x.shape, s)
         if ctx.needs_input_grad[1]:
             grad_g = _conv2d_to_size(x, grad, grad_out.shape[2:], s)
         return grad_x, grad_g
+
+
+def _conv_transpose2d_to_size(grad: Tensor, weight: Tensor, shape: tuple[int, ...], settings: dict) -> Tensor:
+    """conv_transpose2d with the output_padding that gives back a conv2d input of ``shape``."""
+    output_padding = tuple(
+        output_padding_for(shape[2 + a], grad.shape[2 + a], weight.shape[2 + a],
+                           settings["stride"][a], settings["padding"][a], settings["dilation"][a])
+        for a in range(2))
+    return ConvTranspose2d.apply(grad, weight, None, output_padding=output_padding, **settings)
 
 
 def _conv2d_to_size(x: Tensor, weight: Tensor, size: tuple[int, int], settings: dict) -> Tensor:
