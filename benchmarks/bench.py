@@ -8,9 +8,10 @@ Each thread count runs in its own child process (BLAS and PyTorch read their thr
 settings at start-up); inside it, our step and PyTorch's alternate, and the median of the
 repeats is reported with the ratio ours / PyTorch (below 1.0: we are faster); each timed
 call follows a short pause so the other framework's spinning worker threads have gone to
-sleep. Both run with ``tinygrad_cnn.keep_freed_memory()``, as the main job does. Without
+sleep. Both run with ``tinygrad_cnn.keep_freed_memory()`` and ours with
+``tinygrad_cnn.set_num_threads(threads)``, as the main job does. Without
 torch installed only our figures are shown. Peak memory is the growth of the resident set
-size over a few training steps, each framework in a fresh process.
+size over a few training steps, each framework in a fresh process (Linux: /proc/self/statm).
 """
 from __future__ import annotations
 
@@ -236,6 +237,8 @@ def _torch_available() -> bool:
 def child(threads: int, quick: bool) -> dict:
     """All timings at one thread count (run in a fresh process)."""
     _keep_freed_memory()
+    import tinygrad_cnn
+    tinygrad_cnn.set_num_threads(threads)
     has_torch = _torch_available()
     if has_torch:
         import torch
@@ -261,17 +264,38 @@ def child(threads: int, quick: bool) -> dict:
     return rows
 
 
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
 def memory_child(framework: str, batch_norm: bool, batch: int) -> dict:
-    """Peak resident-set growth over three training steps of the seed CNN."""
-    import resource
+    """Peak growth of the resident set over three training steps of the seed CNN, sampled
+    every half millisecond from a second thread (both frameworks release the GIL in their
+    kernels)."""
+    import threading
     _keep_freed_memory()
+    if framework == "ours":
+        import tinygrad_cnn
+        tinygrad_cnn.set_num_threads(2)
     make = _ours_step if framework == "ours" else _torch_step
     step = make(batch, batch_norm, True)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    baseline = peak = _resident_bytes()
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _resident_bytes())
+            time.sleep(0.0005)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
     for _ in range(3):
         step()
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"peak_mib": (after - before) / 1024}
+    done.set()
+    sampler.join()
+    return {"peak_mib": (max(peak, _resident_bytes()) - baseline) / 2 ** 20}
 
 
 def _run_child(args: list[str], threads: int) -> dict:

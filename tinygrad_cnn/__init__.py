@@ -6,12 +6,13 @@ from .random import manual_seed
 from .creation import ones, ones_like, rand, randn, zeros, zeros_like
 from .serialization import load, save
 from .allocator import keep_freed_memory
+from .ops.parallel import get_num_threads, set_num_threads
 from . import data, functional, nn, optim  # noqa: E402  (after Tensor: they build on it)
 
 __all__ = [
     "Tensor", "Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "grad", "gradcheck", "gradgradcheck", "manual_seed",
     "zeros", "ones", "zeros_like", "ones_like", "randn", "rand", "save", "load",
-    "keep_freed_memory",
+    "keep_freed_memory", "set_num_threads", "get_num_threads",
     "nn", "optim", "data", "functional",
 ]

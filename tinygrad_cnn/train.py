@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -49,6 +50,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=False,
                         help="BatchNorm2d after each convolution")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="cores to compute on")
     parser.add_argument("--data-root", default=None, help="directory with the Fashion-MNIST IDX files")
     parser.add_argument("--download", action="store_true", help="download the data if it is not found")
     parser.add_argument("--out", type=Path, default=Path("runs/fashion-mnist"), help="output directory")
@@ -56,7 +58,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limit-batches", type=int, default=None,
                         help="train on at most this many batches per epoch (quick checks)")
     args = parser.parse_args(argv)
-    for name in ("epochs", "batch_size"):
+    for name in ("epochs", "batch_size", "threads"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     return args
@@ -232,6 +234,7 @@ def train_epoch(model: nn.Module, optimizer: optim.Optimizer, loader: DataLoader
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     tc.keep_freed_memory()  # reuse the memory of one step in the next (see allocator.py)
+    tc.set_num_threads(args.threads)
     tc.manual_seed(args.seed)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)

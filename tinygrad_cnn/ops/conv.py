@@ -20,6 +20,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..autograd import Function
 from ..tensor import Tensor
+from . import parallel
 from .arguments import pair
 
 Pair = tuple[int, int]
@@ -54,10 +55,14 @@ def _pad_spatial(x: np.ndarray, padding: Pair) -> np.ndarray:
 
 
 def _grouped_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(G, M, K) @ (G, K, N), with a plain 2-D product (full BLAS speed) when G == 1."""
-    if a.shape[0] == 1:
-        return (a[0] @ b[0])[None]
-    return np.matmul(a, b)
+    """(G, M, K) @ (G, K, N), one 2-D product per group, rows split over the workers."""
+    return np.stack([parallel.matmul(a[g], b[g]) for g in range(a.shape[0])]) if a.shape[0] > 1 \
+        else parallel.matmul(a[0], b[0])[None]
+
+
+def _grouped_matmul_inner(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(G, P, M) @ (G, M, Q) for a long shared dimension M (weight gradients)."""
+    return np.stack([parallel.matmul_inner(a[g], b[g]) for g in range(a.shape[0])])
 
 
 @dataclass
@@ -80,13 +85,20 @@ class Columns:
                 xp, shape=(groups, n, oh, ow, kh, kw, cg),
                 strides=(sc * cg, sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc),
                 writeable=False)
-            return cls(windows.reshape(groups, n * oh * ow, kh * kw * cg), k_major=False)
+            data = np.empty((groups, n, oh, ow, kh, kw, cg), dtype=x.dtype)
+            parallel.for_each_slice(lambda b: np.copyto(data[:, b], windows[:, b]), n, data.size)
+            return cls(data.reshape(groups, n * oh * ow, kh * kw * cg), k_major=False)
         data = np.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
-        for i in range(kh):  # one copy per kernel offset, along contiguous rows of the image
-            for j in range(kw):
-                view = as_strided(xp[:, :, i * dilation[0]:, j * dilation[1]:], shape=(n, c, oh, ow),
-                                  strides=(sn, sc, sh * stride[0], sw * stride[1]), writeable=False)
-                data[:, i, j] = view.transpose(1, 0, 2, 3)
+
+        def copy(batch: slice) -> None:  # one copy per kernel offset, along rows of the image
+            for i in range(kh):
+                for j in range(kw):
+                    view = as_strided(xp[batch, :, i * dilation[0]:, j * dilation[1]:],
+                                      shape=(batch.stop - batch.start, c, oh, ow),
+                                      strides=(sn, sc, sh * stride[0], sw * stride[1]), writeable=False)
+                    data[:, i, j, batch] = view.transpose(1, 0, 2, 3)
+
+        parallel.for_each_slice(copy, n, data.size)
         return cls(data.reshape(groups, cg * kh * kw, n * oh * ow), k_major=True)
 
     def times_weight(self, weight: np.ndarray, groups: int) -> np.ndarray:
@@ -102,9 +114,9 @@ class Columns:
         g, _, og = rows.shape
         kh, kw = kernel
         if self.k_major:
-            grad = _grouped_matmul(rows.transpose(0, 2, 1), self.data.transpose(0, 2, 1))
+            grad = _grouped_matmul_inner(rows.transpose(0, 2, 1), self.data.transpose(0, 2, 1))
             return grad.reshape(g * og, -1, kh, kw)
-        grad = _grouped_matmul(rows.transpose(0, 2, 1), self.data)
+        grad = _grouped_matmul_inner(rows.transpose(0, 2, 1), self.data)
         return np.ascontiguousarray(grad.reshape(g * og, kh, kw, -1).transpose(0, 3, 1, 2))
 
 
@@ -125,7 +137,8 @@ def _to_group_rows(y: np.ndarray, groups: int) -> np.ndarray:
 
 def _add_bias(out: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     if bias is not None:
-        out += bias[:, None, None]
+        column = bias[:, None, None]
+        parallel.for_each_slice(lambda b: np.add(out[b], column, out=out[b]), out.shape[0], out.size)
     return out
 
 
@@ -136,14 +149,19 @@ def _transposed_conv(x: np.ndarray, weight: np.ndarray, out_hw: Pair, stride: Pa
     n, c_in, h, w = x.shape
     _, cg, kh, kw = weight.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    rows = _to_group_rows(x, groups)                                     # (G, N*H*W, C_in/g)
     grouped = weight.reshape(groups, c_in // groups, cg, kh, kw)
     padded = np.zeros((n, out_hw[0] + 2 * ph, out_hw[1] + 2 * pw, groups * cg), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            part = _from_group_columns(_grouped_matmul(rows, grouped[:, :, :, i, j]), n, h, w)
-            target = padded[:, i * dh:i * dh + (h - 1) * sh + 1:sh, j * dw:j * dw + (w - 1) * sw + 1:sw]
-            target += part.transpose(0, 2, 3, 1)
+
+    def scatter(batch: slice) -> None:  # each worker owns a slice of the batch
+        rows = _to_group_rows(x[batch], groups)                          # (G, n*H*W, C_in/g)
+        size = batch.stop - batch.start
+        for i in range(kh):
+            for j in range(kw):
+                part = _from_group_columns(np.matmul(rows, grouped[:, :, :, i, j]), size, h, w)
+                target = padded[batch, i * dh:i * dh + (h - 1) * sh + 1:sh, j * dw:j * dw + (w - 1) * sw + 1:sw]
+                target += part.transpose(0, 2, 3, 1)
+
+    parallel.for_each_slice(scatter, n, padded.size)
     return padded[:, ph:ph + out_hw[0], pw:pw + out_hw[1]].transpose(0, 3, 1, 2)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..autograd import Function, sum_to_shape
 from ..tensor import Tensor
+from . import parallel
 
 Operand = Any  # a Tensor or a Python number
 
@@ -60,7 +61,7 @@ class Add(_Binary):
     @staticmethod
     def forward(ctx, a, b):
         ctx.remember_shapes(a, b)
-        return np.add(a, b)
+        return parallel.binary(np.add, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -71,7 +72,7 @@ class Sub(_Binary):
     @staticmethod
     def forward(ctx, a, b):
         ctx.remember_shapes(a, b)
-        return np.subtract(a, b)
+        return parallel.binary(np.subtract, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -82,7 +83,7 @@ class Mul(_Binary):
     @staticmethod
     def forward(ctx, a, b):
         ctx.remember_shapes(a, b)
-        return np.multiply(a, b)
+        return parallel.binary(np.multiply, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -97,7 +98,7 @@ class Div(_Binary):
     @staticmethod
     def forward(ctx, a, b):
         ctx.remember_shapes(a, b)
-        return np.true_divide(a, b)
+        return parallel.binary(np.true_divide, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -222,12 +223,12 @@ class Abs(Function):
 class Relu(Function):
     @staticmethod
     def forward(ctx, x):
-        return np.maximum(x, 0)
+        return parallel.unary(np.maximum, x, 0)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.inputs
-        return grad * (x.data > 0)
+        return grad * parallel.unary(np.greater, x.data, 0)
 
 
 class Sigmoid(Function):

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..autograd import Function, vjp_by_composition
 from ..tensor import Tensor
+from . import parallel
 from .reduce import fast_sum
 
 
@@ -23,29 +24,40 @@ def _reduce_axes(ndim: int) -> tuple[int, ...]:
 
 
 def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per channel, the sum over every other axis of a * b, without a temporary when both
-    are channels-last in memory (as after a convolution): one einsum over (M, C) rows."""
+    """Per channel, the sum over every other axis of a * b: one einsum over (M, C) rows when
+    both are channels-last in memory (as after a convolution), without a temporary."""
     to_last = (0,) + tuple(range(2, a.ndim)) + (1,)
     rows_a, rows_b = a.transpose(to_last), b.transpose(to_last)
     if rows_a.flags.c_contiguous and rows_b.flags.c_contiguous:
         c = a.shape[1]
         return np.einsum("ij,ij->j", rows_a.reshape(-1, c), rows_b.reshape(-1, c))
-    return fast_sum(a * b, _reduce_axes(a.ndim))
+    return np.sum(a * b, axis=_reduce_axes(a.ndim))
+
+
+def _per_channel(kernel, n: int, elements: int) -> np.ndarray:  # noqa: ANN001
+    """Sum the per-channel partial results that ``kernel(batch_slice)`` returns."""
+    return sum(parallel.for_each_slice(kernel, n, elements))
 
 
 class BatchNorm(Function):
     """Training-mode batch norm of (N, C, *) input; updates running statistics in place.
 
-    Saves the centred input and 1/std; the output keeps the input's memory layout.
+    Saves the centred input and 1/std; the output keeps the input's memory layout. Each pass
+    runs over slices of the batch on all workers.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, momentum, eps):
         axes, shape = _reduce_axes(x.ndim), _channel_shape(x.ndim, x.shape[1])
-        count = x.size // x.shape[1]
+        n, count = x.shape[0], x.size // x.shape[1]
         mean = fast_sum(x, axes) / count
-        centered = np.subtract(x, mean.reshape(shape))
-        var = _channel_dot(centered, centered) / count
+        centered = np.empty_like(x)
+
+        def center(batch: slice) -> np.ndarray:  # centre and sum the squares while in cache
+            np.subtract(x[batch], mean.reshape(shape), out=centered[batch])
+            return _channel_dot(centered[batch], centered[batch])
+
+        var = _per_channel(center, n, x.size) / count
         invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
         if running_mean is not None:
             running_mean *= 1 - momentum
@@ -54,10 +66,15 @@ class BatchNorm(Function):
             running_var *= 1 - momentum
             running_var += (momentum * count / (count - 1)) * var
         ctx.save_for_backward(centered, invstd)
-        scale = invstd if weight is None else invstd * weight
-        out = np.multiply(centered, scale.reshape(shape))
-        if bias is not None:
-            out += bias.reshape(shape)
+        scale = (invstd if weight is None else invstd * weight).reshape(shape)
+        out = np.empty_like(x)
+
+        def normalize(batch: slice) -> None:
+            np.multiply(centered[batch], scale, out=out[batch])
+            if bias is not None:
+                out[batch] += bias.reshape(shape)
+
+        parallel.for_each_slice(normalize, n, x.size)
         return out
 
     @staticmethod
@@ -72,7 +89,7 @@ class BatchNorm(Function):
 
 
 class BatchNormBackward(Function):
-    """(grad, x, weight) -> (grad_x, grad_weight, grad_bias) in a few passes over the batch:
+    """(grad, x, weight) -> (grad_x, grad_weight, grad_bias) in two passes over the batch:
 
     grad_x = weight * invstd * (grad - mean(grad) - normalized * mean(grad * normalized)),
     with normalized = centered * invstd.
@@ -81,13 +98,21 @@ class BatchNormBackward(Function):
     @staticmethod
     def forward(ctx, grad, x, weight, centered, invstd, eps):
         axes, shape = _reduce_axes(x.ndim), _channel_shape(x.ndim, x.shape[1])
-        count = x.size // x.shape[1]
+        n, count = x.shape[0], x.size // x.shape[1]
         grad_bias = fast_sum(grad, axes)
-        grad_weight = _channel_dot(grad, centered) * invstd  # = sum(grad * normalized)
+        grad_weight = _per_channel(lambda b: _channel_dot(grad[b], centered[b]), n, x.size) * invstd
         scale = invstd if weight is None else invstd * weight
-        grad_x = np.multiply(centered, (-scale * invstd * grad_weight / count).reshape(shape))
-        grad_x += (-scale * grad_bias / count).reshape(shape)
-        grad_x += grad * scale.reshape(shape)
+        along_centered = (-scale * invstd * grad_weight / count).reshape(shape)
+        offset = (-scale * grad_bias / count).reshape(shape)
+        grad_x = np.empty_like(grad)
+
+        def combine(batch: slice) -> None:
+            out = grad_x[batch]
+            np.multiply(grad[batch], scale.reshape(shape), out=out)
+            out += offset
+            out += centered[batch] * along_centered
+
+        parallel.for_each_slice(combine, n, x.size)
         return grad_x, grad_weight, grad_bias
 
     @staticmethod

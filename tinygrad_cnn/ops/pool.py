@@ -19,6 +19,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..autograd import Function
 from ..tensor import Tensor
 from .arguments import pair
+from . import parallel
 from .conv import output_size
 
 Pair = tuple[int, int]
@@ -63,15 +64,25 @@ class MaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding):
         out_hw = _out_hw(x.shape, kernel_size, stride, padding)
-        views = list(_offsets(_pad(x, padding, -np.inf), kernel_size, stride, out_hw))
+        xp = _pad(x, padding, -np.inf)
         best = np.empty_like(x, shape=x.shape[:2] + out_hw)
-        if len(views) == 1:
-            np.copyto(best, views[0])
-        else:
-            np.maximum(views[0], views[1], out=best)
-        for view in views[2:]:
-            np.maximum(best, view, out=best)
-        ctx.save_for_backward(_first_argmax(views, best) if ctx.requires_grad else None)
+        argmax = np.empty_like(best, dtype=np.uint8 if kernel_size[0] * kernel_size[1] <= 256 else np.uint16) \
+            if ctx.requires_grad else None
+
+        def pool(batch: slice) -> None:
+            views = list(_offsets(xp[batch], kernel_size, stride, out_hw))
+            top = best[batch]
+            if len(views) == 1:
+                np.copyto(top, views[0])
+            else:
+                np.maximum(views[0], views[1], out=top)
+            for view in views[2:]:
+                np.maximum(top, view, out=top)
+            if argmax is not None:
+                _first_argmax(views, top, argmax[batch])
+
+        parallel.for_each_slice(pool, x.shape[0], xp.size)
+        ctx.save_for_backward(argmax)
         return best
 
     @staticmethod
@@ -81,15 +92,14 @@ class MaxPool2d(Function):
         return PoolScatter.apply(grad, argmax=argmax, input_shape=x.shape, **ctx.settings)
 
 
-def _first_argmax(views: list[np.ndarray], best: np.ndarray) -> np.ndarray:
-    """Which view first equals ``best``, elementwise, with no loop over pixels:
-    index = miss_0 * (1 + miss_1 * (1 + ...)), built from the last offset backwards, where
-    miss_k says offset k is not the maximum; ties therefore go to the first maximum."""
-    index = np.zeros_like(best, dtype=np.uint8 if len(views) <= 256 else np.uint16)
+def _first_argmax(views: list[np.ndarray], best: np.ndarray, index: np.ndarray) -> None:
+    """Write into ``index`` which view first equals ``best``, elementwise, with no loop over
+    pixels: index = miss_0 * (1 + miss_1 * (1 + ...)), built from the last offset backwards,
+    where miss_k says offset k is not the maximum; ties therefore go to the first maximum."""
+    index[...] = 0
     for view in reversed(views[:-1]):
         index += 1
         index *= np.not_equal(view, best)
-    return index
 
 
 class PoolScatter(Function):
@@ -107,11 +117,15 @@ class PoolScatter(Function):
         padded = (np.empty_like if covered else np.zeros_like)(
             argmax, dtype=values.dtype, shape=(n, c, h + 2 * ph, w + 2 * pw))
         values = _in_layout_of(values, argmax)  # a small copy that keeps the writes in memory order
-        for k, view in enumerate(_offsets(padded, kernel_size, stride, values.shape[2:])):
-            if disjoint:  # each pixel belongs to one window: write, don't accumulate
-                np.multiply(values, argmax == k, out=view)
-            else:
-                view += values * (argmax == k)
+
+        def scatter(batch: slice) -> None:
+            for k, view in enumerate(_offsets(padded[batch], kernel_size, stride, values.shape[2:])):
+                if disjoint:  # each pixel belongs to one window: write, don't accumulate
+                    np.multiply(values[batch], argmax[batch] == k, out=view)
+                else:
+                    view += values[batch] * (argmax[batch] == k)
+
+        parallel.for_each_slice(scatter, n, padded.size)
         return padded[:, :, ph:ph + h, pw:pw + w]
 
     @staticmethod

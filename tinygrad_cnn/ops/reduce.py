@@ -8,6 +8,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
+from . import parallel
 from .arguments import normalize_dim, normalize_dims
 
 
@@ -30,10 +31,10 @@ def fast_sum(x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
     count = len(dims)
     if sorted(summed) == list(range(count)):  # summed axes outermost: ones @ rows
         rows = in_memory_order.reshape(-1, math.prod(x.shape[d] for d in kept))
-        result = np.ones(rows.shape[0], dtype=x.dtype) @ rows
+        result = parallel.matmul_inner(np.ones((1, rows.shape[0]), dtype=x.dtype), rows)
     elif sorted(summed) == list(range(x.ndim - count, x.ndim)):  # innermost: rows @ ones
         rows = in_memory_order.reshape(math.prod(x.shape[d] for d in kept), -1)
-        result = rows @ np.ones(rows.shape[1], dtype=x.dtype)
+        result = parallel.matmul(rows, np.ones((rows.shape[1], 1), dtype=x.dtype))
     else:
         return np.sum(x, axis=dims)
     result = result.reshape([x.shape[d] for d in kept])
