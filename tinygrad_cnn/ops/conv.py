@@ -113,9 +113,9 @@ class Columns:
         """(O, C/g, kH, kW) = output-gradient rows (G, M, O/g) transposed @ columns."""
         g, _, og = rows.shape
         kh, kw = kernel
-        if self.k_major:
-            grad = _grouped_matmul_inner(rows.transpose(0, 2, 1), self.data.transpose(0, 2, 1))
-            return grad.reshape(g * og, -1, kh, kw)
+        if self.k_major:  # (K, M) @ (M, O/g): BLAS is faster this way round for small K
+            grad = _grouped_matmul_inner(self.data, rows)
+            return np.ascontiguousarray(grad.transpose(0, 2, 1)).reshape(g * og, -1, kh, kw)
         grad = _grouped_matmul_inner(rows.transpose(0, 2, 1), self.data)
         return np.ascontiguousarray(grad.reshape(g * og, kh, kw, -1).transpose(0, 3, 1, 2))
 
