@@ -191,12 +191,13 @@ def _torch_tiny_ops(count: int) -> Callable[[], None]:
 
 # --------------------------------------------------------------------------- timing
 
-SETTLE_SECONDS = 0.15
+SETTLE_SECONDS = 0.01
 
 
 def _timed(run: Callable[[], None]) -> float:
     """Seconds of one call, after a pause that lets the other framework's worker threads stop
-    spinning (OpenBLAS and OpenMP threads busy-wait after each call and would steal the cores)."""
+    spinning (OpenMP threads busy-wait for a while after each call and would steal the cores;
+    longer pauses let idle cores sleep and penalise whichever framework wakes them)."""
     time.sleep(SETTLE_SECONDS)
     start = time.perf_counter()
     run()
