@@ -105,9 +105,11 @@ class Columns:
         """The convolution as (G, M, O/g) = columns @ weight."""
         o, cg, kh, kw = weight.shape
         grouped = weight.reshape(groups, o // groups, cg, kh, kw)
-        if self.k_major:
-            return _grouped_matmul(self.data.transpose(0, 2, 1), grouped.reshape(groups, o // groups, -1).transpose(0, 2, 1))
-        return _grouped_matmul(self.data, grouped.transpose(0, 3, 4, 2, 1).reshape(groups, kh * kw * cg, o // groups))
+        if self.k_major:  # K ordered (C/g, kH, kW): the weight's own order
+            matrix = grouped.reshape(groups, o // groups, -1).transpose(0, 2, 1)
+            return _grouped_matmul(self.data.transpose(0, 2, 1), matrix)
+        matrix = grouped.transpose(0, 3, 4, 2, 1).reshape(groups, kh * kw * cg, o // groups)
+        return _grouped_matmul(self.data, matrix)
 
     def weight_gradient(self, rows: np.ndarray, kernel: Pair) -> np.ndarray:
         """(O, C/g, kH, kW) = output-gradient rows (G, M, O/g) transposed @ columns."""

@@ -79,9 +79,9 @@ def matmul_inner(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def unary(ufunc: np.ufunc, x: np.ndarray, *scalars: Any) -> np.ndarray:
     """``ufunc(x, *scalars)`` in x's memory layout, split over the batch."""
-    out = np.empty_like(x, dtype=np.result_type(x, *scalars) if scalars else None)
     if x.ndim == 0:
         return ufunc(x, *scalars)
+    out = np.empty_like(x, dtype=np.result_type(x, *scalars) if scalars else None)
     for_each_slice(lambda s: ufunc(x[s], *scalars, out=out[s]), x.shape[0], x.size)
     return out
 
