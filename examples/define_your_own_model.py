@@ -2,7 +2,6 @@
 
 Run: python examples/define_your_own_model.py   (about ten seconds: a subset of Fashion-MNIST)
 """
-import numpy as np
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F

@@ -129,7 +129,7 @@ def test_sum_and_mean(case, seed):
     for method, reference in ((Tensor.sum, np.sum), (Tensor.mean, np.mean)):
         np.testing.assert_allclose(method(tensor_from(x), dim, keepdim).numpy(),
                                    reference(x, axis=axis, keepdims=keepdim))
-        check(lambda t: method(t, dim, keepdim), tensor_from(x))
+        check(lambda t, method=method: method(t, dim, keepdim), tensor_from(x))
 
 
 def test_max_dim_returns_values_indices_and_routes_to_the_index():
