@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -122,6 +121,8 @@ class _IdxClassification(ArrayDataset):
 
     @staticmethod
     def _fetch(url: str, target: Path, md5: str) -> None:
+        import urllib.request  # only needed for downloads; keeps `import tinygrad_cnn` light
+
         handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
         try:
             with os.fdopen(handle, "wb") as file, urllib.request.urlopen(url, timeout=60) as response:
