@@ -319,6 +319,8 @@ def test_linear():
     check_gradients(F.linear, x, w, b)
     with pytest.raises(ValueError, match=r"linear: input of shape \(4, 3\) has 3 features but weight of shape \(5, 4\) expects 4"):
         F.linear(Tensor(x), Tensor(np.ones((5, 4))))
+    with pytest.raises(TypeError, match="linear: input must be a Tensor, got ndarray"):
+        F.linear(x, Tensor(w))
 
 
 def test_dropout_scales_kept_units_and_follows_the_seed():

@@ -110,3 +110,9 @@ def test_creation_functions_follow_the_seed():
     np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert tc.zeros(2, 2).dtype == np.float32 and tc.ones_like(a).shape == (2, 3)
     assert 0 <= tc.rand(100).numpy().min() and tc.rand(100).numpy().max() < 1
+
+
+def test_truth_value_of_many_elements_is_a_clear_error():
+    assert bool(Tensor([2.0])) and not bool(Tensor(0.0))
+    with pytest.raises(ValueError, match=r"truth value of a tensor of shape \(2,\) is ambiguous"):
+        bool(Tensor([1.0, 2.0]))

@@ -161,6 +161,9 @@ class Tensor:
         return f"Tensor({body}{extra})"
 
     def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(f"Tensor: the truth value of a tensor of shape {self.shape} is ambiguous; "
+                             "use .any() on .numpy() or compare an element")
         return bool(self.data)
 
     __hash__ = object.__hash__
