@@ -27,7 +27,7 @@ def save(graph: graphviz.Digraph, path: str | os.PathLike, format: str | None = 
         raise ValueError(f"save: unknown format {format!r} for {path}; use one of {', '.join(FORMATS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     if format == "dot":
-        path.write_text(graph.source)
+        _write_atomically(path, graph.source.encode())
         return path
     if shutil.which("dot") is None:
         source = path.with_suffix(".dot")
@@ -37,5 +37,12 @@ def save(graph: graphviz.Digraph, path: str | os.PathLike, format: str | None = 
             f"the DOT source was written to {source}. Install Graphviz (Debian/Ubuntu: "
             "`apt-get install graphviz`, macOS: `brew install graphviz`, others: graphviz.org) "
             f"or render the source elsewhere with `dot -T{format} {source.name} -o {path.name}`.")
-    path.write_bytes(graph.pipe(format=format))
+    _write_atomically(path, graph.pipe(format=format))
     return path
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """A temporary file beside ``path``, renamed over it: readers never see half a picture."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
