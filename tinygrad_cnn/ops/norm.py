@@ -39,11 +39,25 @@ def _per_channel(kernel, n: int, elements: int) -> np.ndarray:  # noqa: ANN001
     return sum(parallel.for_each_slice(kernel, n, elements))
 
 
+CACHE_ELEMENTS = 1 << 17
+
+
+def _centered_chunks(x: np.ndarray, mean: np.ndarray, batch: slice):  # noqa: ANN202
+    """(chunk slice, x[chunk] - mean) over small pieces of ``batch``: the centred values live
+    only in cache, never in a full-size array."""
+    per_sample = max(1, x[0].size)
+    step = max(1, CACHE_ELEMENTS // per_sample)
+    for start in range(batch.start, batch.stop, step):
+        chunk = slice(start, min(start + step, batch.stop))
+        yield chunk, x[chunk] - mean
+
+
 class BatchNorm(Function):
     """Training-mode batch norm of (N, C, *) input; updates running statistics in place.
 
-    Saves the centred input and 1/std; the output keeps the input's memory layout. Each pass
-    runs over slices of the batch on all workers.
+    The variance is a second pass over centred values computed piece by piece in cache; the
+    output x * scale + shift keeps the input's memory layout; backward recomputes the
+    centring the same way, so no full-size centred array is ever stored.
     """
 
     @staticmethod
@@ -51,13 +65,10 @@ class BatchNorm(Function):
         axes, shape = _reduce_axes(x.ndim), _channel_shape(x.ndim, x.shape[1])
         n, count = x.shape[0], x.size // x.shape[1]
         mean = fast_sum(x, axes) / count
-        centered = np.empty_like(x)
-
-        def center(batch: slice) -> np.ndarray:  # centre and sum the squares while in cache
-            np.subtract(x[batch], mean.reshape(shape), out=centered[batch])
-            return _channel_dot(centered[batch], centered[batch])
-
-        var = _per_channel(center, n, x.size) / count
+        mean_b = mean.reshape(shape)
+        squares = _per_channel(
+            lambda b: sum(_channel_dot(c, c) for _, c in _centered_chunks(x, mean_b, b)), n, x.size)
+        var = squares / count
         invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
         if running_mean is not None:
             running_mean *= 1 - momentum
@@ -65,14 +76,15 @@ class BatchNorm(Function):
         if running_var is not None:
             running_var *= 1 - momentum
             running_var += (momentum * count / (count - 1)) * var
-        ctx.save_for_backward(centered, invstd)
-        scale = (invstd if weight is None else invstd * weight).reshape(shape)
+        ctx.save_for_backward(mean, invstd)
+        scale = invstd if weight is None else invstd * weight
+        shift = -mean * scale if bias is None else bias - mean * scale
+        scale, shift = scale.reshape(shape), shift.reshape(shape)
         out = np.empty_like(x)
 
         def normalize(batch: slice) -> None:
-            np.multiply(centered[batch], scale, out=out[batch])
-            if bias is not None:
-                out[batch] += bias.reshape(shape)
+            np.multiply(x[batch], scale, out=out[batch])
+            out[batch] += shift
 
         parallel.for_each_slice(normalize, n, x.size)
         return out
@@ -80,37 +92,41 @@ class BatchNorm(Function):
     @staticmethod
     def backward(ctx, grad):
         x, weight, _ = ctx.inputs
-        centered, invstd = ctx.saved_tensors
+        mean, invstd = ctx.saved_tensors
         grad_x, grad_w, grad_b = BatchNormBackward.apply(
-            grad, x, weight, centered=centered, invstd=invstd, eps=ctx.settings["eps"])
+            grad, x, weight, mean=mean, invstd=invstd, eps=ctx.settings["eps"])
         needs = ctx.needs_input_grad
         return (grad_x if needs[0] else None, grad_w if needs[1] else None,
                 grad_b if needs[2] else None)
 
 
 class BatchNormBackward(Function):
-    """(grad, x, weight) -> (grad_x, grad_weight, grad_bias) in two passes over the batch:
+    """(grad, x, weight) -> (grad_x, grad_weight, grad_bias):
 
     grad_x = weight * invstd * (grad - mean(grad) - normalized * mean(grad * normalized)),
-    with normalized = centered * invstd.
+    with normalized = (x - mean) * invstd, computed as grad * scale + x * a + b per channel.
     """
 
     @staticmethod
-    def forward(ctx, grad, x, weight, centered, invstd, eps):
+    def forward(ctx, grad, x, weight, mean, invstd, eps):
         axes, shape = _reduce_axes(x.ndim), _channel_shape(x.ndim, x.shape[1])
         n, count = x.shape[0], x.size // x.shape[1]
+        mean_b = mean.reshape(shape)
         grad_bias = fast_sum(grad, axes)
-        grad_weight = _per_channel(lambda b: _channel_dot(grad[b], centered[b]), n, x.size) * invstd
+        grad_centered = _per_channel(
+            lambda b: sum(_channel_dot(grad[chunk], c) for chunk, c in _centered_chunks(x, mean_b, b)), n, x.size)
+        grad_weight = grad_centered * invstd  # = sum(grad * normalized)
         scale = invstd if weight is None else invstd * weight
-        along_centered = (-scale * invstd * grad_weight / count).reshape(shape)
-        offset = (-scale * grad_bias / count).reshape(shape)
+        along_x = -scale * invstd * grad_weight / count
+        offset = (-scale * grad_bias / count - along_x * mean).reshape(shape)
+        scale, along_x = scale.reshape(shape), along_x.reshape(shape)
         grad_x = np.empty_like(grad)
 
         def combine(batch: slice) -> None:
             out = grad_x[batch]
-            np.multiply(grad[batch], scale.reshape(shape), out=out)
+            np.multiply(x[batch], along_x, out=out)
             out += offset
-            out += centered[batch] * along_centered
+            out += grad[batch] * scale
 
         parallel.for_each_slice(combine, n, x.size)
         return grad_x, grad_weight, grad_bias
