@@ -228,7 +228,26 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.inputs
-        return grad * parallel.unary(np.greater, x.data, 0)
+        return ReluBackward.apply(grad, x.data)
+
+
+class ReluBackward(Function):
+    """grad where x > 0, else 0 (PyTorch's threshold_backward): one fused pass.
+
+    Linear in grad, so its own backward is itself; x only selects (a constant mask).
+    """
+
+    @staticmethod
+    def forward(ctx, grad, x):
+        if grad.ndim == 0:
+            return grad * (x > 0)
+        out = np.empty_like(grad, dtype=np.result_type(grad, x))
+        parallel.for_each_slice(lambda b: np.multiply(grad[b], x[b] > 0, out=out[b]), grad.shape[0], grad.size)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_grad):
+        return ReluBackward.apply(grad_grad, ctx.inputs[1]), None
 
 
 class Sigmoid(Function):
