@@ -68,27 +68,41 @@ def _grouped_matmul_inner(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 @dataclass
 class Columns:
     """An input's im2col matrix, per group: ``rows`` (G, M, K) with K ordered (kH, kW, C/g),
-    or ``k_major`` (G, K, M) with K ordered (C/g, kH, kW); M runs over (N, OH, OW)."""
+    or ``k_major`` (G, K, M) with K ordered (C/g, kH, kW); M runs over (N, OH, OW).
+
+    With ``ones`` (one group only) K gains a last entry of ones, so the product with a
+    weight matrix extended by the bias adds the bias for free.
+    """
 
     data: np.ndarray
     k_major: bool
+    ones: bool = False
 
     @classmethod
     def of(cls, x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
-           out_hw: Pair, groups: int) -> Columns:
+           out_hw: Pair, groups: int, ones: bool = False) -> Columns:
+        if ones and groups != 1:
+            raise ValueError("Columns: a ones entry needs a single group")
         xp = _pad_spatial(x, padding)
         n, c = x.shape[:2]
         (kh, kw), (oh, ow), cg = kernel, out_hw, c // groups
+        k = kh * kw * cg
         sn, sc, sh, sw = xp.strides
         if _is_channels_last(x):  # one copy of the window view, channels innermost
             windows = as_strided(
                 xp, shape=(groups, n, oh, ow, kh, kw, cg),
                 strides=(sc * cg, sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc),
                 writeable=False)
-            data = np.empty((groups, n, oh, ow, kh, kw, cg), dtype=x.dtype)
-            parallel.for_each_slice(lambda b: np.copyto(data[:, b], windows[:, b]), n, data.size)
-            return cls(data.reshape(groups, n * oh * ow, kh * kw * cg), k_major=False)
-        data = np.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
+            data = np.empty((groups, n, oh, ow, k + ones), dtype=x.dtype)
+            item = data.itemsize
+            body = as_strided(data, shape=windows.shape,
+                              strides=data.strides[:4] + (kw * cg * item, cg * item, item))
+            parallel.for_each_slice(lambda b: np.copyto(body[:, b], windows[:, b]), n, body.size)
+            if ones:
+                data[..., k] = 1
+            return cls(data.reshape(groups, n * oh * ow, k + ones), k_major=False, ones=ones)
+        data = np.empty((k * groups + ones, n, oh, ow), dtype=x.dtype)
+        body = data[:k * groups].reshape(c, kh, kw, n, oh, ow)
 
         def copy(batch: slice) -> None:  # one copy per kernel offset, along rows of the image
             for i in range(kh):
@@ -96,29 +110,34 @@ class Columns:
                     view = as_strided(xp[batch, :, i * dilation[0]:, j * dilation[1]:],
                                       shape=(batch.stop - batch.start, c, oh, ow),
                                       strides=(sn, sc, sh * stride[0], sw * stride[1]), writeable=False)
-                    data[:, i, j, batch] = view.transpose(1, 0, 2, 3)
+                    body[:, i, j, batch] = view.transpose(1, 0, 2, 3)
 
-        parallel.for_each_slice(copy, n, data.size)
-        return cls(data.reshape(groups, cg * kh * kw, n * oh * ow), k_major=True)
+        parallel.for_each_slice(copy, n, body.size)
+        if ones:
+            data[k] = 1
+        return cls(data.reshape(groups, k + ones, n * oh * ow), k_major=True, ones=ones)
 
-    def times_weight(self, weight: np.ndarray, groups: int) -> np.ndarray:
-        """The convolution as (G, M, O/g) = columns @ weight."""
+    def times_weight(self, weight: np.ndarray, groups: int, bias: np.ndarray | None = None) -> np.ndarray:
+        """The convolution as (G, M, O/g) = columns @ weight (+ bias, when built with ones)."""
         o, cg, kh, kw = weight.shape
         grouped = weight.reshape(groups, o // groups, cg, kh, kw)
         if self.k_major:  # K ordered (C/g, kH, kW): the weight's own order
             matrix = grouped.reshape(groups, o // groups, -1).transpose(0, 2, 1)
-            return _grouped_matmul(self.data.transpose(0, 2, 1), matrix)
-        matrix = grouped.transpose(0, 3, 4, 2, 1).reshape(groups, kh * kw * cg, o // groups)
-        return _grouped_matmul(self.data, matrix)
+        else:
+            matrix = grouped.transpose(0, 3, 4, 2, 1).reshape(groups, kh * kw * cg, o // groups)
+        if self.ones:
+            matrix = np.concatenate([matrix, bias.reshape(1, 1, o).astype(matrix.dtype)], axis=1)
+        return _grouped_matmul(self.data.transpose(0, 2, 1) if self.k_major else self.data, matrix)
 
     def weight_gradient(self, rows: np.ndarray, kernel: Pair) -> np.ndarray:
         """(O, C/g, kH, kW) = output-gradient rows (G, M, O/g) transposed @ columns."""
         g, _, og = rows.shape
         kh, kw = kernel
+        k = self.data.shape[1 if self.k_major else 2] - self.ones
         if self.k_major:  # (K, M) @ (M, O/g): BLAS is faster this way round for small K
-            grad = _grouped_matmul_inner(self.data, rows)
+            grad = _grouped_matmul_inner(self.data, rows)[:, :k]
             return np.ascontiguousarray(grad.transpose(0, 2, 1)).reshape(g * og, -1, kh, kw)
-        grad = _grouped_matmul_inner(rows.transpose(0, 2, 1), self.data)
+        grad = _grouped_matmul_inner(rows.transpose(0, 2, 1), self.data)[:, :, :k]
         return np.ascontiguousarray(grad.reshape(g * og, kh, kw, -1).transpose(0, 3, 1, 2))
 
 
@@ -176,11 +195,12 @@ class Conv2d(Function):
         kernel = weight.shape[2:]
         oh = output_size(h, kernel[0], stride[0], padding[0], dilation[0])
         ow = output_size(w, kernel[1], stride[1], padding[1], dilation[1])
-        columns = Columns.of(x, kernel, stride, padding, dilation, (oh, ow), groups)
+        fold_bias = bias is not None and groups == 1  # a column of ones adds it in the product
+        columns = Columns.of(x, kernel, stride, padding, dilation, (oh, ow), groups, ones=fold_bias)
         if ctx.needs_input_grad[1]:
             ctx.save_for_backward(columns)  # reused by the weight gradient
-        out = _from_group_columns(columns.times_weight(weight, groups), n, oh, ow)
-        return _add_bias(out, bias)
+        out = _from_group_columns(columns.times_weight(weight, groups, bias if fold_bias else None), n, oh, ow)
+        return out if fold_bias else _add_bias(out, bias)
 
     @staticmethod
     def backward(ctx, grad):
