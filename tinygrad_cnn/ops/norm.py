@@ -179,10 +179,10 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
             running_var=None if running_var is None else running_var.data, momentum=momentum, eps=eps)
     if running_mean is None or running_var is None:
         raise ValueError(f"{op}: evaluation (training=False) needs running_mean and running_var")
-    invstd = 1.0 / np.sqrt(running_var.data + eps)
-    out = (x - running_mean.data.reshape(shape)) * invstd.reshape(shape)
-    if weight is not None:
-        out = out * weight.reshape(shape)
+    # An affine map per channel: x * scale + shift, two passes over x.
+    invstd = (1.0 / np.sqrt(running_var.data + eps)).astype(x.dtype)
+    scale = Tensor(invstd) if weight is None else weight * invstd
+    shift = -Tensor(running_mean.data) * scale
     if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+        shift = shift + bias
+    return x * scale.reshape(shape) + shift.reshape(shape)

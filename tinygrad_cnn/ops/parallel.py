@@ -10,6 +10,7 @@ own threads.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -87,10 +88,19 @@ def unary(ufunc: np.ufunc, x: np.ndarray, *scalars: Any) -> np.ndarray:
 
 
 def binary(ufunc: np.ufunc, a: Any, b: Any) -> np.ndarray:
-    """``ufunc(a, b)``; split over the batch when both are arrays of the same large shape."""
-    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
-            and a.ndim and a.size >= MIN_ELEMENTS and _threads > 1):
+    """``ufunc(a, b)``; split over the batch when the result is large and neither operand
+    broadcasts along the batch axis (a per-channel vector of shape (1, C, 1, 1) is fine)."""
+    if not (_threads > 1 and isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
         return ufunc(a, b)
-    out = np.empty_like(a, dtype=np.result_type(a, b))
-    for_each_slice(lambda s: ufunc(a[s], b[s], out=out[s]), a.shape[0], a.size)
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    big = a if a.shape == shape else b if b.shape == shape else None
+    if big is None or not shape or math.prod(shape) < MIN_ELEMENTS:
+        return ufunc(a, b)
+
+    def part(operand: np.ndarray, s: slice) -> np.ndarray:
+        """The batch slice of an operand, or all of it when it broadcasts along the batch."""
+        return operand[s] if operand.ndim == len(shape) and operand.shape[0] == shape[0] else operand
+
+    out = np.empty_like(big, dtype=np.result_type(a, b))
+    for_each_slice(lambda s: ufunc(part(a, s), part(b, s), out=out[s]), shape[0], out.size)
     return out
