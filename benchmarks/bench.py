@@ -62,17 +62,23 @@ def _ours_step(batch: int, batch_norm: bool, train: bool) -> Callable[[], None]:
     return step
 
 
+def torch_seed_cnn(batch_norm: bool):  # noqa: ANN201  (a torch.nn.Sequential)
+    """The seed CNN in PyTorch, layer for layer as ``tinygrad_cnn.models.seed_cnn``."""
+    from torch import nn
+
+    def block(c_in: int, c_out: int) -> list[nn.Module]:
+        return [nn.Conv2d(c_in, c_out, 3), *([nn.BatchNorm2d(c_out)] if batch_norm else []), nn.ReLU(), nn.MaxPool2d(2)]
+
+    return nn.Sequential(*block(1, 32), *block(32, 64), nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(),
+                         nn.Linear(128, 10))
+
+
 def _torch_step(batch: int, batch_norm: bool, train: bool) -> Callable[[], None]:
     import torch
     from torch import nn
 
     torch.manual_seed(0)
-
-    def block(c_in: int, c_out: int) -> list[nn.Module]:
-        return [nn.Conv2d(c_in, c_out, 3), *([nn.BatchNorm2d(c_out)] if batch_norm else []), nn.ReLU(), nn.MaxPool2d(2)]
-
-    model = nn.Sequential(*block(1, 32), *block(32, 64), nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(),
-                          nn.Linear(128, 10))
+    model = torch_seed_cnn(batch_norm)
     x = torch.randn(batch, 1, 28, 28)
     y = torch.randint(0, 10, (batch,))
     if not train:
