@@ -75,6 +75,15 @@ def test_gradient_norms_and_colours_appear_after_backward():
     assert "‖grad‖" in after and "gradient norm colours" in after and "#fde725" in after
 
 
+def test_tensor_nodes_show_shape_and_dtype(tmp_path):
+    _, loss = seed_loss()
+    graph = draw_graph(loss, tensor_nodes=True)
+    text = svg_text(save(graph, tmp_path / "t.svg"))
+    assert "2×32×26×26 float32" in text and "2×64×5×5 float32" in text
+    edges_plain = draw_graph(loss).source.count("->")
+    assert graph.source.count("->") > edges_plain  # op -> tensor -> op
+
+
 def test_saved_tensors_are_shown_and_freed_after_backward():
     _, loss = seed_loss()
     assert "saved:" in draw_graph(loss, show_saved=True).source

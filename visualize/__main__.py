@@ -47,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-clusters", action="store_true", help="do not box nodes by module")
     parser.add_argument("--no-backward", action="store_true", help="draw the forward graph only")
     parser.add_argument("--saved", action="store_true", help="show what each operation saves for backward")
+    parser.add_argument("--tensors", action="store_true", help="draw intermediate tensors as nodes (shape, dtype)")
     parser.add_argument("--rankdir", choices=("TB", "LR"), default="TB")
     args = parser.parse_args(argv)
 
@@ -63,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             output.backward(retain_graph=True)
     name = args.model or f"seed CNN{' with BatchNorm' if args.batch_norm else ''}"
     graph = draw_graph(output, cluster_modules=not args.no_clusters, collapse_modules=args.collapse,
-                       show_saved=args.saved, rankdir=args.rankdir,
+                       show_saved=args.saved, tensor_nodes=args.tensors, rankdir=args.rankdir,
                        title=f"{name}: training graph for input {'×'.join(map(str, shape))}")
     try:
         path = save(graph, args.out)

@@ -1,7 +1,8 @@
 """Computation-graph pictures that stay readable for real CNNs.
 
 Operation nodes (blue boxes) show the primitive and its settings; edges carry the shape of
-the tensor flowing along them, in data-flow order; leaves are ellipses: parameters (orange,
+the tensor flowing along them (or, with ``tensor_nodes``, each tensor is a node with its
+shape and dtype), in data-flow order; leaves are ellipses: parameters (orange,
 named as in ``named_parameters``), inputs that require grad (grey) and other inputs (dashed);
 the output is green.
 Nodes are clustered by the module that produced them, or collapsed to one node per module.
@@ -28,6 +29,7 @@ PARAM_STYLE = dict(shape="ellipse", style="filled", fillcolor="#fbd9a5", color="
 INPUT_STYLE = dict(shape="ellipse", style="filled", fillcolor="#e6e6e6", color="#7a7a7a")
 CONSTANT_STYLE = dict(shape="ellipse", style="dashed", color="#9a9a9a", fontcolor="#555555")
 OUTPUT_STYLE = dict(shape="ellipse", style="filled", fillcolor="#c9ecc4", color="#3f8f3a")
+TENSOR_STYLE = dict(shape="ellipse", style="filled", fillcolor="#ffffff", color="#9a9a9a", fontsize="9")
 SAVED_STYLE = dict(shape="note", style="filled", fillcolor="#f4f4f4", color="#9a9a9a", fontsize="9")
 MODULE_STYLE = dict(shape="box3d", style="filled", fillcolor="#dbe8f7", color="#4a78b0")
 # viridis, sampled: low gradient norm -> high
@@ -108,6 +110,7 @@ def draw_graph(
     collapse_modules: bool = False,
     show_gradients: bool = True,
     show_saved: bool = False,
+    tensor_nodes: bool = False,
     rankdir: str = "TB",
     title: str | None = None,
 ) -> graphviz.Digraph:
@@ -117,8 +120,9 @@ def draw_graph(
     names come from the modules that built the graph. ``cluster_modules`` boxes the nodes of
     each module; ``collapse_modules`` draws each top-level module as one node instead;
     ``show_gradients`` annotates and colours leaves by their gradient norm once backward has
-    run; ``show_saved`` lists what each operation saved for backward; ``rankdir`` is "TB"
-    (top to bottom) or "LR" (left to right).
+    run; ``show_saved`` lists what each operation saved for backward; ``tensor_nodes`` draws
+    every tensor between two operations as a node with its shape and dtype (DeZero style)
+    instead of an edge label; ``rankdir`` is "TB" (top to bottom) or "LR" (left to right).
     """
     if not isinstance(output, Tensor):
         raise TypeError(f"draw_graph: expected the Tensor a computation produced, got {type(output).__name__}")
@@ -135,7 +139,8 @@ def draw_graph(
                                                             label=title or "", labelloc="t"),
                              node_attr=dict(fontname="Helvetica", fontsize="10"),
                              edge_attr=dict(fontname="Helvetica", fontsize="8", color="#555555"))
-    drawer = _Drawer(graph, nodes, modules, names, cluster_modules, collapse_modules, show_gradients, show_saved)
+    drawer = _Drawer(graph, nodes, modules, names, cluster_modules, collapse_modules, show_gradients, show_saved,
+                     tensor_nodes)
     drawer.draw(output)
     return graph
 
@@ -144,9 +149,11 @@ class _Drawer:
     """Places nodes into (nested) module clusters and draws edges between them."""
 
     def __init__(self, graph: graphviz.Digraph, nodes: list[Function], modules: dict[int, tuple[str, Module]],
-                 names: dict[int, str], cluster: bool, collapse: bool, gradients: bool, saved: bool) -> None:
+                 names: dict[int, str], cluster: bool, collapse: bool, gradients: bool, saved: bool,
+                 tensors: bool) -> None:
         self.graph, self.nodes, self.modules, self.names = graph, nodes, modules, names
         self.cluster, self.collapse, self.gradients, self.saved = cluster, collapse, gradients, saved
+        self.tensors = tensors
         self.members: dict[tuple[int, ...], list[tuple[str, str, dict[str, str]]]] = {}
         self.leaves = self._leaves()
         norms = [n for n in (_gradient_norm(t) for t in self.leaves.values()) if n is not None and n > 0]
@@ -213,10 +220,12 @@ class _Drawer:
                         drawn_leaves.add(id(a))
                         self._leaf(a, node)
                     source = f"t{id(a)}"
+                elif self.tensors and not self.collapse:
+                    source = self._intermediate(a, edges)
                 else:
                     source = self._unit(a.grad_fn)
                 if source != unit:
-                    edges.setdefault((source, unit), _shape(a.shape))
+                    edges.setdefault((source, unit), "" if source.startswith("v") else _shape(a.shape))
         for unit, module in collapsed.items():
             self._place((), unit, *self._module_node(module))
         out_id = f"t{id(output)}"
@@ -226,11 +235,20 @@ class _Drawer:
             edges[(self._unit(output.grad_fn), out_id)] = _shape(output.shape)
         self._emit_clusters()
         for (source, target), label in edges.items():
-            self.graph.edge(source, target, label=f" {label}")
+            self.graph.edge(source, target, label=f" {label}" if label else None)
         if self.norm_range is not None:
             low, high = self.norm_range
             self.graph.node("legend", f"gradient norm colours\nlog scale {10 ** low:.2g} (dark) … {10 ** high:.2g} (yellow)",
                             shape="plaintext", fontsize="9")
+
+    def _intermediate(self, t: Tensor, edges: dict[tuple[str, str], str]) -> str:
+        """A node for a tensor between two operations (``tensor_nodes``), drawn once."""
+        node_id = f"v{id(t.grad_fn)}_{t._output_index}"
+        if (self._unit(t.grad_fn), node_id) not in edges:
+            shape, dtype = t.grad_fn._output_meta[t._output_index]
+            self._place(t.grad_fn.scope, node_id, f"{_shape(shape)} {dtype.name}", TENSOR_STYLE)
+            edges[(self._unit(t.grad_fn), node_id)] = ""
+        return node_id
 
     def _module_node(self, module: Module) -> tuple[str, dict[str, str]]:
         """Label and style of a collapsed module: its parameter count and gradient norm."""
