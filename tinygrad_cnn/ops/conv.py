@@ -43,13 +43,13 @@ def _is_channels_last(x: np.ndarray) -> bool:
     return x.strides[1] < x.strides[3]
 
 
-def _pad_spatial(x: np.ndarray, padding: Pair) -> np.ndarray:
-    """Zero padding of H and W, keeping the memory layout."""
+def pad_spatial(x: np.ndarray, padding: Pair, value: float = 0.0) -> np.ndarray:
+    """Pad H and W of NCHW ``x`` with ``value``, keeping its memory layout."""
     ph, pw = padding
     if ph == 0 and pw == 0:
         return x
     n, c, h, w = x.shape
-    padded = np.zeros_like(x, shape=(n, c, h + 2 * ph, w + 2 * pw))
+    padded = np.full_like(x, value, shape=(n, c, h + 2 * ph, w + 2 * pw))
     padded[:, :, ph:ph + h, pw:pw + w] = x
     return padded
 
@@ -83,7 +83,7 @@ class Columns:
            out_hw: Pair, groups: int, ones: bool = False) -> Columns:
         if ones and groups != 1:
             raise ValueError("Columns: a ones entry needs a single group")
-        xp = _pad_spatial(x, padding)
+        xp = pad_spatial(x, padding)
         n, c = x.shape[:2]
         (kh, kw), (oh, ow), cg = kernel, out_hw, c // groups
         k = kh * kw * cg

@@ -20,19 +20,9 @@ from ..autograd import Function
 from ..tensor import Tensor
 from .arguments import pair
 from . import parallel
-from .conv import output_size
+from .conv import output_size, pad_spatial
 
 Pair = tuple[int, int]
-
-
-def _pad(x: np.ndarray, padding: Pair, value: float) -> np.ndarray:
-    ph, pw = padding
-    if ph == 0 and pw == 0:
-        return x
-    n, c, h, w = x.shape
-    padded = np.full_like(x, value, shape=(n, c, h + 2 * ph, w + 2 * pw))
-    padded[:, :, ph:ph + h, pw:pw + w] = x
-    return padded
 
 
 def _offsets(xp: np.ndarray, kernel: Pair, stride: Pair, out_hw: Pair) -> Iterator[np.ndarray]:
@@ -64,7 +54,7 @@ class MaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding):
         out_hw = _out_hw(x.shape, kernel_size, stride, padding)
-        xp = _pad(x, padding, -np.inf)
+        xp = pad_spatial(x, padding, -np.inf)
         best = np.empty_like(x, shape=x.shape[:2] + out_hw)
         argmax = np.empty_like(best, dtype=np.uint8 if kernel_size[0] * kernel_size[1] <= 256 else np.uint16) \
             if ctx.requires_grad else None
@@ -141,7 +131,7 @@ class PoolGather(Function):
     @staticmethod
     def forward(ctx, image, argmax, kernel_size, stride, padding):
         out = np.zeros_like(image, shape=argmax.shape)
-        for k, view in enumerate(_offsets(_pad(image, padding, 0.0), kernel_size, stride, argmax.shape[2:])):
+        for k, view in enumerate(_offsets(pad_spatial(image, padding), kernel_size, stride, argmax.shape[2:])):
             out += view * (argmax == k)
         return out
 
@@ -158,7 +148,7 @@ def _divisor(shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair,
     """What each window's sum is divided by: the window size, or its count of real pixels."""
     if count_include_pad or padding == (0, 0):
         return float(kernel[0] * kernel[1])
-    ones = _pad(np.ones((1, 1) + tuple(shape[2:]), dtype=dtype), padding, 0.0)
+    ones = pad_spatial(np.ones((1, 1) + tuple(shape[2:]), dtype=dtype), padding)
     return sum(_offsets(ones, kernel, stride, _out_hw(shape, kernel, stride, padding)))[0, 0]
 
 
@@ -166,7 +156,7 @@ class AvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding, count_include_pad):
         out_hw = _out_hw(x.shape, kernel_size, stride, padding)
-        views = _offsets(_pad(x, padding, 0.0), kernel_size, stride, out_hw)
+        views = _offsets(pad_spatial(x, padding), kernel_size, stride, out_hw)
         total = np.empty_like(x, shape=x.shape[:2] + out_hw)
         np.copyto(total, next(views))
         for view in views:
