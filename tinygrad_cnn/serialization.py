@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -51,12 +51,18 @@ def save(obj: Mapping[str, Any], path: str | os.PathLike) -> None:
         raise TypeError(f"save: expected a dict such as a state_dict, got {type(obj).__name__}")
     arrays: dict[str, np.ndarray] = {}
     _flatten(obj, "", arrays)
+    write_atomically(path, lambda file: np.savez(file, **arrays))
+
+
+def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], Any]) -> None:
+    """Call ``write(file)`` on a temporary file beside ``path``, flush it to disk, then rename
+    it over ``path``: a crash never leaves a half-written file (checkpoints, metrics, plots)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)

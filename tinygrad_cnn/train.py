@@ -31,7 +31,7 @@ from tinygrad_cnn import nn, optim
 from tinygrad_cnn.data import DataLoader, FashionMNIST, Normalize
 from tinygrad_cnn.models import seed_cnn
 from tinygrad_cnn.random import get_rng_state, set_rng_state
-from tinygrad_cnn.serialization import to_python
+from tinygrad_cnn.serialization import to_python, write_atomically
 
 CHECKPOINT, BEST, METRICS, PLOT = "checkpoint.npz", "best.npz", "metrics.jsonl", "metrics.png"
 
@@ -144,9 +144,8 @@ def read_metrics(path: Path, up_to_epoch: int) -> list[dict[str, Any]]:
 
 
 def write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    temporary.replace(path)
+    text = "".join(json.dumps(row) + "\n" for row in rows)
+    write_atomically(path, lambda file: file.write(text.encode()))
 
 
 def plot_metrics(rows: list[dict[str, Any]], path: Path) -> bool:
@@ -169,10 +168,8 @@ def plot_metrics(rows: list[dict[str, Any]], path: Path) -> bool:
         axes.grid(alpha=0.3)
         axes.legend()
     figure.tight_layout()
-    temporary = path.with_name(path.stem + ".tmp.png")
-    figure.savefig(temporary, dpi=100)
+    write_atomically(path, lambda file: figure.savefig(file, format="png", dpi=100))
     plt.close(figure)
-    temporary.replace(path)
     return True
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import graphviz
 
+from tinygrad_cnn.serialization import write_atomically
+
 FORMATS = ("svg", "png", "pdf", "dot")
 
 
@@ -27,7 +29,8 @@ def save(graph: graphviz.Digraph, path: str | os.PathLike, format: str | None = 
         raise ValueError(f"save: unknown format {format!r} for {path}; use one of {', '.join(FORMATS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     if format == "dot":
-        _write_atomically(path, graph.source.encode())
+        source = graph.source.encode()
+        write_atomically(path, lambda file: file.write(source))
         return path
     if shutil.which("dot") is None:
         source = path.with_suffix(".dot")
@@ -37,12 +40,7 @@ def save(graph: graphviz.Digraph, path: str | os.PathLike, format: str | None = 
             f"the DOT source was written to {source}. Install Graphviz (Debian/Ubuntu: "
             "`apt-get install graphviz`, macOS: `brew install graphviz`, others: graphviz.org) "
             f"or render the source elsewhere with `dot -T{format} {source.name} -o {path.name}`.")
-    _write_atomically(path, graph.pipe(format=format))
+    picture = graph.pipe(format=format)
+    write_atomically(path, lambda file: file.write(picture))
     return path
 
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """A temporary file beside ``path``, renamed over it: readers never see half a picture."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
