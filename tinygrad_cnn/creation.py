@@ -6,19 +6,15 @@ from typing import Any
 import numpy as np
 
 from .random import generator
-from .tensor import Tensor
-
-
-def _shape(shape: tuple) -> tuple[int, ...]:
-    return tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else tuple(shape)
+from .tensor import Tensor, sizes_argument
 
 
 def zeros(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.zeros(sizes_argument(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 def ones(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.ones(sizes_argument(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 def zeros_like(t: Tensor, requires_grad: bool = False) -> Tensor:
@@ -31,11 +27,11 @@ def ones_like(t: Tensor, requires_grad: bool = False) -> Tensor:
 
 def randn(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
-    data = generator().standard_normal(_shape(shape), dtype=np.dtype(dtype).type)
+    data = generator().standard_normal(sizes_argument(shape), dtype=np.dtype(dtype).type)
     return Tensor(data, requires_grad=requires_grad)
 
 
 def rand(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    data = generator().random(_shape(shape), dtype=np.dtype(dtype).type)
+    data = generator().random(sizes_argument(shape), dtype=np.dtype(dtype).type)
     return Tensor(data, requires_grad=requires_grad)

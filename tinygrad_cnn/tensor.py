@@ -42,6 +42,11 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
     return array
 
 
+def sizes_argument(args: tuple) -> tuple[int, ...]:
+    """PyTorch's two spellings, ``f(2, 3)`` and ``f((2, 3))``, as one tuple."""
+    return tuple(args[0]) if len(args) == 1 and not isinstance(args[0], int) else tuple(args)
+
+
 class MaxResult(NamedTuple):
     """What ``Tensor.max(dim)`` returns, as in PyTorch: the values and their indices."""
 
@@ -277,12 +282,12 @@ class Tensor:
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape: Any) -> Tensor:
-        return shape_ops.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+        return shape_ops.reshape(self, sizes_argument(shape))
 
     view = reshape
 
     def permute(self, *dims: Any) -> Tensor:
-        return shape_ops.permute(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims)
+        return shape_ops.permute(self, sizes_argument(dims))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         return shape_ops.transpose(self, dim0, dim1)
@@ -304,7 +309,7 @@ class Tensor:
         return shape_ops.broadcast_to(self, tuple(shape))
 
     def expand(self, *sizes: int) -> Tensor:
-        return self.broadcast_to(sizes[0] if len(sizes) == 1 and not isinstance(sizes[0], int) else sizes)
+        return self.broadcast_to(sizes_argument(sizes))
 
     def __getitem__(self, index: Any) -> Tensor:
         return shape_ops.getitem(self, index)
