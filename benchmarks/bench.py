@@ -32,6 +32,25 @@ THREADS = (1, 2)
 
 # --------------------------------------------------------------------------- workloads
 
+def _step(model, x, y, optimizer, cross_entropy, no_grad, train: bool) -> Callable[[], None]:  # noqa: ANN001
+    """One training step (or, with ``train`` off, one evaluation-mode forward pass) of either
+    framework, given its model, batch, optimiser, loss and no-grad context."""
+    if not train:
+        model.eval()
+
+        def infer() -> None:
+            with no_grad():
+                model(x)
+        return infer
+
+    def step() -> None:
+        loss = cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return step
+
+
 def _ours_step(batch: int, batch_norm: bool, train: bool) -> Callable[[], None]:
     import numpy as np
 
@@ -45,21 +64,8 @@ def _ours_step(batch: int, batch_norm: bool, train: bool) -> Callable[[], None]:
     rng = np.random.default_rng(0)
     x = Tensor(rng.standard_normal((batch, 1, 28, 28)).astype(np.float32))
     y = Tensor(rng.integers(0, 10, batch))
-    if not train:
-        model.eval()
-
-        def infer() -> None:
-            with tc.no_grad():
-                model(x)
-        return infer
-    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def step() -> None:
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return step
+    optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    return _step(model, x, y, optimizer, F.cross_entropy, tc.no_grad, train)
 
 
 def torch_seed_cnn(batch_norm: bool):  # noqa: ANN201  (a torch.nn.Sequential)
@@ -75,27 +81,14 @@ def torch_seed_cnn(batch_norm: bool):  # noqa: ANN201  (a torch.nn.Sequential)
 
 def _torch_step(batch: int, batch_norm: bool, train: bool) -> Callable[[], None]:
     import torch
-    from torch import nn
 
     torch.manual_seed(0)
     model = torch_seed_cnn(batch_norm)
     x = torch.randn(batch, 1, 28, 28)
     y = torch.randint(0, 10, (batch,))
-    if not train:
-        model.eval()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    return _step(model, x, y, optimizer, torch.nn.functional.cross_entropy, torch.no_grad, train)
 
-        def infer() -> None:
-            with torch.no_grad():
-                model(x)
-        return infer
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def step() -> None:
-        loss = nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return step
 
 
 def _primitive_cases(F, leaf, activation, classes) -> dict[str, Callable[[], None]]:  # noqa: ANN001, N803
