@@ -4,7 +4,7 @@ import pytest
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
-import tinygrad_cnn.ops.parallel as parallel
+import tinygrad_cnn.kernels.threads as parallel
 from tinygrad_cnn import Tensor
 from tinygrad_cnn.models import seed_cnn
 

@@ -6,7 +6,7 @@ from .random import manual_seed
 from .creation import ones, ones_like, rand, randn, zeros, zeros_like
 from .serialization import load, save
 from .allocator import keep_freed_memory
-from .ops.parallel import get_num_threads, set_num_threads
+from .kernels.threads import get_num_threads, set_num_threads
 from . import data, functional, nn, optim  # noqa: E402  (after Tensor: they build on it)
 
 __all__ = [

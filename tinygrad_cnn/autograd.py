@@ -7,12 +7,14 @@ output. Backward walks the nodes with an explicit stack (no recursion limit).
 """
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -83,7 +85,54 @@ def scope(owner: object) -> Iterator[None]:
         _state.scope = previous
 
 
+# --------------------------------------------------------------------------- creation sites
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_record_sites = False
+
+
+def is_recording_creation_sites() -> bool:
+    """True when new nodes remember the user's file:line that created them."""
+    return _record_sites
+
+
+class record_creation_sites:
+    """Make new nodes remember the user's file:line that created them (``node.creation_site``).
+
+    Off by default: finding the line walks the Python stack, which costs more than the rest of
+    recording a node. Error reports (anomaly detection) turn it on. A context manager.
+    """
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = bool(mode)
+        self._previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        global _record_sites
+        self._previous.append(_record_sites)
+        _record_sites = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        global _record_sites
+        _record_sites = self._previous.pop()
+
+
+def _user_site() -> str | None:
+    """``file:line`` of the innermost caller outside the tinygrad_cnn package."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    return None if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
 # --------------------------------------------------------------------------- Function
+
+class TensorSpec(NamedTuple):
+    """The shape and dtype of a node's output (known even after the output is freed)."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
 
 class Function:
     """Base class of every differentiable primitive.
@@ -100,15 +149,28 @@ class Function:
     Call a primitive with ``MyFunction.apply(*inputs, **settings)``: inputs positional,
     settings (stride, shape, ...) by keyword; ``ctx.settings`` keeps them for backward and for
     graph pictures.
+
+    A recorded node is what every reader of the graph sees (backward, ``visualize``, export):
+
+    * ``name``, ``inputs`` (Tensors and Python numbers), ``parents()`` (the nodes behind them);
+    * ``output_specs``: the shape and dtype of each output; ``tensor.output_nr`` says which
+      output of its ``grad_fn`` a tensor is;
+    * ``settings`` and ``settings_without(*keys)``;
+    * ``scope`` (the modules whose forward was running, outermost first), ``module`` and
+      ``module_path`` (its dotted name, as in ``named_modules``);
+    * ``creation_site``: the user's ``file:line``, recorded inside ``record_creation_sites()``;
+    * ``saved_tensors``: what forward kept with ``save_for_backward``, the one place for
+      backward state (None once backward has freed it).
     """
 
     needs_input_grad: tuple[bool, ...]
     inputs: tuple[Any, ...]
     settings: dict[str, Any]
     scope: tuple
+    output_specs: tuple[TensorSpec, ...]
+    creation_site: str | None = None
     _outputs: tuple[weakref.ref, ...]
-    _output_meta: tuple[tuple[tuple[int, ...], np.dtype], ...]
-    _saved: tuple[np.ndarray, ...] | None
+    _saved: tuple[Any, ...] | None
 
     @staticmethod
     def forward(ctx: Function, *args: Any, **settings: Any) -> Any:
@@ -124,10 +186,10 @@ class Function:
         """True when this call records a graph: forward may skip work only backward needs."""
         return any(self.needs_input_grad)
 
-    def save_for_backward(self, *arrays: Any) -> None:
-        """Keep arrays for backward; nothing is kept when no graph is recorded."""
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep what backward needs (arrays, usually); nothing is kept when no graph is recorded."""
         if self.requires_grad:
-            self._saved = arrays
+            self._saved = values
 
     @property
     def saved_tensors(self) -> tuple[Any, ...]:
@@ -159,7 +221,9 @@ class Function:
             ctx.settings = settings
             ctx.scope = current_scope()
             ctx._outputs = tuple([weakref.ref(t) for t in outputs])
-            ctx._output_meta = tuple([(t.data.shape, t.data.dtype) for t in outputs])
+            ctx.output_specs = tuple([TensorSpec(t.data.shape, t.data.dtype) for t in outputs])
+            if _record_sites:
+                ctx.creation_site = _user_site()
         else:
             ctx._saved = None
         return out
@@ -171,6 +235,28 @@ class Function:
     @property
     def num_outputs(self) -> int:
         return len(self._outputs)
+
+    def settings_without(self, *keys: str) -> dict[str, Any]:
+        """The settings minus ``keys``: what a related primitive (a backward) is called with."""
+        return {k: v for k, v in self.settings.items() if k not in keys}
+
+    @property
+    def module(self) -> Any:
+        """The innermost module whose forward created this node (None outside any module)."""
+        return self.scope[-1] if self.scope else None
+
+    @property
+    def module_path(self) -> str | None:
+        """The dotted name of ``module`` within the outermost one ("features.3"; "" for the
+        outermost itself; None outside any module)."""
+        if not self.scope:
+            return None
+        parts = []
+        for parent, child in zip(self.scope, self.scope[1:]):
+            name = next((n for n, m in parent.named_modules() if m is child), f"<{type(child).__name__}>")
+            if name:
+                parts.append(name)
+        return ".".join(parts)
 
     def outputs(self) -> list[Tensor | None]:
         """The output Tensors still alive (None for those the user dropped)."""
@@ -288,8 +374,8 @@ def run_backward(
                     "retain_graph=True to the first backward if you need to do this"
                 )
             grads_in = [
-                g if g is not None else Tensor(np.zeros(shape, dtype=dtype))
-                for g, (shape, dtype) in zip(slots, node._output_meta)
+                g if g is not None else Tensor(np.zeros(spec.shape, dtype=spec.dtype))
+                for g, spec in zip(slots, node.output_specs)
             ]
             grads = node.backward(node, *grads_in)
             if not isinstance(grads, tuple):

@@ -107,6 +107,11 @@ class Tensor:
         return self._ctx is None
 
     @property
+    def output_nr(self) -> int:
+        """Which output of ``grad_fn`` this tensor is (0 for leaves), as in PyTorch."""
+        return self._output_index
+
+    @property
     def shape(self) -> tuple[int, ...]:
         return self.data.shape
 

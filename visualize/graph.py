@@ -9,12 +9,15 @@ Nodes are clustered by the module that produced them, or collapsed to one node p
 After ``backward``, leaves show the norm of their gradient and are coloured by it on a log
 scale (dark blue: smallest, yellow: largest), so vanishing or exploding gradients stand out.
 
-The graph is walked with the engine's own ``topological_order``.
+The graph is walked with the engine's own ``topological_order`` and read only through the
+node API that ``tinygrad_cnn.autograd.Function`` documents.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import graphviz
@@ -102,46 +105,82 @@ def _module_title(name: str, module: Module) -> str:
     return f"{name}: {title}" if name else title
 
 
-def draw_graph(
-    output: Tensor,
-    params: Mapping[str, Tensor] | None = None,
-    *,
-    cluster_modules: bool = True,
-    collapse_modules: bool = False,
-    show_gradients: bool = True,
-    show_saved: bool = False,
-    tensor_nodes: bool = False,
-    rankdir: str = "TB",
-    title: str | None = None,
-) -> graphviz.Digraph:
+@dataclass(frozen=True)
+class GraphOptions:
+    """What ``draw_graph`` shows.
+
+    ``cluster_modules`` boxes the nodes of each module; ``collapse_modules`` draws each
+    top-level module as one node instead; ``show_gradients`` annotates and colours leaves by
+    their gradient norm once backward has run; ``show_saved`` lists what each operation saved
+    for backward; ``tensor_nodes`` draws every tensor between two operations as a node with its
+    shape and dtype (DeZero style) instead of an edge label; ``rankdir`` is "TB" (top to
+    bottom), "LR", "BT" or "RL"; ``title`` labels the picture.
+    """
+
+    cluster_modules: bool = True
+    collapse_modules: bool = False
+    show_gradients: bool = True
+    show_saved: bool = False
+    tensor_nodes: bool = False
+    rankdir: str = "TB"
+    title: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.rankdir not in ("TB", "LR", "BT", "RL"):
+            raise ValueError(f"draw_graph: rankdir must be 'TB', 'LR', 'BT' or 'RL', got {self.rankdir!r}")
+
+
+class Kind(Enum):
+    """What a drawn node stands for."""
+
+    OPERATION = "op"      # a primitive
+    MODULE = "module"     # a whole collapsed module
+    LEAF = "leaf"         # a parameter or an input
+    TENSOR = "tensor"     # an intermediate tensor (tensor_nodes)
+    OUTPUT = "output"     # the tensor being drawn
+    SAVED = "saved"       # the note listing a primitive's saved arrays
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A node of the picture: its kind and the object it stands for (by id)."""
+
+    kind: Kind
+    key: int
+    index: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind.value}{self.key}_{self.index}"
+
+
+def draw_graph(output: Tensor, params: Mapping[str, Tensor] | None = None, **options: Any) -> graphviz.Digraph:
     """The graph that produced ``output`` as a ``graphviz.Digraph`` (render it with ``save``).
 
     ``params`` maps names to parameters (``dict(model.named_parameters())``); without it the
-    names come from the modules that built the graph. ``cluster_modules`` boxes the nodes of
-    each module; ``collapse_modules`` draws each top-level module as one node instead;
-    ``show_gradients`` annotates and colours leaves by their gradient norm once backward has
-    run; ``show_saved`` lists what each operation saved for backward; ``tensor_nodes`` draws
-    every tensor between two operations as a node with its shape and dtype (DeZero style)
-    instead of an edge label; ``rankdir`` is "TB" (top to bottom) or "LR" (left to right).
+    names come from the modules that built the graph. ``options`` are the fields of
+    ``GraphOptions``: ``cluster_modules``, ``collapse_modules``, ``show_gradients``,
+    ``show_saved``, ``tensor_nodes``, ``rankdir``, ``title``.
     """
     if not isinstance(output, Tensor):
         raise TypeError(f"draw_graph: expected the Tensor a computation produced, got {type(output).__name__}")
-    if rankdir not in ("TB", "LR", "BT", "RL"):
-        raise ValueError(f"draw_graph: rankdir must be 'TB', 'LR', 'BT' or 'RL', got {rankdir!r}")
+    unknown = sorted(set(options) - set(GraphOptions.__dataclass_fields__))
+    if unknown:
+        raise TypeError(f"draw_graph: unknown option(s) {', '.join(unknown)}; "
+                        f"expected some of {', '.join(GraphOptions.__dataclass_fields__)}")
+    settings = GraphOptions(**options)
     nodes = topological_order([output.grad_fn]) if output.grad_fn is not None else []
     nodes.reverse()  # inputs first: data-flow order
-    modules = _module_names(nodes)
+    roots = {id(n.scope[0]): n.scope[0] for n in nodes if n.scope}
     names = {id(p): n for n, p in params.items()} if params is not None else {
-        id(p): n for root in {id(n.scope[0]): n.scope[0] for n in nodes if n.scope}.values()
-        for n, p in root.named_parameters()}
-
-    graph = graphviz.Digraph("computation", graph_attr=dict(rankdir=rankdir, fontname="Helvetica", fontsize="11",
-                                                            label=title or "", labelloc="t"),
-                             node_attr=dict(fontname="Helvetica", fontsize="10"),
-                             edge_attr=dict(fontname="Helvetica", fontsize="8", color="#555555"))
-    drawer = _Drawer(graph, nodes, modules, names, cluster_modules, collapse_modules, show_gradients, show_saved,
-                     tensor_nodes)
-    drawer.draw(output)
+        id(p): n for root in roots.values() for n, p in root.named_parameters()}
+    graph = graphviz.Digraph(
+        "computation",
+        graph_attr=dict(rankdir=settings.rankdir, fontname="Helvetica", fontsize="11",
+                        label=settings.title or "", labelloc="t"),
+        node_attr=dict(fontname="Helvetica", fontsize="10"),
+        edge_attr=dict(fontname="Helvetica", fontsize="8", color="#555555"))
+    _Drawer(graph, nodes, _module_names(nodes), names, settings).draw(output)
     return graph
 
 
@@ -149,15 +188,14 @@ class _Drawer:
     """Places nodes into (nested) module clusters and draws edges between them."""
 
     def __init__(self, graph: graphviz.Digraph, nodes: list[Function], modules: dict[int, tuple[str, Module]],
-                 names: dict[int, str], cluster: bool, collapse: bool, gradients: bool, saved: bool,
-                 tensors: bool) -> None:
-        self.graph, self.nodes, self.modules, self.names = graph, nodes, modules, names
-        self.cluster, self.collapse, self.gradients, self.saved = cluster, collapse, gradients, saved
-        self.tensors = tensors
-        self.members: dict[tuple[int, ...], list[tuple[str, str, dict[str, str]]]] = {}
+                 names: dict[int, str], options: GraphOptions) -> None:
+        self.graph, self.nodes, self.modules, self.names, self.options = graph, nodes, modules, names, options
+        self.members: dict[tuple[int, ...], list[tuple[Unit, str, dict[str, str]]]] = {}
+        self.edges: dict[tuple[Unit, Unit], str] = {}
         self.leaves = self._leaves()
         norms = [n for n in (_gradient_norm(t) for t in self.leaves.values()) if n is not None and n > 0]
-        self.norm_range = (math.log10(min(norms)), math.log10(max(norms))) if gradients and norms else None
+        self.norm_range = (math.log10(min(norms)), math.log10(max(norms))) \
+            if options.show_gradients and norms else None
 
     def _leaves(self) -> dict[int, Tensor]:
         leaves: dict[int, Tensor] = {}
@@ -167,88 +205,87 @@ class _Drawer:
                     leaves.setdefault(id(a), a)
         return leaves
 
-    def _place(self, scope: tuple, node_id: str, label: str, style: dict[str, str]) -> None:
-        key = tuple(id(m) for m in scope if id(m) in self.modules) if self.cluster else ()
-        self.members.setdefault(key, []).append((node_id, label, style))
+    def _place(self, scope: tuple, unit: Unit, label: str, style: dict[str, str]) -> None:
+        key = tuple(id(m) for m in scope if id(m) in self.modules) if self.options.cluster_modules else ()
+        self.members.setdefault(key, []).append((unit, label, style))
 
-    def _unit(self, node: Function) -> str:
-        """The node id an operation is drawn as: itself, or its top-level module when collapsing."""
-        if self.collapse and len(node.scope) > 1:
-            return f"module{id(node.scope[1])}"
-        return f"op{id(node)}"
+    def _unit(self, node: Function) -> Unit:
+        """What an operation is drawn as: itself, or its top-level module when collapsing."""
+        if self.options.collapse_modules and len(node.scope) > 1:
+            return Unit(Kind.MODULE, id(node.scope[1]))
+        return Unit(Kind.OPERATION, id(node))
 
-    def _leaf_owner(self, leaf: Tensor, consumer: Function) -> tuple:
-        """Parameters sit in the cluster of the module that owns them, other leaves outside."""
-        return consumer.scope if id(leaf) in self.names else ()
-
-    def _leaf(self, t: Tensor, consumer: Function) -> str:
-        node_id = f"t{id(t)}"
-        if id(t) in self.names:
+    def _leaf(self, t: Tensor, consumer: Function) -> Unit:
+        """A parameter sits in the cluster of the module that uses it, other leaves outside."""
+        unit = Unit(Kind.LEAF, id(t))
+        is_parameter = id(t) in self.names
+        if is_parameter:
             label, style = self.names[id(t)], dict(PARAM_STYLE)
         else:
             label, style = "input", dict(INPUT_STYLE if t.requires_grad else CONSTANT_STYLE)
         label += f"\n{_shape(t.shape)} {t.dtype.name}"
-        norm = _gradient_norm(t) if self.gradients else None
+        norm = _gradient_norm(t) if self.options.show_gradients else None
         if norm is not None:
             label += f"\n‖grad‖ = {norm:.3g}"
             if self.norm_range is not None:
                 fill, text = _colour(norm, *self.norm_range)
                 style.update(fillcolor=fill, style="filled", fontcolor=text)
-        if not (self.collapse and id(t) in self.names):
-            self._place(self._leaf_owner(t, consumer), node_id, label, style)
-        return node_id
+        if not (self.options.collapse_modules and is_parameter):
+            self._place(consumer.scope if is_parameter else (), unit, label, style)
+        return unit
+
+    def _edge(self, source: Unit, target: Unit, label: str) -> None:
+        if source != target:
+            self.edges.setdefault((source, target), label)
 
     def draw(self, output: Tensor) -> None:
-        edges: dict[tuple[str, str], str] = {}
-        drawn_leaves: set[int] = set()
-        collapsed: dict[str, Module] = {}
+        drawn_leaves: dict[int, Unit] = {}
+        collapsed: dict[Unit, Module] = {}
         for node in self.nodes:
             unit = self._unit(node)
-            if unit.startswith("module"):
+            if unit.kind is Kind.MODULE:
                 collapsed[unit] = node.scope[1]
             else:
                 self._place(node.scope, unit, operation_label(node), OP_STYLE)
-                if self.saved:
+                if self.options.show_saved:
                     self._saved_note(node, unit)
             for a in node.inputs:
                 if not isinstance(a, Tensor):
                     continue
-                if a.grad_fn is None:
-                    if self.collapse and id(a) in self.names and unit.startswith("module"):
-                        continue  # a collapsed module's own parameters are summarised in its label
-                    if id(a) not in drawn_leaves:
-                        drawn_leaves.add(id(a))
-                        self._leaf(a, node)
-                    source = f"t{id(a)}"
-                elif self.tensors and not self.collapse:
-                    source = self._intermediate(a, edges)
-                else:
-                    source = self._unit(a.grad_fn)
-                if source != unit:
-                    edges.setdefault((source, unit), "" if source.startswith("v") else _shape(a.shape))
+                if a.grad_fn is not None:
+                    if self.options.tensor_nodes and not self.options.collapse_modules:
+                        self._edge(self._intermediate(a), unit, "")
+                    else:
+                        self._edge(self._unit(a.grad_fn), unit, _shape(a.shape))
+                elif not (unit.kind is Kind.MODULE and id(a) in self.names):  # a collapsed module's own
+                    if id(a) not in drawn_leaves:                             # parameters are in its label
+                        drawn_leaves[id(a)] = self._leaf(a, node)
+                    self._edge(drawn_leaves[id(a)], unit, _shape(a.shape))
         for unit, module in collapsed.items():
             self._place((), unit, *self._module_node(module))
-        out_id = f"t{id(output)}"
+        out = Unit(Kind.OUTPUT, id(output))
         value = f"\nvalue = {output.item():.4g}" if output.data.size == 1 else ""
-        self.graph.node(out_id, f"output\n{_shape(output.shape)} {output.dtype.name}{value}", **OUTPUT_STYLE)
+        self.graph.node(out.name, f"output\n{_shape(output.shape)} {output.dtype.name}{value}", **OUTPUT_STYLE)
         if output.grad_fn is not None:
-            edges[(self._unit(output.grad_fn), out_id)] = _shape(output.shape)
+            self.edges[(self._unit(output.grad_fn), out)] = _shape(output.shape)
         self._emit_clusters()
-        for (source, target), label in edges.items():
-            self.graph.edge(source, target, label=f" {label}" if label else None)
+        for (source, target), label in self.edges.items():
+            self.graph.edge(source.name, target.name, label=f" {label}" if label else None)
         if self.norm_range is not None:
             low, high = self.norm_range
             self.graph.node("legend", f"gradient norm colours\nlog scale {10 ** low:.2g} (dark) … {10 ** high:.2g} (yellow)",
                             shape="plaintext", fontsize="9")
 
-    def _intermediate(self, t: Tensor, edges: dict[tuple[str, str], str]) -> str:
+    def _intermediate(self, t: Tensor) -> Unit:
         """A node for a tensor between two operations (``tensor_nodes``), drawn once."""
-        node_id = f"v{id(t.grad_fn)}_{t._output_index}"
-        if (self._unit(t.grad_fn), node_id) not in edges:
-            shape, dtype = t.grad_fn._output_meta[t._output_index]
-            self._place(t.grad_fn.scope, node_id, f"{_shape(shape)} {dtype.name}", TENSOR_STYLE)
-            edges[(self._unit(t.grad_fn), node_id)] = ""
-        return node_id
+        node = t.grad_fn
+        unit = Unit(Kind.TENSOR, id(node), t.output_nr)
+        producer = self._unit(node)
+        if (producer, unit) not in self.edges:
+            spec = node.output_specs[t.output_nr]
+            self._place(node.scope, unit, f"{_shape(spec.shape)} {spec.dtype.name}", TENSOR_STYLE)
+            self.edges[(producer, unit)] = ""
+        return unit
 
     def _module_node(self, module: Module) -> tuple[str, dict[str, str]]:
         """Label and style of a collapsed module: its parameter count and gradient norm."""
@@ -258,7 +295,7 @@ class _Drawer:
         label = _module_title(name, module) + (f"\n{count:,} parameters" if count else "")
         style = dict(MODULE_STYLE)
         norms = [n for n in (_gradient_norm(p) for p in params) if n is not None]
-        if self.gradients and norms:
+        if self.options.show_gradients and norms:
             norm = math.sqrt(sum(n * n for n in norms))
             label += f"\n‖grad‖ = {norm:.3g}"
             if self.norm_range is not None:
@@ -266,7 +303,7 @@ class _Drawer:
                 style.update(fillcolor=fill, fontcolor=text)
         return label, style
 
-    def _saved_note(self, node: Function, unit: str) -> None:
+    def _saved_note(self, node: Function, unit: Unit) -> None:
         saved = node.saved_tensors
         if saved is None:
             text = "saved: freed by backward"
@@ -275,9 +312,9 @@ class _Drawer:
             if not arrays:
                 return
             text = "saved:\n" + "\n".join(f"{_shape(s.shape)} {s.dtype.name}" for s in arrays)
-        note = f"saved{id(node)}"
+        note = Unit(Kind.SAVED, id(node))
         self._place(node.scope, note, text, SAVED_STYLE)
-        self.graph.edge(note, unit, style="dashed", arrowhead="none", color="#9a9a9a")
+        self.graph.edge(note.name, unit.name, style="dashed", arrowhead="none", color="#9a9a9a")
 
     def _emit_clusters(self) -> None:
         """Nested subgraphs: a module's cluster holds its own nodes and its submodules' clusters."""
@@ -287,8 +324,8 @@ class _Drawer:
                 children.setdefault(key[:depth - 1], set()).add(key[:depth])
 
         def emit(target: graphviz.Digraph, key: tuple[int, ...]) -> None:
-            for node_id, label, style in self.members.get(key, []):
-                target.node(node_id, label, **style)
+            for unit, label, style in self.members.get(key, []):
+                target.node(unit.name, label, **style)
             for child in sorted(children.get(key, ()), key=self._order):
                 name, module = self.modules[child[-1]]
                 if len(child) == 1 and not name:  # the root module: no box around everything

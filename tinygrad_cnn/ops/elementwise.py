@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import Function, sum_to_shape
 from ..tensor import Tensor
-from . import parallel
+from .. import kernels
 
 Operand = Any  # a Tensor or a Python number
 
@@ -45,23 +45,20 @@ def _binary(op: str, function: type[Function], a: Any, b: Any) -> Tensor:
 
 
 class _Binary(Function):
-    """Shared bookkeeping: remember the input shapes to reduce broadcast gradients."""
-
-    def remember_shapes(self, a: Any, b: Any) -> None:
-        self.shape_a, self.shape_b = getattr(a, "shape", ()), getattr(b, "shape", ())
+    """Shared bookkeeping: sum broadcast gradients back to the inputs' shapes."""
 
     def reduce(self, grad_a: Tensor | None, grad_b: Tensor | None) -> tuple:
+        a, b = self.inputs
         return (
-            sum_to_shape(grad_a, self.shape_a) if self.needs_input_grad[0] else None,
-            sum_to_shape(grad_b, self.shape_b) if self.needs_input_grad[1] else None,
+            sum_to_shape(grad_a, _shape(a)) if self.needs_input_grad[0] else None,
+            sum_to_shape(grad_b, _shape(b)) if self.needs_input_grad[1] else None,
         )
 
 
 class Add(_Binary):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.remember_shapes(a, b)
-        return parallel.binary(np.add, a, b)
+        return a + b
 
     @staticmethod
     def backward(ctx, grad):
@@ -71,8 +68,7 @@ class Add(_Binary):
 class Sub(_Binary):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.remember_shapes(a, b)
-        return parallel.binary(np.subtract, a, b)
+        return a - b
 
     @staticmethod
     def backward(ctx, grad):
@@ -82,8 +78,7 @@ class Sub(_Binary):
 class Mul(_Binary):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.remember_shapes(a, b)
-        return parallel.binary(np.multiply, a, b)
+        return a * b
 
     @staticmethod
     def backward(ctx, grad):
@@ -97,8 +92,7 @@ class Mul(_Binary):
 class Div(_Binary):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.remember_shapes(a, b)
-        return parallel.binary(np.true_divide, a, b)
+        return a / b
 
     @staticmethod
     def backward(ctx, grad):
@@ -112,7 +106,6 @@ class Div(_Binary):
 class Pow(_Binary):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.remember_shapes(a, b)
         return np.power(a, b)
 
     @staticmethod
@@ -223,7 +216,7 @@ class Abs(Function):
 class Relu(Function):
     @staticmethod
     def forward(ctx, x):
-        return parallel.unary(np.maximum, x, 0)
+        return kernels.relu(x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -239,11 +232,7 @@ class ReluBackward(Function):
 
     @staticmethod
     def forward(ctx, grad, x):
-        if grad.ndim == 0:
-            return grad * (x > 0)
-        out = np.empty_like(grad, dtype=np.result_type(grad, x))
-        parallel.for_each_slice(lambda b: np.multiply(grad[b], x[b] > 0, out=out[b]), grad.shape[0], grad.size)
-        return out
+        return kernels.threshold_backward(grad, x)
 
     @staticmethod
     def backward(ctx, grad_grad):
@@ -277,12 +266,12 @@ class Tanh(Function):
 class Cast(Function):
     @staticmethod
     def forward(ctx, x, dtype):
-        ctx.input_dtype = x.dtype
         return x.astype(dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.astype(ctx.input_dtype)
+        (x,) = ctx.inputs
+        return grad.astype(x.dtype)
 
 
 def neg(x: Tensor) -> Tensor:

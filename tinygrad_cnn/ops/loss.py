@@ -78,17 +78,17 @@ class CrossEntropy(Function):
         logp = _log_softmax(logits, 1)
         q = _target_distribution(target, logits.shape[1], label_smoothing, valid, logits.dtype)
         losses = -np.einsum("nc,nc->n", q, logp)
-        count = int(valid.sum())
-        ctx.save_for_backward(logp, q, count)
+        ctx.save_for_backward(logp, q)
         if reduction == "none":
             return losses
         total = losses.sum(dtype=logits.dtype)
-        return total / count if reduction == "mean" else total
+        return total / int(valid.sum()) if reduction == "mean" else total
 
     @staticmethod
     def backward(ctx, grad):
         logits, target = ctx.inputs
-        logp, q, count = ctx.saved_tensors
+        logp, q = ctx.saved_tensors
+        count = int(np.count_nonzero(q.any(axis=1)))  # rows not ignored (ignored rows of q are zero)
         return CrossEntropyBackward.apply(grad, logits, logp=logp, q=q, count=count,
                                           reduction=ctx.settings["reduction"]), None
 

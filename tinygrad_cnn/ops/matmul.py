@@ -7,7 +7,7 @@ import numpy as np
 
 from ..autograd import Function, sum_to_shape
 from ..tensor import Tensor
-from . import parallel
+from .. import kernels
 from .elementwise import operand
 
 
@@ -16,17 +16,16 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shape_a, ctx.shape_b = a.shape, b.shape
-        return parallel.matmul(a, b) if a.ndim == b.ndim == 2 else np.matmul(a, b)
+        return kernels.matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.inputs
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
-            grad_a = sum_to_shape(grad @ b.transpose(-1, -2), ctx.shape_a)
+            grad_a = sum_to_shape(grad @ b.transpose(-1, -2), a.shape)
         if ctx.needs_input_grad[1]:
-            grad_b = sum_to_shape(a.transpose(-1, -2) @ grad, ctx.shape_b)
+            grad_b = sum_to_shape(a.transpose(-1, -2) @ grad, b.shape)
         return grad_a, grad_b
 
 

@@ -8,86 +8,35 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from ..autograd import Function, vjp_by_composition
+from ..kernels.norm import channel_shape, reduce_axes
 from ..tensor import Tensor
-from . import parallel
-from .reduce import fast_sum
-
-
-def _channel_shape(ndim: int, channels: int) -> tuple[int, ...]:
-    """Shape that broadcasts a per-channel vector against (N, C, *)."""
-    return (1, channels) + (1,) * (ndim - 2)
-
-
-def _reduce_axes(ndim: int) -> tuple[int, ...]:
-    return (0,) + tuple(range(2, ndim))
-
-
-def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per channel, the sum over every other axis of a * b: one einsum over (M, C) rows when
-    both are channels-last in memory (as after a convolution), without a temporary."""
-    to_last = (0,) + tuple(range(2, a.ndim)) + (1,)
-    rows_a, rows_b = a.transpose(to_last), b.transpose(to_last)
-    if rows_a.flags.c_contiguous and rows_b.flags.c_contiguous:
-        c = a.shape[1]
-        return np.einsum("ij,ij->j", rows_a.reshape(-1, c), rows_b.reshape(-1, c))
-    return np.sum(a * b, axis=_reduce_axes(a.ndim))
-
-
-def _per_channel(kernel, n: int, elements: int) -> np.ndarray:  # noqa: ANN001
-    """Sum the per-channel partial results that ``kernel(batch_slice)`` returns."""
-    return sum(parallel.for_each_slice(kernel, n, elements))
-
-
-CACHE_ELEMENTS = 1 << 17
-
-
-def _centered_chunks(x: np.ndarray, mean: np.ndarray, batch: slice):  # noqa: ANN202
-    """(chunk slice, x[chunk] - mean) over small pieces of ``batch``: the centred values live
-    only in cache, never in a full-size array."""
-    per_sample = max(1, x[0].size)
-    step = max(1, CACHE_ELEMENTS // per_sample)
-    for start in range(batch.start, batch.stop, step):
-        chunk = slice(start, min(start + step, batch.stop))
-        yield chunk, x[chunk] - mean
 
 
 class BatchNorm(Function):
     """Training-mode batch norm of (N, C, *) input; updates running statistics in place.
 
-    The variance is a second pass over centred values computed piece by piece in cache; the
-    output x * scale + shift keeps the input's memory layout; backward recomputes the
-    centring the same way, so no full-size centred array is ever stored.
+    y = (x - mean) / sqrt(var + eps) * weight + bias, computed as x * scale + shift per
+    channel with the batch's mean and biased variance.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, momentum, eps):
-        axes, shape = _reduce_axes(x.ndim), _channel_shape(x.ndim, x.shape[1])
-        n, count = x.shape[0], x.size // x.shape[1]
-        mean = fast_sum(x, axes) / count
-        mean_b = mean.reshape(shape)
-        squares = _per_channel(
-            lambda b: sum(_channel_dot(c, c) for _, c in _centered_chunks(x, mean_b, b)), n, x.size)
-        var = squares / count
+        mean, var = kernels.batch_norm_statistics(x)
         invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
+        count = x.size // x.shape[1]
         if running_mean is not None:
             running_mean *= 1 - momentum
             running_mean += momentum * mean
-        if running_var is not None:
+        if running_var is not None:  # the running variance is the unbiased one
             running_var *= 1 - momentum
             running_var += (momentum * count / (count - 1)) * var
         ctx.save_for_backward(mean, invstd)
         scale = invstd if weight is None else invstd * weight
         shift = -mean * scale if bias is None else bias - mean * scale
-        scale, shift = scale.reshape(shape), shift.reshape(shape)
-        out = np.empty_like(x)
-
-        def normalize(batch: slice) -> None:
-            np.multiply(x[batch], scale, out=out[batch])
-            out[batch] += shift
-
-        parallel.for_each_slice(normalize, n, x.size)
-        return out
+        shape = channel_shape(x.ndim, x.shape[1])
+        return kernels.scale_shift_channels(x, scale.reshape(shape), shift.reshape(shape))
 
     @staticmethod
     def backward(ctx, grad):
@@ -109,27 +58,7 @@ class BatchNormBackward(Function):
 
     @staticmethod
     def forward(ctx, grad, x, weight, mean, invstd, eps):
-        axes, shape = _reduce_axes(x.ndim), _channel_shape(x.ndim, x.shape[1])
-        n, count = x.shape[0], x.size // x.shape[1]
-        mean_b = mean.reshape(shape)
-        grad_bias = fast_sum(grad, axes)
-        grad_centered = _per_channel(
-            lambda b: sum(_channel_dot(grad[chunk], c) for chunk, c in _centered_chunks(x, mean_b, b)), n, x.size)
-        grad_weight = grad_centered * invstd  # = sum(grad * normalized)
-        scale = invstd if weight is None else invstd * weight
-        along_x = -scale * invstd * grad_weight / count
-        offset = (-scale * grad_bias / count - along_x * mean).reshape(shape)
-        scale, along_x = scale.reshape(shape), along_x.reshape(shape)
-        grad_x = np.empty_like(grad)
-
-        def combine(batch: slice) -> None:
-            out = grad_x[batch]
-            np.multiply(x[batch], along_x, out=out)
-            out += offset
-            out += grad[batch] * scale
-
-        parallel.for_each_slice(combine, n, x.size)
-        return grad_x, grad_weight, grad_bias
+        return kernels.batch_norm_backward(grad, x, weight, mean, invstd)
 
     @staticmethod
     def backward(ctx, grad_grad_x, grad_grad_weight, grad_grad_bias):
@@ -141,7 +70,7 @@ class BatchNormBackward(Function):
 
 def _composite_backward(grad: Tensor, x: Tensor, weight: Tensor | None, eps: float):
     """BatchNormBackward written with differentiable operations (for higher derivatives)."""
-    axes, shape = _reduce_axes(x.ndim), _channel_shape(x.ndim, x.shape[1])
+    axes, shape = reduce_axes(x.ndim), channel_shape(x.ndim, x.shape[1])
     count = x.data.size // x.shape[1]
     centered = x - x.mean(axes, keepdim=True)
     invstd = 1 / ((centered * centered).mean(axes, keepdim=True) + eps).sqrt()
@@ -169,7 +98,7 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
         if t is not None and t.shape != (channels,):
             raise ValueError(
                 f"{op}: {name} must have shape ({channels},) for input of shape {x.shape}, got {t.shape}")
-    shape = _channel_shape(x.ndim, channels)
+    shape = channel_shape(x.ndim, channels)
     if training:
         if x.data.size // channels <= 1:
             raise ValueError(

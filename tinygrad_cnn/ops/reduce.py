@@ -1,14 +1,13 @@
 """Reductions: sum, mean, max and argmax over all or some dimensions."""
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from . import parallel
+from .. import kernels
 from .arguments import normalize_dim, normalize_dims
 
 
@@ -16,42 +15,16 @@ def _keepdim_shape(shape: tuple[int, ...], dims: tuple[int, ...]) -> tuple[int, 
     return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
-def fast_sum(x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
-    """``x.sum(dims)``, as one matrix-vector product when the summed axes are the outer (or
-    the inner) ones in memory: BLAS runs that on every core, several times faster than
-    ``np.sum`` over strided axes (bias gradients, batch-norm statistics)."""
-    if x.dtype.kind != "f" or x.size < 1 << 14 or not dims or len(dims) == x.ndim:
-        return np.sum(x, axis=dims)
-    order = sorted(range(x.ndim), key=lambda d: -x.strides[d])  # outermost axis first
-    in_memory_order = x.transpose(order)
-    if not in_memory_order.flags.c_contiguous:
-        return np.sum(x, axis=dims)
-    summed = [order.index(d) for d in dims]
-    kept = [d for d in order if d not in dims]
-    count = len(dims)
-    if sorted(summed) == list(range(count)):  # summed axes outermost: ones @ rows
-        rows = in_memory_order.reshape(-1, math.prod(x.shape[d] for d in kept))
-        result = parallel.matmul_inner(np.ones((1, rows.shape[0]), dtype=x.dtype), rows)
-    elif sorted(summed) == list(range(x.ndim - count, x.ndim)):  # innermost: rows @ ones
-        rows = in_memory_order.reshape(math.prod(x.shape[d] for d in kept), -1)
-        result = parallel.matmul(rows, np.ones((rows.shape[1], 1), dtype=x.dtype))
-    else:
-        return np.sum(x, axis=dims)
-    result = result.reshape([x.shape[d] for d in kept])
-    return result.transpose(np.argsort(kept))  # back to the kept axes' logical order
-
-
 class Sum(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
-        ctx.input_shape = x.shape
-        total = fast_sum(x, dims)
+        total = kernels.sum_axes(x, dims)
         return total.reshape(_keepdim_shape(x.shape, dims)) if keepdim else total
 
     @staticmethod
     def backward(ctx, grad):
-        shape = _keepdim_shape(ctx.input_shape, ctx.settings["dims"])
-        return grad.reshape(shape).broadcast_to(ctx.input_shape)
+        (x,) = ctx.inputs
+        return grad.reshape(_keepdim_shape(x.shape, ctx.settings["dims"])).broadcast_to(x.shape)
 
 
 class MaxAll(Function):

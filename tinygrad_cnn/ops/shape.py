@@ -16,12 +16,12 @@ from .arguments import normalize_dim
 class Reshape(Function):
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.input_shape = x.shape
         return x.reshape(shape)
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.reshape(ctx.input_shape)
+        (x,) = ctx.inputs
+        return grad.reshape(x.shape)
 
 
 class Permute(Function):
@@ -37,23 +37,23 @@ class Permute(Function):
 class BroadcastTo(Function):
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.input_shape = x.shape
         return np.broadcast_to(x, shape)
 
     @staticmethod
     def backward(ctx, grad):
-        return sum_to_shape(grad, ctx.input_shape)
+        (x,) = ctx.inputs
+        return sum_to_shape(grad, x.shape)
 
 
 class GetItem(Function):
     @staticmethod
     def forward(ctx, x, index):
-        ctx.input_shape = x.shape
         return x[index]
 
     @staticmethod
     def backward(ctx, grad):
-        return IndexAdd.apply(grad, index=ctx.settings["index"], shape=ctx.input_shape)
+        (x,) = ctx.inputs
+        return IndexAdd.apply(grad, index=ctx.settings["index"], shape=x.shape)
 
 
 class IndexAdd(Function):

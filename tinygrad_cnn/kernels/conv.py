@@ -1,0 +1,202 @@
+"""Convolution kernels: im2col + one matrix product, and the transposed convolution's scatter.
+
+im2col copies the input's windows into a matrix whose layout follows the input's memory:
+windows as rows (channels innermost) for channels-last memory, as columns (width innermost)
+for NCHW memory, so the copy always runs along contiguous memory. Results are NCHW views of
+channels-last memory, which the next convolution and the elementwise kernels read without a
+copy. For one group the bias rides along in the product: im2col gains a column of ones and
+the weight matrix a row holding the bias.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import windows
+from .matmul import grouped_matmul, grouped_matmul_inner
+from .threads import for_each_slice
+
+Pair = tuple[int, int]
+
+
+def is_channels_last(x: np.ndarray) -> bool:
+    """True when an (N, C, H, W) array has its channels innermost in memory."""
+    return x.strides[1] < x.strides[3]
+
+
+@dataclass
+class Columns:
+    """An input's im2col matrix, per group: ``rows`` (G, M, K) with K ordered (kH, kW, C/g),
+    or ``k_major`` (G, K, M) with K ordered (C/g, kH, kW); M runs over (N, OH, OW).
+
+    With ``ones`` (one group only) K gains a last entry of ones, so the product with a
+    weight matrix extended by the bias adds the bias for free.
+    """
+
+    data: np.ndarray
+    k_major: bool
+    ones: bool = False
+
+    @classmethod
+    def of(cls, x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
+           out_hw: Pair, groups: int, ones: bool = False) -> Columns:
+        if ones and groups != 1:
+            raise ValueError("Columns: a ones entry needs a single group")
+        xp = windows.pad(x, padding)
+        n, c = x.shape[:2]
+        (kh, kw), (oh, ow), cg = kernel, out_hw, c // groups
+        k = kh * kw * cg
+        view = windows.sliding(xp, kernel, stride, out_hw, dilation)          # (N, C, OH, OW, kH, kW)
+        if is_channels_last(x):  # one copy of the window view, channels innermost
+            grouped = view.reshape(n, groups, cg, oh, ow, kh, kw, copy=False).transpose(1, 0, 3, 4, 5, 6, 2)
+            data = np.empty((groups, n, oh, ow, k + ones), dtype=x.dtype)
+            body = data[..., :k].reshape(grouped.shape, copy=False)
+            for_each_slice(lambda b: np.copyto(body[:, b], grouped[:, b]), n, body.size)
+            if ones:
+                data[..., k] = 1
+            return cls(data.reshape(groups, n * oh * ow, k + ones), k_major=False, ones=ones)
+        data = np.empty((k * groups + ones, n, oh, ow), dtype=x.dtype)
+        body = data[:k * groups].reshape(c, kh, kw, n, oh, ow)
+
+        def copy(batch: slice) -> None:  # one copy per kernel offset, along rows of the image
+            for i in range(kh):
+                for j in range(kw):
+                    body[:, i, j, batch] = view[batch, :, :, :, i, j].transpose(1, 0, 2, 3)
+
+        for_each_slice(copy, n, body.size)
+        if ones:
+            data[k] = 1
+        return cls(data.reshape(groups, k + ones, n * oh * ow), k_major=True, ones=ones)
+
+    def times_weight(self, weight: np.ndarray, groups: int, bias: np.ndarray | None = None) -> np.ndarray:
+        """The convolution as (G, M, O/g) = columns @ weight (+ bias, when built with ones)."""
+        o, cg, kh, kw = weight.shape
+        grouped = weight.reshape(groups, o // groups, cg, kh, kw)
+        if self.k_major:  # K ordered (C/g, kH, kW): the weight's own order
+            matrix = grouped.reshape(groups, o // groups, -1).transpose(0, 2, 1)
+        else:
+            matrix = grouped.transpose(0, 3, 4, 2, 1).reshape(groups, kh * kw * cg, o // groups)
+        if self.ones:
+            matrix = np.concatenate([matrix, bias.reshape(1, 1, o).astype(matrix.dtype)], axis=1)
+        return grouped_matmul(self.data.transpose(0, 2, 1) if self.k_major else self.data, matrix)
+
+    def weight_gradient(self, rows: np.ndarray, kernel: Pair) -> np.ndarray:
+        """(O, C/g, kH, kW) = output-gradient rows (G, M, O/g) transposed @ columns."""
+        g, _, og = rows.shape
+        kh, kw = kernel
+        k = self.data.shape[1 if self.k_major else 2] - self.ones
+        if self.k_major:  # (K, M) @ (M, O/g): BLAS is faster this way round for small K
+            grad = grouped_matmul_inner(self.data, rows)[:, :k]
+            return np.ascontiguousarray(grad.transpose(0, 2, 1)).reshape(g * og, -1, kh, kw)
+        grad = grouped_matmul_inner(rows.transpose(0, 2, 1), self.data)[:, :, :k]
+        return np.ascontiguousarray(grad.reshape(g * og, kh, kw, -1).transpose(0, 3, 1, 2))
+
+
+def _from_group_columns(y: np.ndarray, n: int, h: int, w: int) -> np.ndarray:
+    """(G, N*H*W, O/g) -> NCHW view of channels-last (N, H, W, O) memory."""
+    g, _, og = y.shape
+    if g == 1:
+        return y[0].reshape(n, h, w, og).transpose(0, 3, 1, 2)
+    return y.reshape(g, n, h, w, og).transpose(1, 2, 3, 0, 4).reshape(n, h, w, g * og).transpose(0, 3, 1, 2)
+
+
+def _to_group_rows(y: np.ndarray, groups: int) -> np.ndarray:
+    """NCHW (N, O, H, W) -> (G, N*H*W, O/g)."""
+    n, o, h, w = y.shape
+    rows = y.transpose(0, 2, 3, 1).reshape(n * h * w, groups, o // groups)
+    return rows[None, :, 0] if groups == 1 else rows.transpose(1, 0, 2)
+
+
+def _add_bias(out: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """``out += bias`` per channel, in place."""
+    if bias is not None:
+        column = bias[:, None, None]
+        for_each_slice(lambda b: np.add(out[b], column, out=out[b]), out.shape[0], out.size)
+    return out
+
+
+# --------------------------------------------------------------------------- kernels
+
+def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Pair, padding: Pair,
+           dilation: Pair, groups: int) -> tuple[np.ndarray, Columns]:
+    """The convolution, and x's im2col matrix for the weight gradient to reuse."""
+    n = x.shape[0]
+    kernel = weight.shape[2:]
+    oh, ow = windows.output_hw(x.shape, kernel, stride, padding, dilation)
+    fold_bias = bias is not None and groups == 1
+    columns = Columns.of(x, kernel, stride, padding, dilation, (oh, ow), groups, ones=fold_bias)
+    out = _from_group_columns(columns.times_weight(weight, groups, bias if fold_bias else None), n, oh, ow)
+    return (out if fold_bias else _add_bias(out, bias)), columns
+
+
+def conv2d_reference(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Pair,
+                     padding: Pair, dilation: Pair, groups: int) -> tuple[np.ndarray, None]:
+    """out[n, o] = sum over the window of x (group of o) * weight[o], one einsum."""
+    n, c = x.shape[:2]
+    o, cg, kh, kw = weight.shape
+    oh, ow = windows.output_hw(x.shape, (kh, kw), stride, padding, dilation)
+    view = windows.sliding(windows.pad(x, padding), (kh, kw), stride, (oh, ow), dilation)
+    view = view.reshape(n, groups, cg, oh, ow, kh, kw)
+    out = np.einsum("ngchwij,gocij->ngohw", view, weight.reshape(groups, o // groups, cg, kh, kw))
+    out = out.reshape(n, o, oh, ow)
+    return (out if bias is None else out + bias[:, None, None]), None
+
+
+def conv2d_weight(x: np.ndarray, grad_out: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
+                  dilation: Pair, groups: int, columns: Columns | None = None) -> np.ndarray:
+    """d(conv2d)/d(weight) contracted with ``grad_out``; ``columns`` is x's im2col when known."""
+    if columns is None:
+        columns = Columns.of(x, kernel, stride, padding, dilation, grad_out.shape[2:], groups)
+    return columns.weight_gradient(_to_group_rows(grad_out, groups), kernel)
+
+
+def conv2d_weight_reference(x: np.ndarray, grad_out: np.ndarray, kernel: Pair, stride: Pair,
+                            padding: Pair, dilation: Pair, groups: int,
+                            columns: Columns | None = None) -> np.ndarray:
+    """grad_w[o, c, i, j] = sum over (n, oh, ow) of grad_out[n, o] * window[n, c, i, j]."""
+    n, c = x.shape[:2]
+    o, (oh, ow), cg = grad_out.shape[1], grad_out.shape[2:], c // groups
+    view = windows.sliding(windows.pad(x, padding), kernel, stride, (oh, ow), dilation)
+    grad = np.einsum("ngohw,ngchwij->gocij", grad_out.reshape(n, groups, o // groups, oh, ow),
+                     view.reshape(n, groups, cg, oh, ow, *kernel))
+    return grad.reshape(o, cg, *kernel)
+
+
+def conv_transpose2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, out_hw: Pair,
+                     stride: Pair, padding: Pair, dilation: Pair, groups: int) -> np.ndarray:
+    """Scatter every input pixel's weighted kernel into the output (the adjoint of conv2d):
+    per kernel offset, one matrix product added into that offset's view of the output."""
+    n, c_in, h, w = x.shape
+    _, cg, kh, kw = weight.shape
+    grouped = weight.reshape(groups, c_in // groups, cg, kh, kw)
+    (ph, pw), c_out = padding, groups * cg
+    padded = np.zeros((n, out_hw[0] + 2 * ph, out_hw[1] + 2 * pw, c_out), dtype=x.dtype).transpose(0, 3, 1, 2)
+
+    def scatter(batch: slice) -> None:  # each worker owns a slice of the batch
+        rows = _to_group_rows(x[batch], groups)                          # (G, n*H*W, C_in/g)
+        size = batch.stop - batch.start
+        targets = windows.offsets(padded[batch], (kh, kw), stride, (h, w), dilation)
+        for k, target in enumerate(targets):
+            i, j = divmod(k, kw)
+            target += _from_group_columns(np.matmul(rows, grouped[:, :, :, i, j]), size, h, w)
+
+    for_each_slice(scatter, n, padded.size)
+    return _add_bias(windows.crop(padded, padding, out_hw), bias)
+
+
+def conv_transpose2d_reference(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                               out_hw: Pair, stride: Pair, padding: Pair, dilation: Pair,
+                               groups: int) -> np.ndarray:
+    """Per kernel offset, x times that offset's weights added where the offset lands."""
+    n, c_in, h, w = x.shape
+    _, cg, kh, kw = weight.shape
+    padded = np.zeros((n, groups * cg, out_hw[0] + 2 * padding[0], out_hw[1] + 2 * padding[1]),
+                      dtype=np.result_type(x, weight))
+    xg = x.reshape(n, groups, c_in // groups, h, w)
+    wg = weight.reshape(groups, c_in // groups, cg, kh, kw)
+    for k, target in enumerate(windows.offsets(padded, (kh, kw), stride, (h, w), dilation)):
+        i, j = divmod(k, kw)
+        target += np.einsum("ngchw,gco->ngohw", xg, wg[..., i, j]).reshape(n, groups * cg, h, w)
+    out = windows.crop(padded, padding, out_hw)
+    return out if bias is None else out + bias[:, None, None]

@@ -1,0 +1,54 @@
+"""Matrix products split over the workers (BLAS itself runs on one thread: see threads.py)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .threads import for_each_slice, workers
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b``; for 2-D operands the rows of ``a`` are split over the workers."""
+    if a.ndim != 2 or b.ndim != 2:
+        workers()  # BLAS on one thread before it runs
+        return np.matmul(a, b)
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    for_each_slice(lambda s: np.matmul(a[s], b, out=out[s]), a.shape[0], a.size + out.size)
+    return out
+
+
+def matmul_reference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.matmul(a, b)
+
+
+def matmul_inner(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for 2-D operands with a long shared dimension (weight gradients, sums): the
+    shared dimension is split over the workers and the partial products are added."""
+    partials = for_each_slice(lambda s: a[:, s] @ b[s], a.shape[1], a.size + b.size)
+    total = partials[0]
+    for part in partials[1:]:
+        total += part
+    return total
+
+
+def matmul_inner_reference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.matmul(a, b)
+
+
+def grouped_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(G, M, K) @ (G, K, N): one 2-D product per group, each split over rows."""
+    if a.shape[0] == 1:
+        return matmul(a[0], b[0])[None]
+    return np.stack([matmul(a[g], b[g]) for g in range(a.shape[0])])
+
+
+def grouped_matmul_reference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.matmul(a, b)
+
+
+def grouped_matmul_inner(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(G, P, M) @ (G, M, Q) for a long shared dimension M, each group split over M."""
+    return np.stack([matmul_inner(a[g], b[g]) for g in range(a.shape[0])])
+
+
+def grouped_matmul_inner_reference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.matmul(a, b)

@@ -1,0 +1,100 @@
+"""Max-pooling kernels: one pass per kernel offset over strided views, split over the batch.
+
+The forward remembers, for each output, which kernel offset held the first maximum of its
+window (a ``uint8`` when the window has at most 256 pixels); the scatter writes gradients
+back to those offsets in the pooled input's memory layout.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import windows
+from .threads import for_each_slice
+
+Pair = tuple[int, int]
+
+
+def _first_argmax(views: list[np.ndarray], best: np.ndarray, index: np.ndarray) -> None:
+    """Write into ``index`` which view first equals ``best``, elementwise, with no loop over
+    pixels: index = miss_0 * (1 + miss_1 * (1 + ...)), built from the last offset backwards,
+    where miss_k says offset k is not the maximum; ties therefore go to the first maximum."""
+    index[...] = 0
+    for view in reversed(views[:-1]):
+        index += 1
+        index *= np.not_equal(view, best)
+
+
+def max_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
+               with_argmax: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """The maximum of every window (padding is -inf) and, if asked, its first offset."""
+    out_hw = windows.output_hw(x.shape, kernel, stride, padding)
+    xp = windows.pad(x, padding, -np.inf)
+    best = np.empty_like(x, shape=x.shape[:2] + out_hw)
+    index_type = np.uint8 if kernel[0] * kernel[1] <= 256 else np.uint16
+    argmax = np.empty_like(best, dtype=index_type) if with_argmax else None
+
+    def pool(batch: slice) -> None:
+        views = list(windows.offsets(xp[batch], kernel, stride, out_hw))
+        top = best[batch]
+        if len(views) == 1:
+            np.copyto(top, views[0])
+        else:
+            np.maximum(views[0], views[1], out=top)
+        for view in views[2:]:
+            np.maximum(top, view, out=top)
+        if argmax is not None:
+            _first_argmax(views, top, argmax[batch])
+
+    for_each_slice(pool, x.shape[0], xp.size)
+    return best, argmax
+
+
+def max_pool2d_reference(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
+                         with_argmax: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    out_hw = windows.output_hw(x.shape, kernel, stride, padding)
+    view = windows.sliding(windows.pad(x, padding, -np.inf), kernel, stride, out_hw)
+    flat = view.reshape(view.shape[:4] + (-1,))
+    return flat.max(axis=-1), flat.argmax(axis=-1) if with_argmax else None
+
+
+def _in_layout_of(array: np.ndarray, prototype: np.ndarray) -> np.ndarray:
+    """``array``, copied if needed so its memory layout matches ``prototype``'s."""
+    aligned = np.empty_like(prototype, dtype=array.dtype)
+    if aligned.strides == array.strides:
+        return array
+    np.copyto(aligned, array)
+    return aligned
+
+
+def max_pool2d_scatter(values: np.ndarray, argmax: np.ndarray, input_shape: tuple[int, ...],
+                       kernel: Pair, stride: Pair, padding: Pair) -> np.ndarray:
+    """A zero image of ``input_shape`` with each value added at its window's recorded offset."""
+    n, c, h, w = input_shape
+    ph, pw = padding
+    disjoint = stride[0] >= kernel[0] and stride[1] >= kernel[1]
+    # Windows that tile the padded image exactly write every pixel: no need to zero it first.
+    covered = disjoint and stride == kernel and all(
+        (size + 2 * p) % k == 0 for size, p, k in zip((h, w), padding, kernel))
+    # argmax has the pooled input's memory layout; the gradient image takes it too
+    padded = (np.empty_like if covered else np.zeros_like)(
+        argmax, dtype=values.dtype, shape=(n, c, h + 2 * ph, w + 2 * pw))
+    values = _in_layout_of(values, argmax)  # a small copy that keeps the writes in memory order
+
+    def scatter(batch: slice) -> None:
+        for k, view in enumerate(windows.offsets(padded[batch], kernel, stride, values.shape[2:])):
+            if disjoint:  # each pixel belongs to one window: write, don't accumulate
+                np.multiply(values[batch], argmax[batch] == k, out=view)
+            else:
+                view += values[batch] * (argmax[batch] == k)
+
+    for_each_slice(scatter, n, padded.size)
+    return windows.crop(padded, padding, (h, w))
+
+
+def max_pool2d_scatter_reference(values: np.ndarray, argmax: np.ndarray, input_shape: tuple[int, ...],
+                                 kernel: Pair, stride: Pair, padding: Pair) -> np.ndarray:
+    n, c, h, w = input_shape
+    padded = np.zeros((n, c, h + 2 * padding[0], w + 2 * padding[1]), dtype=values.dtype)
+    for k, view in enumerate(windows.offsets(padded, kernel, stride, values.shape[2:])):
+        view += np.where(argmax == k, values, 0)
+    return windows.crop(padded, padding, (h, w))
