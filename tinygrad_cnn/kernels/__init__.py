@@ -9,7 +9,7 @@ primitive's forward or backward runs, not a new primitive.
 """
 from .conv import conv2d, conv2d_weight, conv_transpose2d
 from .elementwise import relu, scale_shift_channels, threshold_backward
-from .matmul import matmul
+from .linalg import matmul
 from .norm import batch_norm_backward, batch_norm_statistics
 from .pool import max_pool2d, max_pool2d_scatter
 from .reduce import sum_axes

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import windows
-from .matmul import grouped_matmul, grouped_matmul_inner
+from .linalg import grouped_matmul, grouped_matmul_inner
 from .threads import for_each_slice
 
 Pair = tuple[int, int]

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .matmul import matmul, matmul_inner
+from .linalg import matmul, matmul_inner
 
 
 def sum_axes(x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:

@@ -1,0 +1,211 @@
+"""Every kernel equals the plain-NumPy reference beside it, on both memory layouts, on one
+thread and on two (with even the smallest work split), for several settings and odd sizes."""
+import inspect
+import itertools
+
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tc
+import tinygrad_cnn.kernels.threads as threads
+from tinygrad_cnn import kernels
+from tinygrad_cnn import windows
+from tinygrad_cnn.kernels import conv, elementwise, linalg, norm, pool, reduce
+
+MODULES = (conv, elementwise, linalg, norm, pool, reduce)
+
+
+@pytest.fixture(params=[1, 2], ids=["1 thread", "2 threads"])
+def thread_count(request, monkeypatch):
+    monkeypatch.setattr(threads, "MIN_ELEMENTS", 1)
+    tc.set_num_threads(request.param)
+    return request.param
+
+
+def rand(shape, seed, dtype=np.float64):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def channels_last(array):
+    """The same NCHW values held in channels-last memory, as convolutions produce them."""
+    return np.ascontiguousarray(array.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+LAYOUTS = {"NCHW": lambda a: a, "channels-last": channels_last}
+
+
+def close(got, expected, dtype):
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
+
+
+def kernels_with_references():
+    """The name of every function in the kernel modules that has a ``_reference`` beside it."""
+    for module in MODULES:
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if function.__module__ == module.__name__ and hasattr(module, name + "_reference"):
+                yield name
+
+
+COVERED = {  # the kernels the tests below hold to their references
+    "conv2d", "conv2d_weight", "conv_transpose2d", "max_pool2d", "max_pool2d_scatter",
+    "batch_norm_statistics", "batch_norm_backward", "relu", "threshold_backward",
+    "scale_shift_channels", "matmul", "matmul_inner", "grouped_matmul", "grouped_matmul_inner",
+    "sum_axes",
+}
+
+
+# --------------------------------------------------------------------------- convolution
+
+CONV_CASES = [  # (N, C, H, W), out channels, kernel, stride, padding, dilation, groups
+    ((2, 3, 7, 6), 4, (3, 3), (1, 1), (0, 0), (1, 1), 1),
+    ((3, 4, 9, 8), 6, (3, 2), (2, 1), (1, 2), (1, 1), 2),
+    ((1, 4, 8, 9), 4, (2, 3), (1, 2), (1, 0), (2, 1), 4),
+    ((2, 1, 5, 5), 3, (1, 1), (1, 1), (0, 0), (1, 1), 1),
+    ((2, 6, 11, 7), 3, (3, 3), (3, 2), (2, 1), (2, 2), 3),
+]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_conv2d_kernels(thread_count, layout, dtype, case, with_bias):
+    shape, o, k, s, p, d, g = case
+    x = LAYOUTS[layout](rand(shape, 0, dtype))
+    w = rand((o, shape[1] // g) + k, 1, dtype)
+    b = rand((o,), 2, dtype) if with_bias else None
+    out, columns = conv.conv2d(x, w, b, s, p, d, g)
+    expected, _ = conv.conv2d_reference(x, w, b, s, p, d, g)
+    close(out, expected, dtype)
+    grad_out = rand(expected.shape, 3, dtype)
+    expected_w = conv.conv2d_weight_reference(x, grad_out, k, s, p, d, g)
+    close(conv.conv2d_weight(x, grad_out, k, s, p, d, g, columns), expected_w, dtype)
+    close(conv.conv2d_weight(x, LAYOUTS[layout](grad_out), k, s, p, d, g), expected_w, dtype)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv_transpose2d_kernel(thread_count, layout, case):
+    shape, o, k, s, p, d, g = case
+    x = LAYOUTS[layout](rand(shape, 0))
+    w = rand((shape[1], o // g) + k, 1)
+    b = rand((o,), 2)
+    out_hw = tuple(windows.transposed_output_size(shape[2 + a], k[a], s[a], p[a], d[a], 0) for a in range(2))
+    close(conv.conv_transpose2d(x, w, b, out_hw, s, p, d, g),
+          conv.conv_transpose2d_reference(x, w, b, out_hw, s, p, d, g), np.float64)
+
+
+def test_conv_transpose2d_reference_is_the_adjoint_of_conv2d_reference():
+    """<conv2d(x), y> == <x, conv_transpose2d(y)>: the two references agree with each other."""
+    shape, o, k, s, p, d, g = CONV_CASES[1]
+    x, w = rand(shape, 0), rand((o, shape[1] // g) + k, 1)
+    y = rand(conv.conv2d_reference(x, w, None, s, p, d, g)[0].shape, 2)
+    back = conv.conv_transpose2d_reference(y, w, None, shape[2:], s, p, d, g)
+    np.testing.assert_allclose(np.vdot(conv.conv2d_reference(x, w, None, s, p, d, g)[0], y), np.vdot(x, back))
+
+
+# --------------------------------------------------------------------------- pooling
+
+POOL_CASES = [  # kernel, stride, padding
+    ((2, 2), (2, 2), (0, 0)),
+    ((3, 3), (2, 2), (1, 1)),
+    ((3, 2), (1, 2), (1, 0)),
+    ((1, 1), (1, 1), (0, 0)),
+]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("case", POOL_CASES)
+@pytest.mark.parametrize("ties", [False, True])
+def test_max_pool2d_kernels(thread_count, layout, case, ties):
+    k, s, p = case
+    x = rand((3, 4, 9, 7), 0, np.float32)
+    if ties:
+        x = np.round(x)  # many equal values per window: the first maximum must win
+    x = LAYOUTS[layout](x)
+    best, argmax = pool.max_pool2d(x, k, s, p, with_argmax=True)
+    expected, expected_argmax = pool.max_pool2d_reference(x, k, s, p, with_argmax=True)
+    np.testing.assert_array_equal(best, expected)
+    np.testing.assert_array_equal(argmax, expected_argmax)
+    assert pool.max_pool2d(x, k, s, p, with_argmax=False)[1] is None
+    values = LAYOUTS[layout](rand(best.shape, 1, np.float32))
+    np.testing.assert_allclose(pool.max_pool2d_scatter(values, argmax, x.shape, k, s, p),
+                               pool.max_pool2d_scatter_reference(values, argmax, x.shape, k, s, p), rtol=1e-6)
+
+
+# --------------------------------------------------------------------------- batch norm
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_kernels(thread_count, layout, affine, monkeypatch):
+    monkeypatch.setattr(norm, "CACHE_ELEMENTS", 40)  # several cache-sized pieces per slice
+    x = LAYOUTS[layout](rand((5, 3, 4, 6), 0) * 3 + 2)
+    mean, var = norm.batch_norm_statistics(x)
+    expected_mean, expected_var = norm.batch_norm_statistics_reference(x)
+    close(mean, expected_mean, np.float64)
+    close(var, expected_var, np.float64)
+    weight = rand((3,), 1) if affine else None
+    grad = LAYOUTS[layout](rand(x.shape, 2))
+    invstd = 1 / np.sqrt(var + 1e-5)
+    for got, expected in zip(norm.batch_norm_backward(grad, x, weight, mean, invstd),
+                             norm.batch_norm_backward_reference(grad, x, weight, mean, invstd)):
+        close(got, expected, np.float64)
+
+
+# --------------------------------------------------------------------------- elementwise, matmul, sums
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_elementwise_kernels(thread_count, layout):
+    x, grad = LAYOUTS[layout](rand((4, 3, 5, 6), 0)), LAYOUTS[layout](rand((4, 3, 5, 6), 1))
+    np.testing.assert_array_equal(elementwise.relu(x), elementwise.relu_reference(x))
+    np.testing.assert_array_equal(elementwise.threshold_backward(grad, x),
+                                  elementwise.threshold_backward_reference(grad, x))
+    scale, shift = rand((1, 3, 1, 1), 2), rand((1, 3, 1, 1), 3)
+    close(elementwise.scale_shift_channels(x, scale, shift),
+          elementwise.scale_shift_channels_reference(x, scale, shift), np.float64)
+    assert elementwise.relu(np.float64(-2.0)) == 0
+    assert elementwise.threshold_backward(np.float64(3.0), np.float64(1.0)) == 3.0
+
+
+@pytest.mark.parametrize("m,k,n", [(7, 5, 3), (64, 33, 17), (1, 9, 1)])
+def test_matmul_kernels(thread_count, m, k, n):
+    a, b = rand((m, k), 0), rand((k, n), 1)
+    close(linalg.matmul(a, b), linalg.matmul_reference(a, b), np.float64)
+    close(linalg.matmul_inner(a, b), linalg.matmul_inner_reference(a, b), np.float64)
+    batched_a, batched_b = rand((3, m, k), 2), rand((3, k, n), 3)
+    close(linalg.matmul(batched_a, batched_b), linalg.matmul_reference(batched_a, batched_b), np.float64)
+    for groups in (1, 3):
+        ga, gb = batched_a[:groups], batched_b[:groups]
+        close(linalg.grouped_matmul(ga, gb), linalg.grouped_matmul_reference(ga, gb), np.float64)
+        gt = ga.transpose(0, 2, 1).copy()  # (G, K, M) @ (G, M, N): the long shared dimension is M
+        close(linalg.grouped_matmul_inner(gt.transpose(0, 2, 1), gb),
+              linalg.grouped_matmul_inner_reference(gt.transpose(0, 2, 1), gb), np.float64)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dims", [(0, 2, 3), (1,), (2, 3), (0,), (0, 1), (1, 3)])
+def test_sum_axes_kernel(thread_count, layout, dims):
+    x = LAYOUTS[layout](rand((8, 16, 12, 11), 0))  # large enough for the matrix-vector path
+    close(reduce.sum_axes(x, dims), reduce.sum_axes_reference(x, dims), np.float64)
+    integers = np.arange(24).reshape(2, 3, 4)
+    np.testing.assert_array_equal(reduce.sum_axes(integers, (0, 2)), integers.sum(axis=(0, 2)))
+
+
+def test_every_kernel_has_a_reference_and_a_test():
+    """Every kernel with a reference is exercised here, and every kernel the primitives call
+    (``tinygrad_cnn.kernels``) has a reference."""
+    assert set(kernels_with_references()) == COVERED
+    for name in kernels.__all__:
+        if name in ("set_num_threads", "get_num_threads", "default_num_threads"):
+            continue
+        module = inspect.getmodule(getattr(kernels, name))
+        assert hasattr(module, name + "_reference"), f"kernels.{name} has no {name}_reference"
+
+
+def test_blocks_of_work_cover_the_range_once(monkeypatch):
+    monkeypatch.setattr(threads, "MIN_ELEMENTS", 1)
+    tc.set_num_threads(3)
+    for n in (1, 2, 3, 7):
+        seen = list(itertools.chain.from_iterable(range(s.start, s.stop) for s in threads._parts(n, 10)))
+        assert seen == list(range(n))

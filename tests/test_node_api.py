@@ -1,0 +1,122 @@
+"""The public node API that backward, visualize and other graph readers use."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tc
+import tinygrad_cnn.functional as F
+from tinygrad_cnn import Tensor, nn
+from tinygrad_cnn.autograd import TensorSpec, is_recording_creation_sites, record_creation_sites
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3, 3)
+
+    def forward(self, x):
+        return self.conv(x).relu()  # the line creation sites point at
+
+
+def test_output_specs_and_output_nr_describe_every_output():
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    values, indices = x.max(dim=1)
+    node = values.grad_fn
+    assert node is indices.grad_fn or indices.grad_fn is None  # integer outputs are not recorded
+    assert node.output_specs == (TensorSpec((2,), np.dtype(np.float64)), TensorSpec((2,), np.dtype(np.int64)))
+    assert values.output_nr == 0 and x.output_nr == 0
+    assert node.name == "MaxDim" and node.inputs == (x,)
+
+
+def test_settings_and_settings_without():
+    x = Tensor(np.zeros((1, 1, 4, 4), np.float32), requires_grad=True)
+    node = F.max_pool2d(x, 2).grad_fn
+    assert node.settings == {"kernel_size": (2, 2), "stride": (2, 2), "padding": (0, 0)}
+    assert node.settings_without("stride", "padding") == {"kernel_size": (2, 2)}
+    assert node.settings["stride"] == (2, 2)  # settings_without copies, never edits
+
+
+def test_module_and_module_path_name_where_a_node_ran():
+    model = nn.Sequential(nn.Sequential(Block(), nn.Flatten()), nn.Linear(12, 2))
+    out = model(Tensor(np.zeros((1, 2, 4, 4), np.float32)))
+    assert out.grad_fn.module is model[1] and out.grad_fn.module_path == "1"
+    relu = out.grad_fn
+    while relu.name != "Relu":
+        relu = next(relu.parents())
+    conv = next(relu.parents())
+    assert relu.module_path == "0.0" and conv.module_path == "0.0.conv"
+    assert conv.module is model[0][0].conv
+    loose = Tensor([1.0], requires_grad=True) * 2
+    assert loose.grad_fn.module is None and loose.grad_fn.module_path is None
+    assert nn.Linear(2, 2)(Tensor(np.zeros((1, 2), np.float32))).grad_fn.module_path == ""
+
+
+def test_creation_sites_are_recorded_only_when_asked():
+    x = Tensor([1.0], requires_grad=True)
+    assert (x * 2).grad_fn.creation_site is None and not is_recording_creation_sites()
+    with record_creation_sites():
+        assert is_recording_creation_sites()
+        y = x * 2; line = sys._getframe().f_lineno  # noqa: E702
+        out = Block()(Tensor(np.zeros((1, 2, 3, 3), np.float32)))
+    assert not is_recording_creation_sites()
+    assert y.grad_fn.creation_site == f"{__file__}:{line}"
+    forward_line = Block.forward.__code__.co_firstlineno + 1
+    assert out.grad_fn.creation_site == f"{__file__}:{forward_line}"  # the user's line, not nn's
+
+
+def test_saved_tensors_are_the_one_place_for_backward_state():
+    """No primitive of the seed CNN (with batch norm) keeps state in ad hoc attributes."""
+    from tinygrad_cnn.autograd import topological_order
+    from tinygrad_cnn.models import seed_cnn
+
+    model = seed_cnn(batch_norm=True)
+    loss = F.cross_entropy(model(tc.randn(2, 1, 28, 28)), Tensor([1, 2]))
+    nodes = topological_order([loss.grad_fn])
+    assert {n.name for n in nodes} >= {"Conv2d", "BatchNorm", "MaxPool2d", "CrossEntropy", "MatMul", "Add"}
+    allowed = {"needs_input_grad", "_saved", "inputs", "settings", "scope", "_outputs", "output_specs"}
+    for node in nodes:
+        assert set(vars(node)) <= allowed, node.name
+
+
+# --------------------------------------------------------------------------- thread defaults
+
+def run_python(code, **env):
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env={**os.environ, **env})
+    return json.loads(result.stdout)
+
+
+BLAS_THREADS = ("from threadpoolctl import threadpool_info\n"
+                "def blas(): return [i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']\n")
+STEP = ("x = tc.randn(8, 3, 12, 12)\n"
+        "loss = tc.nn.Conv2d(3, 4, 3)(x).relu().sum()\n"
+        "loss.backward()\n")
+
+
+def test_by_default_every_core_and_no_busy_waiting_blas():
+    code = ("import json, numpy\n" + BLAS_THREADS + "before = blas()\n"
+            "import tinygrad_cnn as tc\n" "imported = blas()\n" + STEP +
+            "print(json.dumps([before, imported, blas(), tc.get_num_threads()]))")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    before, imported, after, threads = json.loads(result.stdout)
+    assert imported == before  # importing alone changes nothing for other NumPy code
+    assert after and all(n == 1 for n in after)  # BLAS workers never spin against ours
+    assert threads == len(os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize("value,expected", [("3", 3), ("1", 1), ("nonsense", None)])
+def test_omp_num_threads_sets_the_default(value, expected):
+    threads = run_python("import json, tinygrad_cnn as tc\nprint(json.dumps(tc.get_num_threads()))",
+                         OMP_NUM_THREADS=value)
+    assert threads == (expected or len(os.sched_getaffinity(0)))
+
+
+def test_set_num_threads_overrides_the_default():
+    threads, blas = run_python("import json, tinygrad_cnn as tc\n" + BLAS_THREADS + "tc.set_num_threads(1)\n"
+                               + STEP + "print(json.dumps([tc.get_num_threads(), blas()]))")
+    assert threads == 1 and all(n == 1 for n in blas)
