@@ -337,8 +337,10 @@ def report(results: dict[int, dict], memory: list[dict], quick: bool) -> str:
               "| primitive | threads | ours ms | PyTorch ms | ours / PyTorch |", "|---|---:|---:|---:|---:|"]
     for threads, rows in results.items():
         for r in rows["primitives"]:
-            lines.append(f"| {r['name']} | {threads} | {_ms(r['ours'])} | {_ms(r['torch'])} | {_ratio(r['ours'], r['torch'])} |")
-    lines += ["", "### Framework overhead", "", "| graph | threads | ours ms | PyTorch ms | ours µs/op | ours / PyTorch |",
+            lines.append(f"| {r['name']} | {threads} | {_ms(r['ours'])} | {_ms(r['torch'])} | "
+                         f"{_ratio(r['ours'], r['torch'])} |")
+    lines += ["", "### Framework overhead", "",
+              "| graph | threads | ours ms | PyTorch ms | ours µs/op | ours / PyTorch |",
               "|---|---:|---:|---:|---:|---:|"]
     for threads, rows in results.items():
         for r in rows["overhead"]:

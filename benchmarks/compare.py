@@ -146,7 +146,8 @@ def main() -> None:
         base_tree = unpack(args.base, Path(scratch) / "base")
         new_tree = unpack(args.new, Path(scratch) / "new") if args.new else ROOT
         busy = spin() if args.busy_core else None
-        workers = {"base": Worker(base_tree, args.threads, args.batch), "new": Worker(new_tree, args.threads, args.batch)}
+        trees = {"base": base_tree, "new": new_tree}
+        workers = {side: Worker(tree, args.threads, args.batch) for side, tree in trees.items()}
         try:
             for side, worker in workers.items():
                 print(f"{side}: {worker.info['file']} ({worker.info['threads']} threads)")

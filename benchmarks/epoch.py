@@ -50,7 +50,6 @@ def ours(data, batch_norm: bool) -> tuple[float, float, float]:  # noqa: ANN001
 
 def theirs(data, batch_norm: bool) -> tuple[float, float, float]:  # noqa: ANN001
     import torch
-
     from bench import torch_seed_cnn
 
     torch.manual_seed(0)

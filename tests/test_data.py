@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinygrad_cnn as tc
-from tinygrad_cnn.data import ArrayDataset, DataLoader, FashionMNIST, MNIST, Normalize, read_idx, write_idx
+from tinygrad_cnn.data import MNIST, ArrayDataset, DataLoader, FashionMNIST, Normalize, read_idx, write_idx
 from tinygrad_cnn.data.datasets import SPLIT_FILES
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")

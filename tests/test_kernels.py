@@ -8,8 +8,7 @@ import pytest
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.kernels.threads as threads
-from tinygrad_cnn import kernels
-from tinygrad_cnn import windows
+from tinygrad_cnn import kernels, windows
 from tinygrad_cnn.kernels import conv, elementwise, linalg, norm, pool, reduce
 
 MODULES = (conv, elementwise, linalg, norm, pool, reduce)

@@ -50,8 +50,8 @@ def sizes_argument(args: tuple) -> tuple[int, ...]:
 class MaxResult(NamedTuple):
     """What ``Tensor.max(dim)`` returns, as in PyTorch: the values and their indices."""
 
-    values: "Tensor"
-    indices: "Tensor"
+    values: Tensor
+    indices: Tensor
 
 
 class Tensor:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import time
@@ -50,7 +49,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=False,
                         help="BatchNorm2d after each convolution")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="cores to compute on")
+    parser.add_argument("--threads", type=int, default=tc.get_num_threads(),
+                        help="cores to compute on (default: the cores available, or OMP_NUM_THREADS)")
     parser.add_argument("--data-root", default=None, help="directory with the Fashion-MNIST IDX files")
     parser.add_argument("--download", action="store_true", help="download the data if it is not found")
     parser.add_argument("--out", type=Path, default=Path("runs/fashion-mnist"), help="output directory")

@@ -273,8 +273,8 @@ class _Drawer:
             self.graph.edge(source.name, target.name, label=f" {label}" if label else None)
         if self.norm_range is not None:
             low, high = self.norm_range
-            self.graph.node("legend", f"gradient norm colours\nlog scale {10 ** low:.2g} (dark) … {10 ** high:.2g} (yellow)",
-                            shape="plaintext", fontsize="9")
+            legend = f"gradient norm colours\nlog scale {10 ** low:.2g} (dark) … {10 ** high:.2g} (yellow)"
+            self.graph.node("legend", legend, shape="plaintext", fontsize="9")
 
     def _intermediate(self, t: Tensor) -> Unit:
         """A node for a tensor between two operations (``tensor_nodes``), drawn once."""

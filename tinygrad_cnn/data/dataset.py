@@ -28,4 +28,5 @@ class ArrayDataset:
         return (self.transform(inputs) if self.transform else inputs), self.targets[index]
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({len(self)} examples, inputs {self.data.shape[1:]}, transform={self.transform!r})"
+        return (f"{type(self).__name__}({len(self)} examples, inputs {self.data.shape[1:]}, "
+                f"transform={self.transform!r})")

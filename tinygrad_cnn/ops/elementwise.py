@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import kernels
 from ..autograd import Function, sum_to_shape
 from ..tensor import Tensor
-from .. import kernels
 
 Operand = Any  # a Tensor or a Python number
 

@@ -5,9 +5,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import kernels
 from ..autograd import Function, sum_to_shape
 from ..tensor import Tensor
-from .. import kernels
 from .elementwise import operand
 
 

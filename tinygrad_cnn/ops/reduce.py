@@ -5,9 +5,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import kernels
 from ..autograd import Function
 from ..tensor import Tensor
-from .. import kernels
 from .arguments import normalize_dim, normalize_dims
 
 
