@@ -1,8 +1,8 @@
-"""Batch normalisation: one fused forward and one fused analytic backward.
+"""Batch normalisation: one primitive for both modes, with a fused analytic backward.
 
 Training normalises with the batch's biased variance and updates the running statistics in
-place with the unbiased one (as PyTorch); evaluation is an affine map by the running
-statistics, written with ordinary differentiable operations.
+place with the unbiased one (as PyTorch); evaluation normalises with the running statistics,
+which makes it an affine map per channel.
 """
 from __future__ import annotations
 
@@ -15,23 +15,27 @@ from ..tensor import Tensor
 
 
 class BatchNorm(Function):
-    """Training-mode batch norm of (N, C, *) input; updates running statistics in place.
+    """Batch norm of (N, C, *) input: y = (x - mean) / sqrt(var + eps) * weight + bias per
+    channel, computed as x * scale + shift.
 
-    y = (x - mean) / sqrt(var + eps) * weight + bias, computed as x * scale + shift per
-    channel with the batch's mean and biased variance.
+    Training uses the batch's mean and biased variance and updates the running statistics in
+    place; evaluation uses the running statistics.
     """
 
     @staticmethod
-    def forward(ctx, x, weight, bias, running_mean, running_var, momentum, eps):
-        mean, var = kernels.batch_norm_statistics(x)
+    def forward(ctx, x, weight, bias, running_mean, running_var, momentum, eps, training):
+        if training:
+            mean, var = kernels.batch_norm_statistics(x)
+            count = x.size // x.shape[1]
+            if running_mean is not None:
+                running_mean *= 1 - momentum
+                running_mean += momentum * mean
+            if running_var is not None:  # the running variance is the unbiased one
+                running_var *= 1 - momentum
+                running_var += (momentum * count / (count - 1)) * var
+        else:  # copies: a later training step updates the running statistics in place
+            mean, var = running_mean.astype(x.dtype), running_var
         invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
-        count = x.size // x.shape[1]
-        if running_mean is not None:
-            running_mean *= 1 - momentum
-            running_mean += momentum * mean
-        if running_var is not None:  # the running variance is the unbiased one
-            running_var *= 1 - momentum
-            running_var += (momentum * count / (count - 1)) * var
         ctx.save_for_backward(mean, invstd)
         scale = invstd if weight is None else invstd * weight
         shift = -mean * scale if bias is None else bias - mean * scale
@@ -42,8 +46,11 @@ class BatchNorm(Function):
     def backward(ctx, grad):
         x, weight, _ = ctx.inputs
         mean, invstd = ctx.saved_tensors
-        grad_x, grad_w, grad_b = BatchNormBackward.apply(
-            grad, x, weight, mean=mean, invstd=invstd, eps=ctx.settings["eps"])
+        if ctx.settings["training"]:
+            grad_x, grad_w, grad_b = BatchNormBackward.apply(
+                grad, x, weight, mean=mean, invstd=invstd, eps=ctx.settings["eps"])
+        else:
+            grad_x, grad_w, grad_b = _affine_backward(grad, x, weight, mean, invstd)
         needs = ctx.needs_input_grad
         return (grad_x if needs[0] else None, grad_w if needs[1] else None,
                 grad_b if needs[2] else None)
@@ -83,6 +90,15 @@ def _composite_backward(grad: Tensor, x: Tensor, weight: Tensor | None, eps: flo
     return grad_x, grad_weight, grad_bias
 
 
+def _affine_backward(grad: Tensor, x: Tensor, weight: Tensor | None, mean: np.ndarray, invstd: np.ndarray):
+    """The gradients of evaluation-mode batch norm, where mean and invstd are constants."""
+    axes, shape = reduce_axes(x.ndim), channel_shape(x.ndim, x.shape[1])
+    invstd_b = Tensor(invstd.reshape(shape))
+    scale = invstd_b if weight is None else invstd_b * weight.reshape(shape)
+    grad_weight = (grad * ((x - Tensor(mean.reshape(shape))) * invstd_b)).sum(axes)
+    return grad * scale, grad_weight, grad.sum(axes)
+
+
 def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -98,20 +114,12 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
         if t is not None and t.shape != (channels,):
             raise ValueError(
                 f"{op}: {name} must have shape ({channels},) for input of shape {x.shape}, got {t.shape}")
-    shape = channel_shape(x.ndim, channels)
-    if training:
-        if x.data.size // channels <= 1:
-            raise ValueError(
-                f"{op}: expected more than 1 value per channel when training, got input of shape {x.shape}")
-        return BatchNorm.apply(
-            x, weight, bias, running_mean=None if running_mean is None else running_mean.data,
-            running_var=None if running_var is None else running_var.data, momentum=momentum, eps=eps)
-    if running_mean is None or running_var is None:
+    if training and x.data.size // channels <= 1:
+        raise ValueError(
+            f"{op}: expected more than 1 value per channel when training, got input of shape {x.shape}")
+    if not training and (running_mean is None or running_var is None):
         raise ValueError(f"{op}: evaluation (training=False) needs running_mean and running_var")
-    # An affine map per channel: x * scale + shift, two passes over x.
-    invstd = (1.0 / np.sqrt(running_var.data + eps)).astype(x.dtype)
-    scale = Tensor(invstd) if weight is None else weight * invstd
-    shift = -Tensor(running_mean.data) * scale
-    if bias is not None:
-        shift = shift + bias
-    return x * scale.reshape(shape) + shift.reshape(shape)
+    return BatchNorm.apply(
+        x, weight, bias, running_mean=None if running_mean is None else running_mean.data,
+        running_var=None if running_var is None else running_var.data, momentum=momentum, eps=eps,
+        training=bool(training))
