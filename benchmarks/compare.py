@@ -14,7 +14,9 @@ medians, the median of the per-round ratios new / base and a distribution-free o
 
 ``--threads N`` calls ``tc.set_num_threads(N)`` on both sides; ``--threads default`` leaves
 each commit's own default. ``--busy-core`` keeps one core busy with a spinning process, as
-another job on the machine would.
+another job on the machine would. ``--separately`` times all of one side, then all of the
+other, for settings where one side's idle threads would slow the other (BLAS workers that
+busy-wait between calls).
 """
 from __future__ import annotations
 
@@ -124,6 +126,20 @@ def upper_bound_of_median(ratios: list[float], confidence: float = 0.95) -> floa
     return ordered[-1]
 
 
+def time_cases(workers: dict[str, Worker], cases: list[str], runs: int, warmup: int) -> dict[str, dict[str, list]]:
+    """{case: {side: seconds of each run}}; with two sides they alternate, taking turns to go first."""
+    sides = list(workers)
+    times = {case: {side: [] for side in sides} for case in cases}
+    for case in cases:
+        for worker in workers.values():
+            for _ in range(warmup):
+                worker.time(case)
+        for r in range(runs):
+            for side in sides if r % 2 == 0 else sides[::-1]:
+                times[case][side].append(workers[side].time(case))
+    return times
+
+
 def spin() -> subprocess.Popen:
     """A process that keeps one core busy until killed."""
     return subprocess.Popen([sys.executable, "-c", "while True: pass"])
@@ -138,6 +154,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--threads", default="2", help="an int, or 'default' for each commit's own default")
     parser.add_argument("--busy-core", action="store_true", help="keep one core busy meanwhile")
+    parser.add_argument("--separately", action="store_true", help="time one side after the other")
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, from {', '.join(CASES)}")
     args = parser.parse_args()
     cases = args.cases.split(",")
@@ -147,27 +164,26 @@ def main() -> None:
         new_tree = unpack(args.new, Path(scratch) / "new") if args.new else ROOT
         busy = spin() if args.busy_core else None
         trees = {"base": base_tree, "new": new_tree}
-        workers = {side: Worker(tree, args.threads, args.batch) for side, tree in trees.items()}
+        groups = [[side] for side in trees] if args.separately else [list(trees)]
+        times = {case: {} for case in cases}
         try:
-            for side, worker in workers.items():
-                print(f"{side}: {worker.info['file']} ({worker.info['threads']} threads)")
-            times = {case: {side: [] for side in workers} for case in cases}
-            for case in cases:
-                for worker in workers.values():
-                    for _ in range(args.warmup):
-                        worker.time(case)
-                for r in range(args.runs):
-                    order = ("base", "new") if r % 2 == 0 else ("new", "base")
-                    for side in order:
-                        times[case][side].append(workers[side].time(case))
+            for group in groups:
+                workers = {side: Worker(trees[side], args.threads, args.batch) for side in group}
+                try:
+                    for side, worker in workers.items():
+                        print(f"{side}: {worker.info['file']} ({worker.info['threads']} threads)")
+                    for case, by_side in time_cases(workers, cases, args.runs, args.warmup).items():
+                        times[case].update(by_side)
+                finally:
+                    for worker in workers.values():
+                        worker.close()
         finally:
-            for worker in workers.values():
-                worker.close()
             if busy is not None:
                 busy.kill()
 
     print(f"\n{os.cpu_count()} cores, batch {args.batch}, threads {args.threads}"
-          f"{', one core kept busy' if args.busy_core else ''}, {args.runs} alternated runs per side\n")
+          f"{', one core kept busy' if args.busy_core else ''}, {args.runs} "
+          f"{'runs per side, one side after the other' if args.separately else 'alternated runs per side'}\n")
     print("| case | base ms (median) | new ms (median) | new / base (median of ratios) | 95% upper bound |")
     print("|---|---:|---:|---:|---:|")
     for case in cases:
