@@ -51,7 +51,7 @@ def _step(model, x, y, optimizer, cross_entropy, no_grad, train: bool) -> Callab
     return step
 
 
-def _ours_step(batch: int, batch_norm: bool, train: bool) -> Callable[[], None]:
+def ours_step(batch: int, batch_norm: bool, train: bool) -> Callable[[], None]:
     import numpy as np
 
     import tinygrad_cnn as tc
@@ -249,7 +249,7 @@ def child(threads: int, quick: bool) -> dict:
     for batch_norm in (False, True):
         for batch in batches:
             for kind, train in (("train", True), ("infer", False)):
-                ours = _ours_step(batch, batch_norm, train)
+                ours = ours_step(batch, batch_norm, train)
                 theirs = _torch_step(batch, batch_norm, train) if has_torch else None
                 a, b = _interleaved(ours, theirs, repeats)
                 rows[kind].append({"batch_norm": batch_norm, "batch": batch, "ours": a, "torch": b})
@@ -278,7 +278,7 @@ def memory_child(framework: str, batch_norm: bool, batch: int) -> dict:
     if framework == "ours":
         import tinygrad_cnn
         tinygrad_cnn.set_num_threads(2)
-    make = _ours_step if framework == "ours" else _torch_step
+    make = ours_step if framework == "ours" else _torch_step
     step = make(batch, batch_norm, True)
     baseline = peak = _resident_bytes()
     done = threading.Event()

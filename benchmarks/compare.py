@@ -37,43 +37,16 @@ CASES = ("train", "train+BN", "eval+BN")
 
 WORKER = r"""
 import json, sys, time
-sys.path.insert(0, sys.argv[1])
-import numpy as np
+sys.path[:0] = [sys.argv[1], sys.argv[4]]  # this side's tinygrad_cnn, then the benchmark helpers
 import tinygrad_cnn as tc
-import tinygrad_cnn.functional as F
-from tinygrad_cnn import Tensor, optim
-from tinygrad_cnn.models import seed_cnn
+from bench import ours_step
 
 if sys.argv[2] != "default":
     tc.set_num_threads(int(sys.argv[2]))
 tc.keep_freed_memory()
 batch = int(sys.argv[3])
-
-
-def case(batch_norm, train):
-    tc.manual_seed(0)
-    model = seed_cnn(batch_norm=batch_norm)
-    rng = np.random.default_rng(0)
-    x = Tensor(rng.standard_normal((batch, 1, 28, 28)).astype(np.float32))
-    y = Tensor(rng.integers(0, 10, batch))
-    optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    if not train:
-        model.eval()
-
-        def infer():
-            with tc.no_grad():
-                model(x)
-        return infer
-
-    def step():
-        loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return step
-
-
-cases = {"train": case(False, True), "train+BN": case(True, True), "eval+BN": case(True, False)}
+cases = {"train": ours_step(batch, False, True), "train+BN": ours_step(batch, True, True),
+         "eval+BN": ours_step(batch, True, False)}
 print(json.dumps({"file": tc.__file__, "threads": tc.get_num_threads()}), flush=True)
 for line in sys.stdin:
     run = cases[line.strip()]
@@ -99,7 +72,7 @@ class Worker:
 
     def __init__(self, tree: Path, threads: str, batch: int) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(tree), threads, str(batch)],
+            [sys.executable, "-c", WORKER, str(tree), threads, str(batch), str(ROOT / "benchmarks")],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=tree)
         self.info = json.loads(self.process.stdout.readline())
 
