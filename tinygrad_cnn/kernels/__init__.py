@@ -5,7 +5,8 @@ The primitives in ``tinygrad_cnn.ops`` hold the math and call these kernels wher
 NumPy is too slow. Each kernel ``k`` has a plain-NumPy ``k_reference`` beside it that says
 what it computes; ``tests/test_kernels.py`` holds every kernel to its reference on both
 memory layouts and on several threads. A kernel never adds a node to the graph: it is how a
-primitive's forward or backward runs, not a new primitive.
+primitive's forward or backward runs, not a new primitive. ``threads`` holds the worker pool
+and the thread count (``tc.set_num_threads``).
 """
 from .conv import conv2d, conv2d_weight, conv_transpose2d
 from .elementwise import relu, scale_shift_channels, threshold_backward
@@ -13,11 +14,9 @@ from .linalg import matmul
 from .norm import batch_norm_backward, batch_norm_statistics
 from .pool import max_pool2d, max_pool2d_scatter
 from .reduce import sum_axes
-from .threads import default_num_threads, get_num_threads, set_num_threads
 
 __all__ = [
     "conv2d", "conv2d_weight", "conv_transpose2d", "relu", "threshold_backward",
     "scale_shift_channels", "matmul", "batch_norm_statistics", "batch_norm_backward",
     "max_pool2d", "max_pool2d_scatter", "sum_axes",
-    "set_num_threads", "get_num_threads", "default_num_threads",
 ]
