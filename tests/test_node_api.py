@@ -77,7 +77,8 @@ def test_saved_tensors_are_the_one_place_for_backward_state():
     loss = F.cross_entropy(model(tc.randn(2, 1, 28, 28)), Tensor([1, 2]))
     nodes = topological_order([loss.grad_fn])
     assert {n.name for n in nodes} >= {"Conv2d", "BatchNorm", "MaxPool2d", "CrossEntropy", "MatMul", "Add"}
-    allowed = {"needs_input_grad", "_saved", "inputs", "settings", "scope", "_outputs", "output_specs"}
+    allowed = {"needs_input_grad", "_saved", "inputs", "next_functions", "settings", "scope", "_outputs",
+               "output_specs", "_versions"}
     for node in nodes:
         assert set(vars(node)) <= allowed, node.name
 

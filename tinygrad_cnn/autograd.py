@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .tensor import Tensor
+from .versions import storage_of, version_of
 
 # --------------------------------------------------------------------------- grad mode
 
@@ -160,17 +161,31 @@ class Function:
       ``module_path`` (its dotted name, as in ``named_modules``);
     * ``creation_site``: the user's ``file:line``, recorded inside ``record_creation_sites()``;
     * ``saved_tensors``: what forward kept with ``save_for_backward``, the one place for
-      backward state (None once backward has freed it).
+      backward state (None once backward has freed it);
+    * ``next_functions``: for each input, ``(node, output_nr)`` of the node that produced it,
+      as it was when this node was created (None for leaves and numbers). Backward follows
+      these edges, so an in-place operation that later gives an input a new history does not
+      reroute this node's gradient.
+
+    Two class attributes tell the engine what a primitive does with its inputs:
+    ``backward_reads`` lists the positions of the inputs whose values backward reads (None:
+    all of them); their versions are checked before backward runs. ``returns_view`` marks
+    primitives whose output shares its input's memory (reshape, permute, basic indexing).
     """
+
+    backward_reads: tuple[int, ...] | None = None
+    returns_view: bool = False
 
     needs_input_grad: tuple[bool, ...]
     inputs: tuple[Any, ...]
+    next_functions: tuple[tuple[Function, int] | None, ...]
     settings: dict[str, Any]
     scope: tuple
     output_specs: tuple[TensorSpec, ...]
     creation_site: str | None = None
     _outputs: tuple[weakref.ref, ...]
     _saved: tuple[Any, ...] | None
+    _versions: tuple[tuple[np.ndarray, int], ...]
 
     @staticmethod
     def forward(ctx: Function, *args: Any, **settings: Any) -> Any:
@@ -218,15 +233,40 @@ class Function:
             out = outputs
         if record:
             ctx.inputs = args
+            ctx.next_functions = tuple([
+                (a._ctx, a._output_index) if isinstance(a, Tensor) and a._ctx is not None else None
+                for a in args])
             ctx.settings = settings
             ctx.scope = current_scope()
             ctx._outputs = tuple([weakref.ref(t) for t in outputs])
             ctx.output_specs = tuple([TensorSpec(t.data.shape, t.data.dtype) for t in outputs])
+            ctx._versions = ctx._versions_to_check()
+            if cls.returns_view:
+                _mark_views(args, outputs)
             if _record_sites:
                 ctx.creation_site = _user_site()
         else:
             ctx._saved = None
         return out
+
+    def _versions_to_check(self) -> tuple[tuple[np.ndarray, int], ...]:
+        """(array, its version now) for every input backward reads and every array it saved."""
+        positions = range(len(self.inputs)) if self.backward_reads is None else self.backward_reads
+        arrays = [self.inputs[i].data for i in positions if isinstance(self.inputs[i], Tensor)]
+        arrays += [v for v in self._saved if isinstance(v, np.ndarray)]
+        return tuple([(a, version_of(a)) for a in arrays])
+
+    def check_versions(self) -> None:
+        """Refuse to run backward on values that an in-place operation changed since forward."""
+        for array, version in self._versions:
+            now = version_of(array)
+            if now != version:
+                where = f" in module '{self.module_path}'" if self.module_path else ""
+                raise RuntimeError(
+                    f"backward: one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: {self.name}{where} needs a tensor of shape {array.shape} "
+                    f"at version {version}, but it is now at version {now}. Change it after backward, "
+                    f"or give {self.name} a copy (.clone()) instead")
 
     @property
     def name(self) -> str:
@@ -264,17 +304,48 @@ class Function:
 
     def parents(self) -> Iterator[Function]:
         """The nodes that produced this node's inputs."""
-        for a in self.inputs:
-            if isinstance(a, Tensor) and a.grad_fn is not None:
-                yield a.grad_fn
+        for edge in self.next_functions:
+            if edge is not None:
+                yield edge[0]
 
     def release(self) -> None:
         """Free the arrays saved for backward."""
         self._saved = None
+        self._versions = ()
+
+
+_viewed: dict[int, weakref.ref] = {}
+
+
+def _mark_views(inputs: tuple, outputs: tuple[Tensor, ...]) -> None:
+    """Remember the storages that a recorded view shares with its input (see ``is_viewed``)."""
+    for t in outputs:
+        root = storage_of(t.data)
+        if any(isinstance(a, Tensor) and storage_of(a.data) is root for a in inputs):
+            key = id(root)
+            _viewed[key] = weakref.ref(root, lambda _, key=key: _viewed.pop(key, None))
+
+
+def is_viewed(array: np.ndarray) -> bool:
+    """True when the storage behind ``array`` is shared by two tensors of a recorded graph
+    (one is a view of the other), so rewriting one's history in place would leave the other's
+    wrong."""
+    root = storage_of(array)
+    ref = _viewed.get(id(root))
+    return ref is not None and ref() is root
 
 
 def _is_float(array: Any) -> bool:
     return (array.dtype if isinstance(array, np.ndarray) else np.result_type(array)).kind == "f"
+
+
+def rebase_history(target: Tensor, old: Tensor, result: Tensor) -> None:
+    """Record an in-place change: ``target`` (whose memory now holds ``result``'s value) takes
+    ``result``'s place in the graph, and ``old`` takes target's former place."""
+    for t, node, index in ((old, old._ctx, old._output_index), (target, result._ctx, result._output_index)):
+        if node is not None:
+            node._outputs = tuple([weakref.ref(t) if i == index else r for i, r in enumerate(node._outputs)])
+    target._ctx, target._output_index, target._requires_grad = result._ctx, result._output_index, True
 
 
 # --------------------------------------------------------------------------- graph walk
@@ -345,23 +416,24 @@ def run_backward(
     grad_of_leaf: dict[int, Tensor] = {}
     wanted = {id(t): t for t in inputs} if inputs is not None else None
 
-    def deliver(target: Tensor, gradient: Tensor) -> None:
+    def deliver(target: Tensor, edge: tuple[Function, int] | None, gradient: Tensor) -> None:
+        """Add ``gradient`` to what ``target`` (produced along ``edge``) has received."""
         if gradient.dtype != target.dtype:
             gradient = gradient.astype(target.dtype)
-        node = target.grad_fn
         if wanted is not None and id(target) in wanted:
             previous = grad_of_leaf.get(id(target))
             grad_of_leaf[id(target)] = gradient if previous is None else previous + gradient
-        if node is not None:
+        if edge is not None:
+            node, i = edge
             slots = grad_of_node.setdefault(id(node), [None] * node.num_outputs)
-            i = target._output_index
             slots[i] = gradient if slots[i] is None else slots[i] + gradient
         elif wanted is None and target.requires_grad:
             target._accumulate_grad(gradient, create_graph)
 
     with set_grad_enabled(create_graph):
         for out, g in zip(outputs, grad_outputs):
-            deliver(out, _check_gradient("backward", _as_gradient(g, out), out))
+            edge = (out._ctx, out._output_index) if out._ctx is not None else None
+            deliver(out, edge, _check_gradient("backward", _as_gradient(g, out), out))
         roots = [out.grad_fn for out in outputs if out.grad_fn is not None]
         for node in topological_order(roots):
             slots = grad_of_node.pop(id(node), None)
@@ -373,6 +445,7 @@ def run_backward(
                     "graph's saved arrays were freed after the first backward); pass "
                     "retain_graph=True to the first backward if you need to do this"
                 )
+            node.check_versions()
             grads_in = [
                 g if g is not None else Tensor(np.zeros(spec.shape, dtype=spec.dtype))
                 for g, spec in zip(slots, node.output_specs)
@@ -387,9 +460,9 @@ def run_backward(
                 )
             if not retain_graph:
                 node.release()
-            for needed, arg, g in zip(node.needs_input_grad, node.inputs, grads):
+            for needed, arg, edge, g in zip(node.needs_input_grad, node.inputs, node.next_functions, grads):
                 if needed and g is not None:
-                    deliver(arg, _check_gradient(node.name + ".backward", _as_gradient(g, arg), arg))
+                    deliver(arg, edge, _check_gradient(node.name + ".backward", _as_gradient(g, arg), arg))
     if wanted is None:
         return None
     return [grad_of_leaf.get(id(t)) for t in inputs]

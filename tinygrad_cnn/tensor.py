@@ -10,6 +10,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .versions import version_of
+
 _FLOAT_TYPES = (np.float32, np.float64)
 
 
@@ -319,7 +321,67 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return shape_ops.getitem(self, index)
 
+    def clone(self) -> Tensor:
+        return shape_ops.clone(self)
 
-from . import autograd  # noqa: E402  (the graph engine needs Tensor defined first)
+    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+        return elementwise.clamp(self, min, max)
+
+    # ------------------------------------------------------------------ in place (see inplace.py)
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's storage has seen (PyTorch's ``_version``)."""
+        return version_of(self.data)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        inplace.setitem_(self, index, value)
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return inplace.add_(self, other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return inplace.sub_(self, other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return inplace.mul_(self, other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return inplace.div_(self, other)
+
+    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
+        return inplace.add_(self, other, alpha)
+
+    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
+        return inplace.sub_(self, other, alpha)
+
+    def mul_(self, other: Any) -> Tensor:
+        return inplace.mul_(self, other)
+
+    def div_(self, other: Any) -> Tensor:
+        return inplace.div_(self, other)
+
+    def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+        return inplace.clamp_(self, min, max)
+
+    def relu_(self) -> Tensor:
+        return inplace.relu_(self)
+
+    def zero_(self) -> Tensor:
+        return inplace.zero_(self)
+
+    def fill_(self, value: Any) -> Tensor:
+        return inplace.fill_(self, value)
+
+    def copy_(self, src: Any) -> Tensor:
+        return inplace.copy_(self, src)
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        return inplace.normal_(self, mean, std)
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        return inplace.uniform_(self, a, b)
+
+
+from . import autograd, inplace  # noqa: E402  (the graph engine needs Tensor defined first)
 from .ops import elementwise, matmul, reduce  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402

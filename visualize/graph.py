@@ -200,8 +200,8 @@ class _Drawer:
     def _leaves(self) -> dict[int, Tensor]:
         leaves: dict[int, Tensor] = {}
         for node in self.nodes:
-            for a in node.inputs:
-                if isinstance(a, Tensor) and a.grad_fn is None:
+            for a, edge in zip(node.inputs, node.next_functions):
+                if isinstance(a, Tensor) and edge is None:
                     leaves.setdefault(id(a), a)
         return leaves
 
@@ -249,14 +249,14 @@ class _Drawer:
                 self._place(node.scope, unit, operation_label(node), OP_STYLE)
                 if self.options.show_saved:
                     self._saved_note(node, unit)
-            for a in node.inputs:
+            for a, edge in zip(node.inputs, node.next_functions):
                 if not isinstance(a, Tensor):
                     continue
-                if a.grad_fn is not None:
+                if edge is not None:  # produced by another node (as it was when this node ran)
                     if self.options.tensor_nodes and not self.options.collapse_modules:
-                        self._edge(self._intermediate(a), unit, "")
+                        self._edge(self._intermediate(*edge), unit, "")
                     else:
-                        self._edge(self._unit(a.grad_fn), unit, _shape(a.shape))
+                        self._edge(self._unit(edge[0]), unit, _shape(a.shape))
                 elif not (unit.kind is Kind.MODULE and id(a) in self.names):  # a collapsed module's own
                     if id(a) not in drawn_leaves:                             # parameters are in its label
                         drawn_leaves[id(a)] = self._leaf(a, node)
@@ -276,13 +276,12 @@ class _Drawer:
             legend = f"gradient norm colours\nlog scale {10 ** low:.2g} (dark) … {10 ** high:.2g} (yellow)"
             self.graph.node("legend", legend, shape="plaintext", fontsize="9")
 
-    def _intermediate(self, t: Tensor) -> Unit:
-        """A node for a tensor between two operations (``tensor_nodes``), drawn once."""
-        node = t.grad_fn
-        unit = Unit(Kind.TENSOR, id(node), t.output_nr)
+    def _intermediate(self, node: Function, output_nr: int) -> Unit:
+        """A node for output ``output_nr`` of ``node`` (``tensor_nodes``), drawn once."""
+        unit = Unit(Kind.TENSOR, id(node), output_nr)
         producer = self._unit(node)
         if (producer, unit) not in self.edges:
-            spec = node.output_specs[t.output_nr]
+            spec = node.output_specs[output_nr]
             self._place(node.scope, unit, f"{_shape(spec.shape)} {spec.dtype.name}", TENSOR_STYLE)
             self.edges[(producer, unit)] = ""
         return unit

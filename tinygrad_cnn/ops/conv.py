@@ -18,6 +18,8 @@ Pair = tuple[int, int]
 # --------------------------------------------------------------------------- primitives
 
 class Conv2d(Function):
+    backward_reads = (0, 1)
+
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
         out, columns = kernels.conv2d(x, weight, bias, stride, padding, dilation, groups)
@@ -41,6 +43,8 @@ class Conv2d(Function):
 
 
 class ConvTranspose2d(Function):
+    backward_reads = (0, 1)
+
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, output_padding, dilation, groups):
         out_hw = _transposed_output_hw(x.shape, weight.shape, stride, padding, dilation, output_padding)

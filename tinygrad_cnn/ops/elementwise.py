@@ -56,6 +56,8 @@ class _Binary(Function):
 
 
 class Add(_Binary):
+    backward_reads = ()
+
     @staticmethod
     def forward(ctx, a, b):
         return a + b
@@ -66,6 +68,8 @@ class Add(_Binary):
 
 
 class Sub(_Binary):
+    backward_reads = ()
+
     @staticmethod
     def forward(ctx, a, b):
         return a - b
@@ -160,6 +164,8 @@ def compare(op: str, a: Any, b: Any) -> Tensor:
 # --------------------------------------------------------------------------- unary
 
 class Neg(Function):
+    backward_reads = ()
+
     @staticmethod
     def forward(ctx, x):
         return np.negative(x)
@@ -170,6 +176,8 @@ class Neg(Function):
 
 
 class Exp(Function):
+    backward_reads = (0,)
+
     @staticmethod
     def forward(ctx, x):
         return np.exp(x)
@@ -181,6 +189,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    backward_reads = (0,)
+
     @staticmethod
     def forward(ctx, x):
         return np.log(x)
@@ -192,6 +202,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    backward_reads = (0,)
+
     @staticmethod
     def forward(ctx, x):
         return np.sqrt(x)
@@ -203,6 +215,8 @@ class Sqrt(Function):
 
 
 class Abs(Function):
+    backward_reads = (0,)
+
     @staticmethod
     def forward(ctx, x):
         return np.abs(x)
@@ -214,6 +228,8 @@ class Abs(Function):
 
 
 class Relu(Function):
+    backward_reads = (0,)
+
     @staticmethod
     def forward(ctx, x):
         return kernels.relu(x)
@@ -230,6 +246,8 @@ class ReluBackward(Function):
     Linear in grad, so its own backward is itself; x only selects (a constant mask).
     """
 
+    backward_reads = (1,)
+
     @staticmethod
     def forward(ctx, grad, x):
         return kernels.threshold_backward(grad, x)
@@ -240,6 +258,8 @@ class ReluBackward(Function):
 
 
 class Sigmoid(Function):
+    backward_reads = (0,)
+
     @staticmethod
     def forward(ctx, x):
         return 0.5 * (1 + np.tanh(0.5 * x))  # overflow-free for large |x|
@@ -252,6 +272,8 @@ class Sigmoid(Function):
 
 
 class Tanh(Function):
+    backward_reads = (0,)
+
     @staticmethod
     def forward(ctx, x):
         return np.tanh(x)
@@ -263,7 +285,31 @@ class Tanh(Function):
         return grad * (1 - t * t)
 
 
+class Clamp(Function):
+    """x limited to [min, max] (either bound may be None); the gradient passes where
+    min <= x <= max, as in PyTorch."""
+
+    backward_reads = (0,)
+
+    @staticmethod
+    def forward(ctx, x, min, max):  # noqa: A002  (PyTorch's names)
+        return np.clip(x, min, max)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.inputs
+        low, high = ctx.settings["min"], ctx.settings["max"]
+        inside = np.ones(x.shape, dtype=bool)
+        if low is not None:
+            inside &= x.data >= low
+        if high is not None:
+            inside &= x.data <= high
+        return grad * inside
+
+
 class Cast(Function):
+    backward_reads = ()
+
     @staticmethod
     def forward(ctx, x, dtype):
         return x.astype(dtype)
@@ -304,6 +350,16 @@ def sigmoid(x: Tensor) -> Tensor:
 
 def tanh(x: Tensor) -> Tensor:
     return Tanh.apply(x)
+
+
+def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    """Limit every element to [min, max]; at least one bound must be given (as PyTorch)."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    for name, bound in (("min", min), ("max", max)):
+        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float, np.number))):
+            raise TypeError(f"clamp: {name} must be a number, got {type(bound).__name__}")
+    return Clamp.apply(x, min=None if min is None else float(min), max=None if max is None else float(max))
 
 
 def cast(x: Tensor, dtype: Any) -> Tensor:

@@ -15,6 +15,8 @@ def _log_softmax(x: np.ndarray, dim: int) -> np.ndarray:
 
 
 class Softmax(Function):
+    backward_reads = (0,)
+
     @staticmethod
     def forward(ctx, x, dim):
         e = np.exp(x - x.max(axis=dim, keepdims=True))
@@ -30,6 +32,8 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    backward_reads = (0,)
+
     @staticmethod
     def forward(ctx, x, dim):
         return _log_softmax(x, dim)
@@ -71,6 +75,8 @@ def _row_weights(grad: np.ndarray, reduction: str, count: int, dtype: np.dtype) 
 
 class CrossEntropy(Function):
     """Mean/sum/per-row of -sum(q * log_softmax(logits)) for (N, C) logits and class targets."""
+
+    backward_reads = (0,)
 
     @staticmethod
     def forward(ctx, logits, target, reduction, label_smoothing, ignore_index):

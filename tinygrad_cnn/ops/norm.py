@@ -12,6 +12,7 @@ from .. import kernels
 from ..autograd import Function, vjp_by_composition
 from ..kernels.norm import channel_shape, reduce_axes
 from ..tensor import Tensor
+from ..versions import bump_version
 
 
 class BatchNorm(Function):
@@ -22,6 +23,8 @@ class BatchNorm(Function):
     place; evaluation uses the running statistics.
     """
 
+    backward_reads = (0, 1)
+
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, momentum, eps, training):
         if training:
@@ -30,9 +33,11 @@ class BatchNorm(Function):
             if running_mean is not None:
                 running_mean *= 1 - momentum
                 running_mean += momentum * mean
+                bump_version(running_mean)
             if running_var is not None:  # the running variance is the unbiased one
                 running_var *= 1 - momentum
                 running_var += (momentum * count / (count - 1)) * var
+                bump_version(running_var)
         else:  # copies: a later training step updates the running statistics in place
             mean, var = running_mean.astype(x.dtype), running_var
         invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)

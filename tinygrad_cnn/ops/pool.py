@@ -23,6 +23,8 @@ Pair = tuple[int, int]
 # --------------------------------------------------------------------------- max pooling
 
 class MaxPool2d(Function):
+    backward_reads = ()
+
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding):
         best, argmax = kernels.max_pool2d(x, kernel_size, stride, padding, with_argmax=ctx.requires_grad)
@@ -39,6 +41,8 @@ class MaxPool2d(Function):
 class PoolScatter(Function):
     """Put each value at its window's recorded offset in a zero image of ``input_shape``."""
 
+    backward_reads = ()
+
     @staticmethod
     def forward(ctx, values, argmax, input_shape, kernel_size, stride, padding):
         return kernels.max_pool2d_scatter(values, argmax, input_shape, kernel_size, stride, padding)
@@ -50,6 +54,8 @@ class PoolScatter(Function):
 
 class PoolGather(Function):
     """Read each window's value at its recorded offset (PoolScatter's adjoint)."""
+
+    backward_reads = ()
 
     @staticmethod
     def forward(ctx, image, argmax, kernel_size, stride, padding):
@@ -76,6 +82,8 @@ def _divisor(shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair,
 
 
 class AvgPool2d(Function):
+    backward_reads = ()
+
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding, count_include_pad):
         out_hw = windows.output_hw(x.shape, kernel_size, stride, padding)
@@ -95,6 +103,8 @@ class AvgPool2d(Function):
 
 class AvgPool2dBackward(Function):
     """Spread each output gradient evenly over its window (the adjoint of AvgPool2d)."""
+
+    backward_reads = ()
 
     @staticmethod
     def forward(ctx, grad, input_shape, kernel_size, stride, padding, count_include_pad):

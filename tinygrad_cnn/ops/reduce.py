@@ -16,6 +16,8 @@ def _keepdim_shape(shape: tuple[int, ...], dims: tuple[int, ...]) -> tuple[int, 
 
 
 class Sum(Function):
+    backward_reads = ()
+
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         total = kernels.sum_axes(x, dims)
@@ -29,6 +31,8 @@ class Sum(Function):
 
 class MaxAll(Function):
     """The maximum of all elements; tied maxima share the gradient evenly (as PyTorch)."""
+
+    backward_reads = ()
 
     @staticmethod
     def forward(ctx, x):
@@ -48,6 +52,8 @@ class MaxAll(Function):
 
 class MaxDim(Function):
     """The maximum along one dimension and its index; the gradient goes to that index."""
+
+    backward_reads = ()
 
     @staticmethod
     def forward(ctx, x, dim, keepdim):

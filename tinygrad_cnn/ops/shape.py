@@ -13,6 +13,9 @@ from .arguments import normalize_dim
 
 
 class Reshape(Function):
+    backward_reads = ()
+    returns_view = True
+
     @staticmethod
     def forward(ctx, x, shape):
         return x.reshape(shape)
@@ -24,6 +27,9 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    backward_reads = ()
+    returns_view = True
+
     @staticmethod
     def forward(ctx, x, dims):
         return x.transpose(dims)
@@ -34,6 +40,9 @@ class Permute(Function):
 
 
 class BroadcastTo(Function):
+    backward_reads = ()
+    returns_view = True
+
     @staticmethod
     def forward(ctx, x, shape):
         return np.broadcast_to(x, shape)
@@ -45,6 +54,9 @@ class BroadcastTo(Function):
 
 
 class GetItem(Function):
+    backward_reads = ()
+    returns_view = True
+
     @staticmethod
     def forward(ctx, x, index):
         return x[index]
@@ -58,6 +70,8 @@ class GetItem(Function):
 class IndexAdd(Function):
     """Zeros of ``shape`` with ``values`` added at ``index`` (repeated indices accumulate)."""
 
+    backward_reads = ()
+
     @staticmethod
     def forward(ctx, values, index, shape):
         out = np.zeros(shape, dtype=values.dtype)
@@ -70,6 +84,41 @@ class IndexAdd(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad[ctx.settings["index"]]
+
+
+class SetItem(Function):
+    """A copy of ``x`` with ``value`` written at ``index``: ``x[index] = value`` without
+    changing x (the in-place form builds on it)."""
+
+    backward_reads = ()
+
+    @staticmethod
+    def forward(ctx, x, value, index):
+        out = np.copy(x, order="K")
+        out[index] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, value = ctx.inputs
+        index = ctx.settings["index"]
+        grad_x = SetItem.apply(grad, 0.0, index=index) if ctx.needs_input_grad[0] else None
+        grad_value = sum_to_shape(grad[index], value.shape) if ctx.needs_input_grad[1] else None
+        return grad_x, grad_value
+
+
+class Clone(Function):
+    """A copy of ``x`` in new memory, with x's memory layout; its gradient is the identity."""
+
+    backward_reads = ()
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.copy(x, order="K")
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
 
 
 def _is_basic(index: tuple) -> bool:
@@ -143,12 +192,39 @@ def broadcast_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
+    return GetItem.apply(x, index=checked_index("getitem", x, index))
+
+
+def checked_index(op: str, x: Tensor, index: Any) -> tuple:
+    """``index`` normalised (see ``_normalize_index``) after checking it fits x's shape."""
     index = _normalize_index(index)
     try:
         np.empty(x.shape, dtype=[])[index]
     except IndexError as error:
-        raise IndexError(f"getitem: index {index!r} is invalid for a tensor of shape {x.shape}: {error}") from None
-    return GetItem.apply(x, index=index)
+        raise IndexError(f"{op}: index {index!r} is invalid for a tensor of shape {x.shape}: {error}") from None
+    return index
+
+
+def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
+    """A copy of ``x`` with ``value`` (a Tensor, array or number) written at ``index``."""
+    index = checked_index("setitem", x, index)
+    if not isinstance(value, Tensor):
+        value = float(value) if isinstance(value, (bool, int, float, np.generic)) else Tensor(np.asarray(value))
+    target_shape = np.empty(x.shape, dtype=[])[index].shape
+    shape = getattr(value, "shape", ())
+    try:
+        valid = np.broadcast_shapes(shape, target_shape) == target_shape
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ValueError(f"setitem: a value of shape {shape} cannot be written into a selection of shape "
+                         f"{target_shape} of a tensor of shape {x.shape}")
+    return SetItem.apply(x, value, index=index)
+
+
+def clone(x: Tensor) -> Tensor:
+    """A differentiable copy of ``x`` that shares no memory with it."""
+    return Clone.apply(x)
 
 
 def _normalize_index(index: Any) -> tuple:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..serialization import to_python
 from ..tensor import Tensor
+from ..versions import bump_version
 
 
 class Optimizer:
@@ -49,6 +50,7 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is not None:
                     self._update(p.data, p.grad.data, self.state.setdefault(index, {}), group)
+                    bump_version(p.data)  # saved copies of p in a graph are stale now
                 index += 1
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:

@@ -1,0 +1,46 @@
+"""Version counters: one per storage, bumped by every in-place change, as in PyTorch.
+
+A node that will read an input's values in backward records that input's version when it is
+created; backward compares it with the version now and refuses to compute a gradient from
+values that an in-place operation has overwritten since.
+
+A storage is the NumPy array that owns the memory: views (reshape, indexing, ``detach()``,
+``.T``) reach it through their ``.base`` chain, so they share its counter. Counters are kept
+only for storages that were ever changed in place; every other storage is at version 0.
+"""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+_counters: dict[int, tuple[weakref.ref, list[int]]] = {}
+
+
+def storage_of(array: np.ndarray) -> np.ndarray:
+    """The array that owns ``array``'s memory (``array`` itself unless it is a view)."""
+    root, base = array, array.base
+    while base is not None:  # a view's base, or a helper object that holds one
+        if isinstance(base, np.ndarray):
+            root = base
+        base = getattr(base, "base", None)
+    return root
+
+
+def version_of(array: np.ndarray) -> int:
+    """How many in-place changes the storage behind ``array`` has seen."""
+    root = storage_of(array)
+    entry = _counters.get(id(root))
+    return entry[1][0] if entry is not None and entry[0]() is root else 0
+
+
+def bump_version(array: np.ndarray) -> int:
+    """Record one in-place change of the storage behind ``array``; returns the new version."""
+    root = storage_of(array)
+    key = id(root)
+    entry = _counters.get(key)
+    if entry is None or entry[0]() is not root:
+        entry = (weakref.ref(root, lambda _, key=key: _counters.pop(key, None)), [0])
+        _counters[key] = entry
+    entry[1][0] += 1
+    return entry[1][0]
