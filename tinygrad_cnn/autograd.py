@@ -7,8 +7,6 @@ output. Backward walks the nodes with an explicit stack (no recursion limit).
 """
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -18,8 +16,27 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .debug import (
+    AnomalyError,
+    check_backward,
+    check_forward,
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    is_recording_creation_sites,
+    record_creation_sites,
+    set_detect_anomaly,
+    user_site,
+)
+from .debug import flags as _debug
 from .tensor import Tensor
 from .versions import storage_of, version_of
+
+__all__ = [  # tc.autograd: the engine, plus the debugging aids of debug.py under PyTorch's names
+    "Function", "TensorSpec", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
+    "is_grad_enabled", "topological_order", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+    "is_anomaly_check_nan_enabled", "AnomalyError", "record_creation_sites", "is_recording_creation_sites",
+]
 
 # --------------------------------------------------------------------------- grad mode
 
@@ -86,46 +103,6 @@ def scope(owner: object) -> Iterator[None]:
         _state.scope = previous
 
 
-# --------------------------------------------------------------------------- creation sites
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_record_sites = False
-
-
-def is_recording_creation_sites() -> bool:
-    """True when new nodes remember the user's file:line that created them."""
-    return _record_sites
-
-
-class record_creation_sites:
-    """Make new nodes remember the user's file:line that created them (``node.creation_site``).
-
-    Off by default: finding the line walks the Python stack, which costs more than the rest of
-    recording a node. Error reports (anomaly detection) turn it on. A context manager.
-    """
-
-    def __init__(self, mode: bool = True) -> None:
-        self.mode = bool(mode)
-        self._previous: list[bool] = []
-
-    def __enter__(self) -> None:
-        global _record_sites
-        self._previous.append(_record_sites)
-        _record_sites = self.mode
-
-    def __exit__(self, *exc: object) -> None:
-        global _record_sites
-        _record_sites = self._previous.pop()
-
-
-def _user_site() -> str | None:
-    """``file:line`` of the innermost caller outside the tinygrad_cnn package."""
-    frame = sys._getframe(2)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame = frame.f_back
-    return None if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
-
-
 # --------------------------------------------------------------------------- Function
 
 class TensorSpec(NamedTuple):
@@ -159,7 +136,8 @@ class Function:
     * ``settings`` and ``settings_without(*keys)``;
     * ``scope`` (the modules whose forward was running, outermost first), ``module`` and
       ``module_path`` (its dotted name, as in ``named_modules``);
-    * ``creation_site``: the user's ``file:line``, recorded inside ``record_creation_sites()``;
+    * ``creation_site``: the user's ``file:line``, recorded inside ``record_creation_sites()``
+      and ``detect_anomaly()``;
     * ``saved_tensors``: what forward kept with ``save_for_backward``, the one place for
       backward state (None once backward has freed it);
     * ``next_functions``: for each input, ``(node, output_nr)`` of the node that produced it,
@@ -243,10 +221,14 @@ class Function:
             ctx._versions = ctx._versions_to_check()
             if cls.returns_view:
                 _mark_views(args, outputs)
-            if _record_sites:
-                ctx.creation_site = _user_site()
         else:
             ctx._saved = None
+        if _debug.sites or _debug.anomaly:
+            ctx.creation_site = user_site()
+            if _debug.anomaly:
+                if not record:  # the error message describes the node all the same
+                    ctx.inputs, ctx.settings, ctx.scope = args, settings, current_scope()
+                check_forward(ctx, raw if isinstance(raw, tuple) else (raw,))
         return out
 
     def _versions_to_check(self) -> tuple[tuple[np.ndarray, int], ...]:
@@ -450,9 +432,15 @@ def run_backward(
                 g if g is not None else Tensor(np.zeros(spec.shape, dtype=spec.dtype))
                 for g, spec in zip(slots, node.output_specs)
             ]
-            grads = node.backward(node, *grads_in)
+            _debug.in_backward += 1
+            try:
+                grads = node.backward(node, *grads_in)
+            finally:
+                _debug.in_backward -= 1
             if not isinstance(grads, tuple):
                 grads = (grads,)
+            if _debug.anomaly:
+                check_backward(node, grads)
             if len(grads) != len(node.inputs):
                 raise RuntimeError(
                     f"{node.name}.backward returned {len(grads)} gradients for "

@@ -15,7 +15,7 @@ node API that ``tinygrad_cnn.autograd.Function`` documents.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -34,6 +34,7 @@ CONSTANT_STYLE = dict(shape="ellipse", style="dashed", color="#9a9a9a", fontcolo
 OUTPUT_STYLE = dict(shape="ellipse", style="filled", fillcolor="#c9ecc4", color="#3f8f3a")
 TENSOR_STYLE = dict(shape="ellipse", style="filled", fillcolor="#ffffff", color="#9a9a9a", fontsize="9")
 SAVED_STYLE = dict(shape="note", style="filled", fillcolor="#f4f4f4", color="#9a9a9a", fontsize="9")
+HIGHLIGHT_STYLE = dict(shape="box", style="rounded,filled,bold", fillcolor="#f8c4c4", color="#c0282d", penwidth="3")
 MODULE_STYLE = dict(shape="box3d", style="filled", fillcolor="#dbe8f7", color="#4a78b0")
 # viridis, sampled: low gradient norm -> high
 GRADIENT_COLOURS = ("#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c",
@@ -114,7 +115,9 @@ class GraphOptions:
     their gradient norm once backward has run; ``show_saved`` lists what each operation saved
     for backward; ``tensor_nodes`` draws every tensor between two operations as a node with its
     shape and dtype (DeZero style) instead of an edge label; ``rankdir`` is "TB" (top to
-    bottom), "LR", "BT" or "RL"; ``title`` labels the picture.
+    bottom), "LR", "BT" or "RL"; ``title`` labels the picture; ``highlight`` is a node or a
+    list of nodes to mark in red (``AnomalyError.node``, or any ``tensor.grad_fn``), and a
+    collapsed module that holds one is marked too.
     """
 
     cluster_modules: bool = True
@@ -124,10 +127,20 @@ class GraphOptions:
     tensor_nodes: bool = False
     rankdir: str = "TB"
     title: str | None = None
+    highlight: Function | Sequence[Function] | None = None
 
     def __post_init__(self) -> None:
         if self.rankdir not in ("TB", "LR", "BT", "RL"):
             raise ValueError(f"draw_graph: rankdir must be 'TB', 'LR', 'BT' or 'RL', got {self.rankdir!r}")
+        for node in self.highlighted():
+            if not isinstance(node, Function):
+                raise TypeError(f"draw_graph: highlight takes graph nodes (such as tensor.grad_fn or "
+                                f"AnomalyError.node), got {type(node).__name__}")
+
+    def highlighted(self) -> list[Function]:
+        if self.highlight is None:
+            return []
+        return [self.highlight] if isinstance(self.highlight, Function) else list(self.highlight)
 
 
 class Kind(Enum):
@@ -190,6 +203,7 @@ class _Drawer:
     def __init__(self, graph: graphviz.Digraph, nodes: list[Function], modules: dict[int, tuple[str, Module]],
                  names: dict[int, str], options: GraphOptions) -> None:
         self.graph, self.nodes, self.modules, self.names, self.options = graph, nodes, modules, names, options
+        self.highlighted = {id(n) for n in options.highlighted()}
         self.members: dict[tuple[int, ...], list[tuple[Unit, str, dict[str, str]]]] = {}
         self.edges: dict[tuple[Unit, Unit], str] = {}
         self.leaves = self._leaves()
@@ -243,10 +257,13 @@ class _Drawer:
         collapsed: dict[Unit, Module] = {}
         for node in self.nodes:
             unit = self._unit(node)
+            marked = id(node) in self.highlighted
             if unit.kind is Kind.MODULE:
                 collapsed[unit] = node.scope[1]
+                if marked:
+                    self.highlighted.add(id(node.scope[1]))
             else:
-                self._place(node.scope, unit, operation_label(node), OP_STYLE)
+                self._place(node.scope, unit, operation_label(node), HIGHLIGHT_STYLE if marked else OP_STYLE)
                 if self.options.show_saved:
                     self._saved_note(node, unit)
             for a, edge in zip(node.inputs, node.next_functions):
@@ -293,6 +310,8 @@ class _Drawer:
         count = sum(p.data.size for p in params)
         label = _module_title(name, module) + (f"\n{count:,} parameters" if count else "")
         style = dict(MODULE_STYLE)
+        if id(module) in self.highlighted:
+            style.update(fillcolor=HIGHLIGHT_STYLE["fillcolor"], color=HIGHLIGHT_STYLE["color"], penwidth="3")
         norms = [n for n in (_gradient_norm(p) for p in params) if n is not None]
         if self.options.show_gradients and norms:
             norm = math.sqrt(sum(n * n for n in norms))
