@@ -243,11 +243,10 @@ class Function:
         for array, version in self._versions:
             now = version_of(array)
             if now != version:
-                where = f" in module '{self.module_path}'" if self.module_path else ""
                 raise RuntimeError(
                     f"backward: one of the variables needed for gradient computation has been modified "
-                    f"by an inplace operation: {self.name}{where} needs a tensor of shape {array.shape} "
-                    f"at version {version}, but it is now at version {now}. Change it after backward, "
+                    f"by an inplace operation: {self.name}{self.module_description} needs a tensor of shape "
+                    f"{array.shape} at version {version}, but it is now at version {now}. Change it after backward, "
                     f"or give {self.name} a copy (.clone()) instead")
 
     @property
@@ -279,6 +278,14 @@ class Function:
             if name:
                 parts.append(name)
         return ".".join(parts)
+
+    @property
+    def module_description(self) -> str:
+        """" in module 'features.3' (Conv2d)" for messages; "" outside any module."""
+        if self.module is None:
+            return ""
+        kind = type(self.module).__name__
+        return f" in module '{self.module_path}' ({kind})" if self.module_path else f" in module {kind}"
 
     def outputs(self) -> list[Tensor | None]:
         """The output Tensors still alive (None for those the user dropped)."""

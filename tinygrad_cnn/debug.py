@@ -121,10 +121,8 @@ def _shapes(values: Sequence[Any]) -> str:
     return ", ".join(str(v.shape) for v in values if hasattr(v, "shape")) or "none"
 
 
-def _where(node: Any) -> tuple[str, str]:
-    module = f" in module '{node.module_path}' ({type(node.module).__name__})" if node.module is not None else ""
-    site = f"; it was created at {node.creation_site}" if node.creation_site else ""
-    return module, site
+def _site(node: Any) -> str:
+    return f"; it was created at {node.creation_site}" if node.creation_site else ""
 
 
 def check_forward(node: Any, outputs: Sequence[np.ndarray]) -> None:
@@ -133,10 +131,9 @@ def check_forward(node: Any, outputs: Sequence[np.ndarray]) -> None:
         return
     for i, out in enumerate(outputs):
         if isinstance(out, np.ndarray) and out.dtype.kind == "f" and np.isnan(out).any():
-            module, site = _where(node)
             raise AnomalyError(
-                f"anomaly: {node.name}{module} produced NaN in its output {i} of shape {out.shape} "
-                f"(from inputs of shapes {_shapes(node.inputs)}){site}", node)
+                f"anomaly: {node.name}{node.module_description} produced NaN in its output {i} of shape "
+                f"{out.shape} (from inputs of shapes {_shapes(node.inputs)}){_site(node)}", node)
 
 
 def check_backward(node: Any, grads: Sequence[Any]) -> None:
@@ -149,7 +146,7 @@ def check_backward(node: Any, grads: Sequence[Any]) -> None:
             continue
         bad = "NaN" if flags.check_nan and np.isnan(data).any() else "infinity" if np.isinf(data).any() else None
         if bad:
-            module, site = _where(node)
             raise AnomalyError(
-                f"anomaly: the backward of {node.name}{module} returned {bad} in the gradient of its "
-                f"input {i} of shape {data.shape} (its inputs have shapes {_shapes(node.inputs)}){site}", node)
+                f"anomaly: the backward of {node.name}{node.module_description} returned {bad} in the "
+                f"gradient of its input {i} of shape {data.shape} (its inputs have shapes "
+                f"{_shapes(node.inputs)}){_site(node)}", node)
