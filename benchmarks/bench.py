@@ -160,7 +160,7 @@ def _torch_primitives() -> dict[str, Callable[[], None]]:
     return _primitive_cases(F, leaf, activation, lambda n: torch.randint(0, 10, (n,)))
 
 
-def _ours_tiny_ops(count: int) -> Callable[[], None]:
+def ours_tiny_ops(count: int) -> Callable[[], None]:
     import numpy as np
 
     from tinygrad_cnn import Tensor
@@ -259,7 +259,7 @@ def child(threads: int, quick: bool) -> dict:
         a, b = _interleaved(run, theirs_p.get(name), repeats)
         rows["primitives"].append({"name": name, "ours": a, "torch": b})
     count = 1000
-    a, b = _interleaved(_ours_tiny_ops(count), _torch_tiny_ops(count) if has_torch else None, repeats)
+    a, b = _interleaved(ours_tiny_ops(count), _torch_tiny_ops(count) if has_torch else None, repeats)
     rows["overhead"].append({"name": f"{count} tiny ops, forward+backward", "ours": a, "torch": b, "ops": count})
     return rows
 

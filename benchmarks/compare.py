@@ -33,20 +33,20 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = ("train", "train+BN", "eval+BN")
+CASES = ("train", "train+BN", "eval+BN", "tiny-ops")  # tiny-ops: 1000 tiny operations, forward + backward
 
 WORKER = r"""
 import json, sys, time
 sys.path[:0] = [sys.argv[1], sys.argv[4]]  # this side's tinygrad_cnn, then the benchmark helpers
 import tinygrad_cnn as tc
-from bench import ours_step
+from bench import ours_step, ours_tiny_ops
 
 if sys.argv[2] != "default":
     tc.set_num_threads(int(sys.argv[2]))
 tc.keep_freed_memory()
 batch = int(sys.argv[3])
 cases = {"train": ours_step(batch, False, True), "train+BN": ours_step(batch, True, True),
-         "eval+BN": ours_step(batch, True, False)}
+         "eval+BN": ours_step(batch, True, False), "tiny-ops": ours_tiny_ops(1000)}
 print(json.dumps({"file": tc.__file__, "threads": tc.get_num_threads()}), flush=True)
 for line in sys.stdin:
     run = cases[line.strip()]

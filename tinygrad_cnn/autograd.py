@@ -218,7 +218,7 @@ class Function:
             ctx.scope = current_scope()
             ctx._outputs = tuple([weakref.ref(t) for t in outputs])
             ctx.output_specs = tuple([TensorSpec(t.data.shape, t.data.dtype) for t in outputs])
-            ctx._versions = ctx._versions_to_check()
+            ctx._versions = () if cls.backward_reads == () and not ctx._saved else ctx._versions_to_check()
             if cls.returns_view:
                 _mark_views(args, outputs)
         else:
@@ -233,9 +233,13 @@ class Function:
 
     def _versions_to_check(self) -> tuple[tuple[np.ndarray, int], ...]:
         """(array, its version now) for every input backward reads and every array it saved."""
-        positions = range(len(self.inputs)) if self.backward_reads is None else self.backward_reads
-        arrays = [self.inputs[i].data for i in positions if isinstance(self.inputs[i], Tensor)]
-        arrays += [v for v in self._saved if isinstance(v, np.ndarray)]
+        inputs, reads = self.inputs, self.backward_reads
+        if reads is None:
+            arrays = [a.data for a in inputs if isinstance(a, Tensor)]
+        else:
+            arrays = [inputs[i].data for i in reads if isinstance(inputs[i], Tensor)]
+        if self._saved:
+            arrays += [v for v in self._saved if isinstance(v, np.ndarray)]
         return tuple([(a, version_of(a)) for a in arrays])
 
     def check_versions(self) -> None:
@@ -439,15 +443,9 @@ def run_backward(
                 g if g is not None else Tensor(np.zeros(spec.shape, dtype=spec.dtype))
                 for g, spec in zip(slots, node.output_specs)
             ]
-            _debug.in_backward += 1
-            try:
-                grads = node.backward(node, *grads_in)
-            finally:
-                _debug.in_backward -= 1
+            grads = _checked_backward(node, grads_in) if _debug.anomaly else node.backward(node, *grads_in)
             if not isinstance(grads, tuple):
                 grads = (grads,)
-            if _debug.anomaly:
-                check_backward(node, grads)
             if len(grads) != len(node.inputs):
                 raise RuntimeError(
                     f"{node.name}.backward returned {len(grads)} gradients for "
@@ -461,6 +459,18 @@ def run_backward(
     if wanted is None:
         return None
     return [grad_of_leaf.get(id(t)) for t in inputs]
+
+
+def _checked_backward(node: Function, grads_in: list[Tensor]) -> tuple:
+    """``node``'s backward under anomaly detection: the gradients it returns are checked, the
+    operations it runs on the way are not (a NaN there is the backward's, not theirs)."""
+    _debug.in_backward += 1
+    try:
+        grads = node.backward(node, *grads_in)
+    finally:
+        _debug.in_backward -= 1
+    check_backward(node, grads if isinstance(grads, tuple) else (grads,))
+    return grads
 
 
 def backward(

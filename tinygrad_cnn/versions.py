@@ -20,6 +20,8 @@ _counters: dict[int, tuple[weakref.ref, list[int]]] = {}
 def storage_of(array: np.ndarray) -> np.ndarray:
     """The array that owns ``array``'s memory (``array`` itself unless it is a view)."""
     root, base = array, array.base
+    if base is None:
+        return array
     while base is not None:  # a view's base, or a helper object that holds one
         if isinstance(base, np.ndarray):
             root = base
@@ -29,6 +31,8 @@ def storage_of(array: np.ndarray) -> np.ndarray:
 
 def version_of(array: np.ndarray) -> int:
     """How many in-place changes the storage behind ``array`` has seen."""
+    if not _counters:
+        return 0
     root = storage_of(array)
     entry = _counters.get(id(root))
     return entry[1][0] if entry is not None and entry[0]() is root else 0
