@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -56,12 +57,18 @@ def save(obj: Mapping[str, Any], path: str | os.PathLike) -> None:
 
 def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], Any]) -> None:
     """Call ``write(file)`` on a temporary file beside ``path``, flush it to disk, then rename
-    it over ``path``: a crash never leaves a half-written file (checkpoints, metrics, plots)."""
+    it over ``path``: a crash never leaves a half-written file (checkpoints, metrics, plots).
+
+    The file gets the permissions the umask gives a new file (as ``open`` would), and
+    temporaries that a killed process left beside ``path`` are removed.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    _remove_stale_temporaries(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as file:
+            os.fchmod(file.fileno(), 0o666 & ~_umask())
             write(file)
             file.flush()
             os.fsync(file.fileno())
@@ -71,16 +78,49 @@ def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], Any]) 
         raise
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return mask
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete ``.NAME.PID.*.tmp`` files beside ``path`` whose writing process no longer runs."""
+    for temporary in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = temporary.name[len(path.name) + 2:].split(".", 1)[0]
+        if pid.isdigit() and not _process_exists(int(pid)):
+            temporary.unlink(missing_ok=True)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user
+        return True
+    return True
+
+
 def load(path: str | os.PathLike) -> dict[str, Any]:
     """Read a file written by ``save``: a dict of arrays (nested as it was saved)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"load: no file at {path}")
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"load: {path} is not a readable .npz checkpoint: it is damaged or was not written "
+                         f"by tc.save ({type(error).__name__}: {error})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"load: {path} holds a single array (a .npy file), not a dict written by tc.save "
+                         f"(.npz); read it with numpy.load")
+    try:
+        with archive:
             flat = {name: archive[name] for name in archive.files}
-    except (ValueError, OSError) as error:
-        raise ValueError(f"load: {path} is not a readable .npz checkpoint ({error})") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"load: {path} is damaged: a stored array cannot be read "
+                         f"({type(error).__name__}: {error})") from None
     tree: dict[str, Any] = {}
     for name, array in flat.items():
         *parents, leaf = name.split(SEPARATOR)

@@ -7,7 +7,10 @@ Shows a progress bar (loss, accuracy, samples/s), evaluates on the test set afte
 epoch, appends metrics to metrics.jsonl, keeps checkpoint.npz (model, optimiser, scheduler,
 position in the epoch and random state, so a resumed run continues exactly) and best.npz
 (the model with the best test accuracy), and plots metrics.png when matplotlib is
-installed. Ctrl-C saves the checkpoint before leaving.
+installed. Ctrl-C at any moment leaves a valid checkpoint and exits with status 130;
+``--resume`` continues from it (re-running an evaluation that Ctrl-C cut short) and refuses
+settings that differ from the run's own, except ``--epochs``: a longer run re-plans the
+learning-rate schedule for the new total.
 """
 from __future__ import annotations
 
@@ -35,33 +38,54 @@ from tinygrad_cnn.serialization import to_python, write_atomically
 CHECKPOINT, BEST, METRICS, PLOT = "checkpoint.npz", "best.npz", "metrics.jsonl", "metrics.png"
 
 
+# The settings that define a run: a resumed run must keep them (--epochs may grow).
+RUN_SETTINGS = ("batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule", "batch_norm", "seed",
+                "limit_batches")
+MODEL, DATA = "seed_cnn", "Fashion-MNIST"
+
+
+def _number(kind: type, low: float, inclusive: bool = True):  # noqa: ANN202  (an argparse type)
+    """An argparse type: a ``kind`` number at least ``low`` (or above it)."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, "
+                                             f"got {text!r}") from None
+        if not (value >= low if inclusive else value > low) or value != value:
+            raise argparse.ArgumentTypeError(f"must be {'at least' if inclusive else 'above'} {low}, got {text}")
+        return value
+    return parse
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tinygrad_cnn.train", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=0.05, help="initial learning rate")
+    parser.add_argument("--epochs", type=_number(int, 1), default=10)
+    parser.add_argument("--batch-size", type=_number(int, 1), default=128)
+    parser.add_argument("--lr", type=_number(float, 0, inclusive=False), default=0.05, help="initial learning rate")
     parser.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), default="sgd")
-    parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum")
-    parser.add_argument("--weight-decay", type=float, default=5e-4)
+    parser.add_argument("--momentum", type=_number(float, 0), default=0.9, help="SGD momentum")
+    parser.add_argument("--weight-decay", type=_number(float, 0), default=5e-4)
     parser.add_argument("--schedule", choices=("cosine", "step", "constant"), default="cosine",
                         help="learning-rate schedule over the epochs")
     parser.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=False,
                         help="BatchNorm2d after each convolution")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=tc.get_num_threads(),
+    parser.add_argument("--seed", type=_number(int, 0), default=0)
+    parser.add_argument("--threads", type=_number(int, 1), default=tc.get_num_threads(),
                         help="cores to compute on (default: the cores available, or OMP_NUM_THREADS)")
     parser.add_argument("--data-root", default=None, help="directory with the Fashion-MNIST IDX files")
     parser.add_argument("--download", action="store_true", help="download the data if it is not found")
     parser.add_argument("--out", type=Path, default=Path("runs/fashion-mnist"), help="output directory")
     parser.add_argument("--resume", action="store_true", help=f"continue from OUT/{CHECKPOINT}")
-    parser.add_argument("--limit-batches", type=int, default=None,
+    parser.add_argument("--limit-batches", type=_number(int, 1), default=None,
                         help="train on at most this many batches per epoch (quick checks)")
-    args = parser.parse_args(argv)
-    for name in ("epochs", "batch_size", "threads"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    return args
+    return parser.parse_args(argv)
+
+
+def run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """What defines this run, as stored in its checkpoint."""
+    return {"model": MODEL, "data": DATA, **{name: getattr(args, name) for name in RUN_SETTINGS}}
 
 
 def build_optimizer(args: argparse.Namespace, model: nn.Module) -> tuple[optim.Optimizer, Any]:
@@ -106,33 +130,73 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer: optim.Optimizer, sc
                     progress: Progress, args: argparse.Namespace) -> None:
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
              "progress": progress.as_dict(), "rng": json.dumps(get_rng_state()),
-             "config": json.dumps({k: str(v) for k, v in vars(args).items()})}
+             "settings": json.dumps(run_settings(args)), "epochs": args.epochs}
     if scheduler is not None:
         state["scheduler"] = scheduler.state_dict()
     tc.save(state, path)
 
 
-def load_checkpoint(path: Path, model: nn.Module, optimizer: optim.Optimizer, scheduler: Any) -> Progress:
-    state = tc.load(path)
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be resumed: damaged, incomplete, or from a different run."""
+
+
+def load_checkpoint(path: Path, model: nn.Module, optimizer: optim.Optimizer, scheduler: Any,
+                    args: argparse.Namespace) -> Progress:
+    """Restore a run from ``path``; ``CheckpointError`` says what is wrong and what to do."""
+    try:
+        state = tc.load(path)
+    except ValueError as error:
+        raise CheckpointError(f"{error}. It cannot be resumed: delete it to start the run over "
+                              "(best.npz still holds the best model so far)") from None
+    missing = [key for key in ("model", "optimizer", "progress", "rng", "settings") if key not in state]
+    if missing:
+        raise CheckpointError(f"{path} lacks {', '.join(missing)}: it was not written by this job (or by an "
+                              "older version); delete it to start over")
+    saved = json.loads(str(state["settings"]))
+    differences = [f"--{name.replace('_', '-')}: the checkpoint has {saved.get(name)!r}, this run {value!r}"
+                   for name, value in run_settings(args).items() if saved.get(name) != value]
+    if differences:
+        raise CheckpointError(f"{path} belongs to a run with other settings; resume with the same settings "
+                              f"(only --epochs may change) or use another --out:\n  " + "\n  ".join(differences))
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        progress = Progress.from_dict(state["progress"])
+        set_rng_state(json.loads(str(state["rng"])))
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{path} is inconsistent ({error}); delete it to start over") from None
     if scheduler is not None and "scheduler" in state:
-        scheduler.load_state_dict(state["scheduler"])
-    set_rng_state(json.loads(str(state["rng"])))
-    return Progress.from_dict(state["progress"])
+        continue_schedule(scheduler, int(to_python(state["scheduler"])["last_epoch"]), progress.batch == 0)
+    return progress
+
+
+def continue_schedule(scheduler: Any, last_epoch: int, at_epoch_start: bool) -> None:
+    """Put ``scheduler`` (built for this run's --epochs) at ``last_epoch``. At an epoch boundary
+    the coming epoch takes the schedule's lr; mid-epoch the epoch keeps the lr it started with
+    (restored with the optimiser). Either way every later epoch gets the lr a fresh run with
+    this many epochs would use, so extending a finished run re-plans its schedule."""
+    scheduler.last_epoch = last_epoch
+    if at_epoch_start:
+        for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs):
+            group["lr"] = scheduler.lr_at(base, last_epoch)
 
 
 @tc.no_grad()
-def evaluate(model: nn.Module, loader: DataLoader) -> tuple[float, float]:
-    """Mean loss and accuracy over a whole data set, in evaluation mode."""
+def evaluate(model: nn.Module, loader: DataLoader, stop: StopRequest | None = None) -> tuple[float, float] | None:
+    """Mean loss and accuracy over a whole data set, in evaluation mode; None when Ctrl-C
+    stopped it (it is read-only, so it simply runs again on resume)."""
     model.eval()
     loss_sum, correct, seen = 0.0, 0, 0
-    for images, labels in loader:
-        logits = model(images)
-        loss_sum += F.cross_entropy(logits, labels, reduction="sum").item()
-        correct += int((logits.argmax(1).numpy() == labels.numpy()).sum())
-        seen += len(labels)
-    model.train()
+    try:
+        for images, labels in loader:
+            logits = model(images)
+            loss_sum += F.cross_entropy(logits, labels, reduction="sum").item()
+            correct += int((logits.argmax(1).numpy() == labels.numpy()).sum())
+            seen += len(labels)
+            if stop is not None and stop.requested:
+                return None
+    finally:
+        model.train()
     return loss_sum / seen, correct / seen
 
 
@@ -179,6 +243,7 @@ class StopRequest:
 
     def __init__(self) -> None:
         self.requested = False
+        self.pressed = False  # read once, after the epoch's files are written
 
     def __enter__(self) -> StopRequest:
         self._previous = signal.signal(signal.SIGINT, self._handle)
@@ -188,9 +253,9 @@ class StopRequest:
         signal.signal(signal.SIGINT, self._previous)
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
+        if self.pressed:
             raise KeyboardInterrupt
-        self.requested = True
+        self.requested = self.pressed = True
 
 
 def train_epoch(model: nn.Module, optimizer: optim.Optimizer, loader: DataLoader, progress: Progress,
@@ -230,6 +295,15 @@ def train_epoch(model: nn.Module, optimizer: optim.Optimizer, loader: DataLoader
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        return run(args)
+    except KeyboardInterrupt:  # a second Ctrl-C, or one before training started
+        print(f"\ninterrupted: stopped at once; {args.out / CHECKPOINT} holds the last saved state "
+              "(if any); continue with --resume", file=sys.stderr)
+        return 130
+
+
+def run(args: argparse.Namespace) -> int:
     tc.keep_freed_memory()  # reuse the memory of one step in the next (see allocator.py)
     tc.set_num_threads(args.threads)
     tc.manual_seed(args.seed)
@@ -252,7 +326,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not (out / CHECKPOINT).exists():
             print(f"--resume: no checkpoint at {out / CHECKPOINT}", file=sys.stderr)
             return 2
-        progress = load_checkpoint(out / CHECKPOINT, model, optimizer, scheduler)
+        try:
+            progress = load_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, args)
+        except CheckpointError as error:
+            print(f"--resume: {error}", file=sys.stderr)
+            return 2
         print(f"resumed from {out / CHECKPOINT}: epoch {progress.epoch + 1}, batch {progress.batch}")
     metrics = read_metrics(out / METRICS, progress.epoch)
     print(f"data: {train_set.root} ({len(train_set)} train, {len(test_set)} test images)")
@@ -265,32 +343,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         with StopRequest() as stop:
             finished = train_epoch(model, optimizer, train_loader, progress, args.epochs,
                                    args.limit_batches, stop)
-        if not finished:
+            evaluation_start = time.perf_counter()
+            result = evaluate(model, test_loader, stop) if finished else None
+            if result is None:  # Ctrl-C: in training, or in the evaluation that --resume re-runs
+                save_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, progress, args)
+                print(f"interrupted: checkpoint saved to {out / CHECKPOINT} "
+                      f"(epoch {progress.epoch + 1}, batch {progress.batch}); continue with --resume")
+                return 130
+            test_loss, test_accuracy = result
+            row = {"epoch": progress.epoch + 1, "train_loss": progress.loss_sum / progress.seen,
+                   "train_accuracy": progress.correct / progress.seen, "test_loss": test_loss,
+                   "test_accuracy": test_accuracy, "lr": optimizer.param_groups[0]["lr"],
+                   "train_seconds": progress.train_seconds,
+                   "test_seconds": time.perf_counter() - evaluation_start,
+                   "samples_per_second": progress.seen / progress.train_seconds}
+            print(f"epoch {row['epoch']}: train loss {row['train_loss']:.4f} acc "
+                  f"{100 * row['train_accuracy']:.2f}% | test loss {test_loss:.4f} acc {100 * test_accuracy:.2f}% | "
+                  f"{progress.train_seconds:.1f} s train + {row['test_seconds']:.1f} s test")
+            if test_accuracy > progress.best_accuracy:
+                progress.best_accuracy = test_accuracy
+                tc.save(model.state_dict(), out / BEST)
+            if scheduler is not None:
+                scheduler.step()
+            progress = Progress(epoch=progress.epoch + 1, best_accuracy=progress.best_accuracy)
             save_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, progress, args)
-            print(f"interrupted: checkpoint saved to {out / CHECKPOINT} "
-                  f"(epoch {progress.epoch + 1}, batch {progress.batch}); continue with --resume")
-            return 130
-        evaluation_start = time.perf_counter()
-        test_loss, test_accuracy = evaluate(model, test_loader)
-        row = {"epoch": progress.epoch + 1, "train_loss": progress.loss_sum / progress.seen,
-               "train_accuracy": progress.correct / progress.seen, "test_loss": test_loss,
-               "test_accuracy": test_accuracy, "lr": optimizer.param_groups[0]["lr"],
-               "train_seconds": progress.train_seconds,
-               "test_seconds": time.perf_counter() - evaluation_start,
-               "samples_per_second": progress.seen / progress.train_seconds}
-        print(f"epoch {row['epoch']}: train loss {row['train_loss']:.4f} acc {100 * row['train_accuracy']:.2f}% | "
-              f"test loss {test_loss:.4f} acc {100 * test_accuracy:.2f}% | "
-              f"{progress.train_seconds:.1f} s train + {row['test_seconds']:.1f} s test")
-        if test_accuracy > progress.best_accuracy:
-            progress.best_accuracy = test_accuracy
-            tc.save(model.state_dict(), out / BEST)
-        if scheduler is not None:
-            scheduler.step()
-        progress = Progress(epoch=progress.epoch + 1, best_accuracy=progress.best_accuracy)
-        save_checkpoint(out / CHECKPOINT, model, optimizer, scheduler, progress, args)
-        metrics.append(row)
-        write_metrics(out / METRICS, metrics)
-        plot_metrics(metrics, out / PLOT)
+            metrics.append(row)
+            write_metrics(out / METRICS, metrics)
+            plot_metrics(metrics, out / PLOT)
+            if stop.pressed and progress.epoch < args.epochs:  # Ctrl-C while the epoch was being saved
+                print(f"interrupted: checkpoint saved to {out / CHECKPOINT} after epoch {progress.epoch}; "
+                      "continue with --resume")
+                return 130
 
     if metrics:
         final = metrics[-1]

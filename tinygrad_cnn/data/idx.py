@@ -6,6 +6,7 @@ big-endian uint32, then the values in row-major order.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 from pathlib import Path
 
@@ -15,6 +16,7 @@ _TYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2
           0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 _CODES = {dtype.newbyteorder(">") if dtype.itemsize > 1 else dtype: code for code, dtype in _TYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
+MAX_DIMENSIONS = 64  # NumPy's limit
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -37,12 +39,14 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     code, ndim = raw[2], raw[3]
     if code not in _TYPES:
         raise ValueError(f"read_idx: {path} has unknown IDX type code 0x{code:02x}")
+    if ndim > MAX_DIMENSIONS:
+        raise ValueError(f"read_idx: {path} declares {ndim} dimensions; an array has at most {MAX_DIMENSIONS}")
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise ValueError(f"read_idx: {path} is truncated inside its header")
     shape = tuple(int(n) for n in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = _TYPES[code]
-    expected = int(np.prod(shape)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow for huge dimensions
     if len(raw) - header != expected:
         state = "truncated" if len(raw) - header < expected else "longer than its header says"
         raise ValueError(f"read_idx: {path} is {state}: shape {shape} of {dtype} needs {expected} bytes "

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops.arguments import is_integer
 from ..random import generator
 from ..tensor import Tensor
 from .dataset import ArrayDataset
@@ -20,8 +21,11 @@ class DataLoader:
     """
 
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False) -> None:
-        if not isinstance(batch_size, int) or batch_size < 1:
+        if not is_integer(batch_size):
+            raise TypeError(f"DataLoader: batch_size must be an int, got {batch_size!r}")
+        if batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        batch_size = int(batch_size)
         self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, batch_size, shuffle, drop_last
 
     def __len__(self) -> int:

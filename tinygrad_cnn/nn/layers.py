@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from ..ops.arguments import pair
+from ..ops.arguments import integer, pair
 from ..tensor import Tensor
 from . import init
 from .module import Module
@@ -25,6 +25,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
+        in_features = integer("Linear", "in_features", in_features, minimum=0)
+        out_features = integer("Linear", "out_features", out_features, minimum=0)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(np.empty((out_features, in_features), dtype=np.float32))
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -47,6 +49,9 @@ class Conv2d(Module):
                  stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
                  dilation: int | tuple[int, int] = 1, groups: int = 1, bias: bool = True) -> None:
         super().__init__()
+        in_channels = integer("Conv2d", "in_channels", in_channels, minimum=1)
+        out_channels = integer("Conv2d", "out_channels", out_channels, minimum=1)
+        groups = integer("Conv2d", "groups", groups, minimum=1)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d: groups={groups} must divide in_channels ({in_channels}) "
                              f"and out_channels ({out_channels})")
@@ -83,6 +88,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True) -> None:
         super().__init__()
+        num_features = integer(type(self).__name__, "num_features", num_features, minimum=1)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:

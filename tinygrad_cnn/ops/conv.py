@@ -10,7 +10,7 @@ from __future__ import annotations
 from .. import kernels, windows
 from ..autograd import Function
 from ..tensor import Tensor
-from .arguments import pair
+from .arguments import integer, pair, same_float_dtype
 
 Pair = tuple[int, int]
 
@@ -120,19 +120,18 @@ def _check_tensors(op: str, x: Tensor, weight: Tensor, bias: Tensor | None) -> N
         if t.ndim != 4:
             expected = "(N, C, H, W)" if name == "input" else "4-D"
             raise ValueError(f"{op}: expected a 4-D {name} {expected}, got shape {t.shape}")
-        if t.dtype.kind != "f":
-            raise TypeError(f"{op}: {name} must be floating point, got dtype {t.dtype}")
     if bias is not None and (not isinstance(bias, Tensor) or bias.ndim != 1):
         raise ValueError(f"{op}: bias must be a 1-D Tensor, got {getattr(bias, 'shape', type(bias).__name__)}")
+    same_float_dtype(op, input=x, weight=weight, bias=bias)
 
 
-def _check_groups(op: str, groups: int, channels: int, other: int, other_name: str) -> None:
-    if not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+def _check_groups(op: str, groups: int, channels: int, other: int, other_name: str) -> int:
+    groups = integer(op, "groups", groups, minimum=1)
     if channels % groups or other % groups:
         raise ValueError(
             f"{op}: groups={groups} must divide both in_channels ({channels}) and "
             f"{other_name} ({other})")
+    return groups
 
 
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Pair = 1,
@@ -143,7 +142,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | 
     stride, padding, dilation = pair(op, "stride", stride, 1), pair(op, "padding", padding, 0), \
         pair(op, "dilation", dilation, 1)
     o, cg, kh, kw = weight.shape
-    _check_groups(op, groups, x.shape[1], o, "out_channels")
+    groups = _check_groups(op, groups, x.shape[1], o, "out_channels")
     if x.shape[1] != cg * groups:
         raise ValueError(
             f"{op}: input has {x.shape[1]} channels but weight of shape {weight.shape} with "
@@ -170,7 +169,7 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
         pair(op, "dilation", dilation, 1)
     output_padding = pair(op, "output_padding", output_padding, 0)
     c_in, cg, kh, kw = weight.shape
-    _check_groups(op, groups, x.shape[1], c_in, "the weight's first dimension")
+    groups = _check_groups(op, groups, x.shape[1], c_in, "the weight's first dimension")
     if x.shape[1] != c_in:
         raise ValueError(
             f"{op}: input has {x.shape[1]} channels but weight of shape {weight.shape} expects {c_in}")

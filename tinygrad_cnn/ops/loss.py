@@ -139,6 +139,8 @@ def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean",  # noq
         raise TypeError(
             f"{op}: target must hold integer class indices, got dtype {target.dtype} "
             "(class probabilities are not supported)")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: expected floating point logits, got dtype {input.dtype}")
     if input.ndim < 2:
         raise ValueError(f"{op}: expected logits of shape (N, C) or (N, C, d1, ...), got {input.shape}")
     expected = (input.shape[0],) + input.shape[2:]

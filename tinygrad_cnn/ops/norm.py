@@ -13,6 +13,7 @@ from ..autograd import Function, vjp_by_composition
 from ..kernels.norm import channel_shape, reduce_axes
 from ..tensor import Tensor
 from ..versions import bump_version
+from .arguments import same_float_dtype
 
 
 class BatchNorm(Function):
@@ -119,6 +120,7 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
         if t is not None and t.shape != (channels,):
             raise ValueError(
                 f"{op}: {name} must have shape ({channels},) for input of shape {x.shape}, got {t.shape}")
+    same_float_dtype(op, input=x, weight=weight, bias=bias)
     if training and x.data.size // channels <= 1:
         raise ValueError(
             f"{op}: expected more than 1 value per channel when training, got input of shape {x.shape}")

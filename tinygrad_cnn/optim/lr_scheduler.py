@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from ..serialization import to_python
 from .optimizer import Optimizer
 
@@ -34,8 +36,20 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.__dict__.update({k: to_python(v) for k, v in state_dict.items() if k != "optimizer"})
-        self.base_lrs = [float(lr) for lr in self.base_lrs]
+        """Restore what ``state_dict()`` returned, after checking it fits this scheduler."""
+        name = f"{type(self).__name__}.load_state_dict"
+        values = {k: to_python(v) for k, v in state_dict.items() if k != "optimizer"}
+        unknown, missing = set(values) - set(self.__dict__), set(self.state_dict()) - set(values)
+        if unknown or missing:
+            raise ValueError(f"{name}: the state does not fit a {type(self).__name__}: "
+                             f"unexpected {sorted(unknown)}, missing {sorted(missing)}")
+        base_lrs = values["base_lrs"]
+        base_lrs = list(base_lrs.values()) if isinstance(base_lrs, dict) else list(np.atleast_1d(base_lrs))
+        if len(base_lrs) != len(self.optimizer.param_groups) or not isinstance(values["last_epoch"], int):
+            raise ValueError(f"{name}: expected an int last_epoch and {len(self.optimizer.param_groups)} base "
+                             f"learning rates, got {values['last_epoch']!r} and {base_lrs!r}")
+        self.__dict__.update(values)
+        self.base_lrs = [float(lr) for lr in base_lrs]
         for group, base in zip(self.optimizer.param_groups, self.base_lrs):
             group["lr"] = self.lr_at(base, self.last_epoch)
 

@@ -11,6 +11,19 @@ from ..tensor import Tensor
 from ..versions import bump_version
 
 
+def check_non_negative(optimizer: str, **values: Any) -> None:
+    """Refuse negative, NaN and non-numeric hyper-parameters, naming them all."""
+    for value in values.values():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            bad = ", ".join(f"{k}={v!r}" for k, v in values.items())
+            raise TypeError(f"{optimizer}: {', '.join(values)} must be numbers, got {bad}")
+    if not all(value >= 0 for value in values.values()):  # False for NaN too
+        names = list(values)
+        listing = f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else names[0]
+        got = ", ".join(f"{k}={v}" for k, v in values.items())
+        raise ValueError(f"{optimizer}: {listing} must be non-negative, got {got}")
+
+
 class Optimizer:
     """Base class. Subclasses implement ``_update(param, grad, state, group)`` on NumPy arrays."""
 
@@ -69,9 +82,19 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what ``state_dict()`` returned; a malformed state is a ValueError that says
+        what is wrong, and nothing is changed."""
+        name = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping) or not {"state", "param_groups"} <= set(state_dict):
+            found = sorted(state_dict) if isinstance(state_dict, Mapping) else type(state_dict).__name__
+            raise ValueError(f"{name}: expected a dict with 'state' and 'param_groups', got {found}")
         groups = state_dict["param_groups"]
         if isinstance(groups, Mapping):  # as it comes back from tc.load
+            if not all(str(key).isdigit() for key in groups):
+                raise ValueError(f"{name}: param_groups must be numbered 0, 1, ..., got keys {sorted(groups)}")
             groups = [groups[key] for key in sorted(groups, key=int)]
+        if not all(isinstance(g, Mapping) and "params" in g for g in groups):
+            raise ValueError(f"{name}: every parameter group must be a dict with 'params'")
         if len(groups) != len(self.param_groups):
             raise ValueError(f"{type(self).__name__}.load_state_dict: the state has {len(groups)} "
                              f"parameter groups, the optimiser {len(self.param_groups)}")
@@ -81,18 +104,30 @@ class Optimizer:
                                  f"{len(saved['params'])} parameters in the state, "
                                  f"{len(group['params'])} in the optimiser")
             group.update({k: to_python(v) for k, v in saved.items() if k != "params"})
+        self.state = self._checked_state(state_dict["state"], name)
+
+    def _checked_state(self, saved: Any, name: str) -> dict[int, dict[str, Any]]:
+        """The per-parameter state of a state dict, each array checked against its parameter."""
         params = self._params()
-        self.state = {}
-        for key, entry in state_dict["state"].items():
+        if not isinstance(saved, Mapping):
+            raise ValueError(f"{name}: 'state' must be a dict keyed by parameter index, got {type(saved).__name__}")
+        state: dict[int, dict[str, Any]] = {}
+        for key, entry in saved.items():
+            if not str(key).isdigit() or int(key) >= len(params) or not isinstance(entry, Mapping):
+                raise ValueError(f"{name}: state entry {key!r} does not belong to one of the {len(params)} "
+                                 "parameters (keys are parameter indices, values dicts)")
             i = int(key)
-            self.state[i] = {}
-            for name, value in entry.items():
+            state[i] = {}
+            for field, value in entry.items():
                 value = np.asarray(value)
+                if value.dtype.kind not in "biuf":
+                    raise ValueError(f"{name}: state {field!r} of parameter {i} is not numeric ({value.dtype})")
                 if value.ndim:
                     if value.shape != params[i].shape:
-                        raise ValueError(f"{type(self).__name__}.load_state_dict: state {name!r} of "
-                                         f"parameter {i} has shape {value.shape}, the parameter {params[i].shape}")
+                        raise ValueError(f"{name}: state {field!r} of parameter {i} has shape {value.shape}, "
+                                         f"the parameter {params[i].shape}")
                     value = value.astype(params[i].dtype)
                 else:
                     value = value.item()
-                self.state[i][name] = value
+                state[i][field] = value
+        return state
