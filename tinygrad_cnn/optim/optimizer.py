@@ -13,14 +13,12 @@ from ..versions import bump_version
 
 def check_non_negative(optimizer: str, **values: Any) -> None:
     """Refuse negative, NaN and non-numeric hyper-parameters, naming them all."""
-    for value in values.values():
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-            bad = ", ".join(f"{k}={v!r}" for k, v in values.items())
-            raise TypeError(f"{optimizer}: {', '.join(values)} must be numbers, got {bad}")
+    names = list(values)
+    listing = f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else names[0]
+    got = ", ".join(f"{k}={v!r}" for k, v in values.items())
+    if any(isinstance(v, bool) or not isinstance(v, (int, float, np.number)) for v in values.values()):
+        raise TypeError(f"{optimizer}: {listing} must be numbers, got {got}")
     if not all(value >= 0 for value in values.values()):  # False for NaN too
-        names = list(values)
-        listing = f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else names[0]
-        got = ", ".join(f"{k}={v}" for k, v in values.items())
         raise ValueError(f"{optimizer}: {listing} must be non-negative, got {got}")
 
 
