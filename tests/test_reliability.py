@@ -159,6 +159,8 @@ def test_9_numpy_integers_are_accepted_and_floats_refused():
     assert F.conv2d(x, w, stride=np.int64(2)).shape == F.conv2d(x, w, stride=2).shape
     assert nn.Conv2d(2, 2, np.int64(3))(x).shape == (1, 2, 5, 5)
     assert F.max_pool2d(x, np.int32(2)).shape == (1, 2, 3, 3)
+    assert x.reshape(np.int64(98)).shape == (98,) and tc.zeros(np.int64(2), 3).shape == (2, 3)
+    assert x.sum(dim=np.int64(1)).shape == (1, 7, 7)
     with pytest.raises(TypeError, match=r"conv2d: stride must be an int or a pair of ints, got 1.5"):
         F.conv2d(x, w, stride=1.5)
     with pytest.raises(TypeError, match="conv2d: groups must be an int, got 1.0"):
@@ -179,6 +181,9 @@ def test_10_dtype_mismatches_are_refused():
         nn.Conv2d(1, 2, 3)(Tensor(np.ones((1, 1, 5, 5))))
     with pytest.raises(TypeError, match="batch_norm: expected one dtype, got input float64, weight float32"):
         nn.BatchNorm2d(2)(Tensor(np.ones((2, 2, 3, 3))))
+    with pytest.raises(TypeError, match="matmul: expected both operands to have the same dtype, got float32 and "
+                                        "float64"):
+        Tensor(np.ones((2, 3), np.float32)) @ Tensor(np.ones(3))
 
 
 def test_11_optimiser_settings_and_states_are_validated():

@@ -45,8 +45,8 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
 
 
 def sizes_argument(args: tuple) -> tuple[int, ...]:
-    """PyTorch's two spellings, ``f(2, 3)`` and ``f((2, 3))``, as one tuple."""
-    return tuple(args[0]) if len(args) == 1 and not isinstance(args[0], int) else tuple(args)
+    """PyTorch's two spellings, ``f(2, 3)`` and ``f((2, 3))``, as one tuple (NumPy integers too)."""
+    return tuple(args[0]) if len(args) == 1 and not isinstance(args[0], (int, np.integer)) else tuple(args)
 
 
 class MaxResult(NamedTuple):

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
+
 MIN_ELEMENTS = 1 << 16  # below this, splitting costs more than it saves
 
 
@@ -42,10 +44,10 @@ _blas_limit: Any = None
 def set_num_threads(threads: int) -> None:
     """Run large kernels on ``threads`` cores (like ``torch.set_num_threads``)."""
     global _threads
-    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+    if not isinstance(threads, (int, np.integer)) or isinstance(threads, (bool, np.bool_)) or threads < 1:
         raise ValueError(f"set_num_threads: expected a positive int, got {threads!r}")
     _shutdown()
-    _threads = threads
+    _threads = int(threads)
 
 
 def get_num_threads() -> int:

@@ -33,6 +33,8 @@ def matmul(a: Any, b: Any) -> Tensor:
     a, b = operand(a, "matmul"), operand(b, "matmul")
     if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
         raise TypeError("matmul: both operands must be tensors or arrays, not Python numbers")
+    if a.dtype != b.dtype and a.dtype.kind == b.dtype.kind == "f":
+        raise TypeError(f"matmul: expected both operands to have the same dtype, got {a.dtype} and {b.dtype}")
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}")
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
