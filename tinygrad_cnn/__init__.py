@@ -1,18 +1,44 @@
-"""tinygrad_cnn: a teaching-sized autograd engine on NumPy that trains real CNNs."""
-from . import data, functional, nn, optim  # noqa: E402  (after Tensor: they build on it)
+"""tinygrad_cnn: a teaching-sized autograd engine on NumPy that trains real CNNs.
+
+The top level holds what ``torch`` holds for the same operations, so model code written for
+PyTorch runs with ``import tinygrad_cnn as torch``.
+"""
+from .tensor import Tensor  # noqa: I001  (first: everything below builds on it)
+from . import autograd, cuda, data, functional, nn, optim, utils
 from .allocator import keep_freed_memory
 from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
-from .creation import ones, ones_like, rand, randn, zeros, zeros_like
+from .creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, ones, ones_like, rand,
+                       rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
+from .device import device
+from .dtypes import bool, double, float, float32, float64, int, int8, int16, int32, int64, long, short, uint8
 from .gradcheck import gradcheck, gradgradcheck
 from .kernels.threads import get_num_threads, set_num_threads
+from .ops.elementwise import (abs, clamp, clip, exp, log, log1p, relu, rsqrt, sigmoid, sign, sqrt, square, tanh,
+                              where)
+from .ops.elementwise import add, div, mul, neg, pow, sub
+from .ops.join import cat, chunk, split, stack
+from .ops.loss import log_softmax, softmax
+from .ops.matmul import matmul
+from .ops.reduce import amax, amin, argmax, argmin, logsumexp, max, mean, min, std, sum, var
+from .ops.select import gather, index_select, masked_fill
+from .ops.shape import clone, flatten, flip, permute, reshape, squeeze, transpose, unsqueeze
 from .random import manual_seed
 from .serialization import load, save
-from .tensor import Tensor
+
+concat = concatenate = cat
 
 __all__ = [
     "Tensor", "Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "grad", "gradcheck", "gradgradcheck", "manual_seed",
-    "zeros", "ones", "zeros_like", "ones_like", "randn", "rand", "save", "load",
+    "grad", "gradcheck", "gradgradcheck", "manual_seed", "save", "load",
     "keep_freed_memory", "set_num_threads", "get_num_threads",
-    "nn", "optim", "data", "functional",
+    "tensor", "from_numpy", "empty", "zeros", "ones", "full", "arange", "eye", "rand", "randn", "randint",
+    "empty_like", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like",
+    "device", "float32", "float", "float64", "double", "int64", "long", "int32", "int", "int16", "short", "int8",
+    "uint8", "bool",
+    "abs", "clamp", "clip", "exp", "log", "log1p", "relu", "rsqrt", "sigmoid", "sign", "sqrt", "square", "tanh",
+    "where", "add", "sub", "mul", "div", "neg", "pow", "cat", "concat", "concatenate", "stack", "split", "chunk",
+    "softmax", "log_softmax", "matmul", "amax", "amin", "argmax", "argmin", "logsumexp", "max", "min", "mean",
+    "sum", "std", "var", "gather", "index_select", "masked_fill", "clone", "flatten", "flip", "permute", "reshape",
+    "squeeze", "transpose", "unsqueeze",
+    "autograd", "cuda", "nn", "optim", "data", "functional", "utils",
 ]

@@ -131,6 +131,17 @@ class Tensor:
     def numel(self) -> int:
         return self.data.size
 
+    def dim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def device(self) -> device:
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -261,6 +272,39 @@ class Tensor:
     def abs(self) -> Tensor:
         return elementwise.abs(self)
 
+    def sign(self) -> Tensor:
+        return elementwise.sign(self)
+
+    def square(self) -> Tensor:
+        return elementwise.square(self)
+
+    def rsqrt(self) -> Tensor:
+        return elementwise.rsqrt(self)
+
+    def log1p(self) -> Tensor:
+        return elementwise.log1p(self)
+
+    def pow(self, exponent: Any) -> Tensor:
+        return elementwise.pow(self, exponent)
+
+    def where(self, condition: Any, other: Any) -> Tensor:
+        return elementwise.where(condition, self, other)
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        return select.masked_fill(self, mask, value)
+
+    def gather(self, dim: int, index: Any) -> Tensor:
+        return select.gather(self, dim, index)
+
+    def index_select(self, dim: int, index: Any) -> Tensor:
+        return select.index_select(self, dim, index)
+
+    def softmax(self, dim: int) -> Tensor:
+        return loss.softmax(self, dim)
+
+    def log_softmax(self, dim: int) -> Tensor:
+        return loss.log_softmax(self, dim)
+
     def astype(self, dtype: Any) -> Tensor:
         """This tensor converted to ``dtype`` (differentiable between float types)."""
         return elementwise.cast(self, dtype)
@@ -271,6 +315,40 @@ class Tensor:
     def double(self) -> Tensor:
         return self.astype(np.float64)
 
+    def long(self) -> Tensor:
+        return self.astype(np.int64)
+
+    def int(self) -> Tensor:
+        return self.astype(np.int32)
+
+    def bool(self) -> Tensor:
+        return self.astype(np.bool_)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.astype(other.dtype)
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(other_tensor)``, as in PyTorch:
+        the same tensor when nothing changes, else a converted copy."""
+        dtype = kwargs.pop("dtype", None)
+        if "device" in kwargs:
+            device(kwargs.pop("device"))  # only the CPU exists; anything else is a clear error
+        for key in ("non_blocking", "copy", "memory_format"):
+            kwargs.pop(key, None)
+        if kwargs:
+            raise TypeError(f"to: unexpected keyword arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, (str, device)):
+                device(arg)  # only the CPU exists; anything else is a clear error
+            elif arg is not None:
+                dtype = arg
+        return self if dtype is None else self.astype(dtype)
+
+    def cpu(self) -> Tensor:
+        return self
+
     # ------------------------------------------------------------------ reductions
     def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         return reduce.sum(self, dim, keepdim)
@@ -280,18 +358,48 @@ class Tensor:
 
     def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MaxResult:
         """The maximum; with ``dim``, ``(values, indices)`` as in PyTorch."""
-        if dim is None:
-            return reduce.max_all(self)
-        return MaxResult(*reduce.max_dim(self, dim, keepdim))
+        return reduce.max(self, dim, keepdim)
+
+    def min(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MaxResult:
+        """The minimum; with ``dim``, ``(values, indices)`` as in PyTorch."""
+        return reduce.min(self, dim, keepdim)
+
+    def amax(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+        return reduce.amax(self, dim, keepdim)
+
+    def amin(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+        return reduce.amin(self, dim, keepdim)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return reduce.argmax(self, dim, keepdim)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return reduce.argmin(self, dim, keepdim)
+
+    def var(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool = False,
+            *, correction: float | None = None) -> Tensor:
+        return reduce.var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool = False,
+            *, correction: float | None = None) -> Tensor:
+        return reduce.std(self, dim, unbiased, keepdim, correction=correction)
+
+    def logsumexp(self, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
+        return reduce.logsumexp(self, dim, keepdim)
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape: Any) -> Tensor:
         return shape_ops.reshape(self, sizes_argument(shape))
 
     view = reshape
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return self.reshape(other.shape)
+
+    reshape_as = view_as
+
+    def contiguous(self) -> Tensor:
+        return shape_ops.contiguous(self)
 
     def permute(self, *dims: Any) -> Tensor:
         return shape_ops.permute(self, sizes_argument(dims))
@@ -309,14 +417,29 @@ class Tensor:
     def unsqueeze(self, dim: int) -> Tensor:
         return shape_ops.unsqueeze(self, dim)
 
-    def squeeze(self, dim: int | None = None) -> Tensor:
+    def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
         return shape_ops.squeeze(self, dim)
 
     def broadcast_to(self, shape: Sequence[int]) -> Tensor:
         return shape_ops.broadcast_to(self, tuple(shape))
 
     def expand(self, *sizes: int) -> Tensor:
-        return self.broadcast_to(sizes_argument(sizes))
+        return shape_ops.expand(self, sizes_argument(sizes))
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return shape_ops.expand(self, other.shape)
+
+    def repeat(self, *sizes: int) -> Tensor:
+        return shape_ops.repeat(self, sizes_argument(sizes))
+
+    def flip(self, *dims: int) -> Tensor:
+        return shape_ops.flip(self, sizes_argument(dims))
+
+    def split(self, split_size: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+        return join.split(self, split_size, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        return join.chunk(self, chunks, dim)
 
     def __getitem__(self, index: Any) -> Tensor:
         return shape_ops.getitem(self, index)
@@ -324,8 +447,10 @@ class Tensor:
     def clone(self) -> Tensor:
         return shape_ops.clone(self)
 
-    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         return elementwise.clamp(self, min, max)
+
+    clip = clamp
 
     # ------------------------------------------------------------------ in place (see inplace.py)
     @property
@@ -383,5 +508,6 @@ class Tensor:
 
 
 from . import autograd, inplace  # noqa: E402  (the graph engine needs Tensor defined first)
-from .ops import elementwise, matmul, reduce  # noqa: E402
+from .device import CPU, device  # noqa: E402
+from .ops import elementwise, join, loss, matmul, reduce, select  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402

@@ -227,6 +227,35 @@ class Abs(Function):
         return grad * np.sign(x.data)
 
 
+class Log1p(Function):
+    """log(1 + x), accurate for small x."""
+
+    backward_reads = (0,)
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.inputs
+        return grad / (x + 1)
+
+
+class Sign(Function):
+    """-1, 0 or 1; its gradient is zero everywhere (as PyTorch's)."""
+
+    backward_reads = ()
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.sign(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0.0
+
+
 class Relu(Function):
     backward_reads = (0,)
 
@@ -285,6 +314,48 @@ class Tanh(Function):
         return grad * (1 - t * t)
 
 
+class Where(Function):
+    """``a`` where ``condition`` holds, else ``b`` (broadcast); the gradient follows the choice."""
+
+    backward_reads = ()
+
+    @staticmethod
+    def forward(ctx, a, b, condition):
+        return np.where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.inputs
+        condition = ctx.settings["condition"]
+        grad_a = sum_to_shape(Where.apply(grad, 0.0, condition=condition), a.shape) \
+            if ctx.needs_input_grad[0] else None
+        grad_b = sum_to_shape(Where.apply(0.0, grad, condition=condition), b.shape) \
+            if ctx.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+def condition_array(op: str, condition: Any) -> np.ndarray:
+    array = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if array.dtype != np.bool_:
+        raise TypeError(f"{op}: the condition must be a bool tensor, got dtype {array.dtype}")
+    return array
+
+
+def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002
+    """Elementwise ``input if condition else other``, all three broadcast together."""
+    condition = condition_array("where", condition)
+    a, b = operand(input, "where"), operand(other, "where")
+    shapes = [condition.shape, getattr(a, "shape", ()), getattr(b, "shape", ())]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"where: the condition {shapes[0]}, input {shapes[1]} and other {shapes[2]} "
+                         "cannot be broadcast together") from None
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor(np.asarray(a, dtype=np.float32))
+    return Where.apply(a, b, condition=condition)
+
+
 class Clamp(Function):
     """x limited to [min, max] (either bound may be None); the gradient passes where
     min <= x <= max, as in PyTorch."""
@@ -340,6 +411,22 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001  (mirrors torch.abs)
     return Abs.apply(x)
 
 
+def log1p(x: Tensor) -> Tensor:
+    return Log1p.apply(x)
+
+
+def sign(x: Tensor) -> Tensor:
+    return Sign.apply(x)
+
+
+def square(x: Tensor) -> Tensor:
+    return x * x
+
+
+def rsqrt(x: Tensor) -> Tensor:
+    return 1 / x.sqrt()
+
+
 def relu(x: Tensor) -> Tensor:
     return Relu.apply(x)
 
@@ -352,14 +439,22 @@ def tanh(x: Tensor) -> Tensor:
     return Tanh.apply(x)
 
 
-def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
-    """Limit every element to [min, max]; at least one bound must be given (as PyTorch)."""
+def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """Limit every element to [min, max]; the bounds are numbers or tensors (broadcast), at least
+    one given. The gradient reaches x where min <= x <= max, and a tensor bound where it won."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     for name, bound in (("min", min), ("max", max)):
-        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float, np.number))):
-            raise TypeError(f"clamp: {name} must be a number, got {type(bound).__name__}")
-    return Clamp.apply(x, min=None if min is None else float(min), max=None if max is None else float(max))
+        if bound is not None and not isinstance(bound, Tensor) and (
+                isinstance(bound, bool) or not isinstance(bound, (int, float, np.number))):
+            raise TypeError(f"clamp: {name} must be a number or a Tensor, got {type(bound).__name__}")
+    if not isinstance(min, Tensor) and not isinstance(max, Tensor):
+        return Clamp.apply(x, min=None if min is None else float(min), max=None if max is None else float(max))
+    out = x if min is None else where(x < min, min, x)
+    return out if max is None else where(out > max, max, out)
+
+
+clip = clamp
 
 
 def cast(x: Tensor, dtype: Any) -> Tensor:

@@ -1,13 +1,14 @@
 """Reductions: sum, mean, max and argmax over all or some dimensions."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from .. import kernels
 from ..autograd import Function
-from ..tensor import Tensor
+from ..tensor import MaxResult, Tensor
 from .arguments import normalize_dim, normalize_dims
 
 
@@ -29,25 +30,26 @@ class Sum(Function):
         return grad.reshape(_keepdim_shape(x.shape, ctx.settings["dims"])).broadcast_to(x.shape)
 
 
-class MaxAll(Function):
-    """The maximum of all elements; tied maxima share the gradient evenly (as PyTorch)."""
+class AMax(Function):
+    """The maximum over ``dims``; tied maxima share the gradient evenly (as PyTorch's amax
+    and full ``max()``)."""
 
     backward_reads = ()
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx, x, dims, keepdim):
         if x.size == 0:
-            raise ValueError("max: the tensor is empty")
-        result = x.max()
+            raise ValueError(f"amax: cannot reduce a tensor of shape {x.shape} with no elements")
+        top = np.amax(x, axis=dims, keepdims=True)
         if ctx.requires_grad:
-            mask = x == result
-            ctx.save_for_backward(mask / mask.sum(dtype=x.dtype))
-        return result
+            mask = x == top
+            ctx.save_for_backward(mask / mask.sum(axis=dims, keepdims=True, dtype=x.dtype))
+        return top if keepdim else top.reshape([n for d, n in enumerate(x.shape) if d not in dims])
 
     @staticmethod
     def backward(ctx, grad):
         (share,) = ctx.saved_tensors
-        return grad * share
+        return grad.reshape(_keepdim_shape(share.shape, ctx.settings["dims"])) * share
 
 
 class MaxDim(Function):
@@ -88,8 +90,75 @@ def mean(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = Fals
     return Sum.apply(x, dims=dims, keepdim=keepdim) * (1.0 / count if count else float("nan"))
 
 
+def max(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | MaxResult:  # noqa: A001, A002
+    """The maximum (ties share the gradient); with ``dim``, ``(values, indices)`` as in PyTorch."""
+    return max_all(input) if dim is None else MaxResult(*max_dim(input, dim, keepdim))
+
+
+def min(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | MaxResult:  # noqa: A001, A002
+    """The minimum (ties share the gradient); with ``dim``, ``(values, indices)`` as in PyTorch."""
+    return min_all(input) if dim is None else MaxResult(*min_dim(input, dim, keepdim))
+
+
 def max_all(x: Tensor) -> Tensor:
-    return MaxAll.apply(x)
+    return AMax.apply(x, dims=tuple(range(x.ndim)), keepdim=False)
+
+
+def amax(x: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+    """The maximum over ``dim`` (all dimensions when empty); ties share the gradient evenly."""
+    dims = normalize_dims("amax", dim, x.ndim) if dim != () else tuple(range(x.ndim))
+    return AMax.apply(x, dims=dims, keepdim=keepdim)
+
+
+def amin(x: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+    """The minimum over ``dim`` (all dimensions when empty); ties share the gradient evenly."""
+    return -amax(-x, dim, keepdim)
+
+
+def min_all(x: Tensor) -> Tensor:
+    return -max_all(-x)
+
+
+def min_dim(x: Tensor, dim: int, keepdim: bool = False) -> tuple[Tensor, Tensor]:
+    """The minimum along ``dim`` and its (first) index; the gradient goes to that index."""
+    values, indices = MaxDim.apply(-x, dim=normalize_dim("min", dim, x.ndim), keepdim=keepdim)
+    return -values, indices
+
+
+def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the (first) minimum; no gradient."""
+    if dim is None:
+        return Tensor(np.argmin(x.data))
+    return Tensor(np.argmin(x.data, axis=normalize_dim("argmin", dim, x.ndim), keepdims=keepdim))
+
+
+def var(x: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool = False,
+        *, correction: float | None = None) -> Tensor:
+    """The variance over ``dim``, dividing by N - correction (default 1, Bessel's; ``unbiased=False``
+    means 0), as PyTorch."""
+    if unbiased is not None and correction is not None:
+        raise ValueError("var: give unbiased or correction, not both")
+    correction = (1 if unbiased is None or unbiased else 0) if correction is None else correction
+    dims = normalize_dims("var", dim, x.ndim)
+    count = math.prod(x.shape[d] for d in dims)
+    centered = x - x.mean(dims, keepdim=True)
+    divisor = count - correction if count > correction else 0  # 0: inf or nan, as in PyTorch
+    return (centered * centered).sum(dims, keepdim=keepdim) / divisor
+
+
+def std(x: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool = False,
+        *, correction: float | None = None) -> Tensor:
+    """The standard deviation: the square root of ``var`` with the same arguments."""
+    return var(x, dim, unbiased, keepdim, correction=correction).sqrt()
+
+
+def logsumexp(x: Tensor, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) over ``dim``, computed stably (the largest value is taken out first)."""
+    dims = normalize_dims("logsumexp", dim, x.ndim)
+    top = np.amax(x.data, axis=dims, keepdims=True) if x.data.size else np.zeros(_keepdim_shape(x.shape, dims))
+    top = np.where(np.isfinite(top), top, 0)  # all -inf: log(0) = -inf, not nan
+    total = (x - top).exp().sum(dims, keepdim=True).log() + top
+    return total if keepdim else total.squeeze(dims)
 
 
 def max_dim(x: Tensor, dim: int, keepdim: bool = False) -> tuple[Tensor, Tensor]:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd import Function, sum_to_shape
 from ..tensor import Tensor
-from .arguments import normalize_dim
+from .arguments import integer, normalize_dim, normalize_dims
 
 
 class Reshape(Function):
@@ -108,13 +108,14 @@ class SetItem(Function):
 
 
 class Clone(Function):
-    """A copy of ``x`` in new memory, with x's memory layout; its gradient is the identity."""
+    """A copy of ``x`` in new memory (with x's memory layout, or ``order``'s); its gradient is
+    the identity."""
 
     backward_reads = ()
 
     @staticmethod
-    def forward(ctx, x):
-        return np.copy(x, order="K")
+    def forward(ctx, x, order="K"):
+        return np.copy(x, order=order)
 
     @staticmethod
     def backward(ctx, grad):
@@ -172,11 +173,48 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
     return x.reshape(x.shape[:dim] + (1,) + x.shape[dim:])
 
 
-def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
-    if dim is None:
-        return x.reshape(tuple(n for n in x.shape if n != 1))
-    dim = normalize_dim("squeeze", dim, x.ndim)
-    return x if x.shape[dim] != 1 else x.reshape(x.shape[:dim] + x.shape[dim + 1:])
+def squeeze(x: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
+    """Drop the size-1 dimensions (of ``dim`` only, when given: an int or a tuple)."""
+    dims = range(x.ndim) if dim is None else normalize_dims("squeeze", dim, x.ndim) if x.ndim else ()
+    dropped = {d for d in dims if x.shape[d] == 1}
+    return x.reshape(tuple(n for d, n in enumerate(x.shape) if d not in dropped)) if dropped else x
+
+
+def expand(x: Tensor, sizes: Sequence[int]) -> Tensor:
+    """``x`` broadcast to ``sizes`` (a view); -1 keeps a dimension's size, as in PyTorch."""
+    sizes = tuple(sizes)
+    if len(sizes) < x.ndim:
+        raise ValueError(f"expand: the number of sizes {len(sizes)} must be at least the tensor's "
+                         f"{x.ndim} dimensions (shape {x.shape})")
+    lead = len(sizes) - x.ndim
+    for i, n in enumerate(sizes):
+        if n == -1 and i < lead:
+            raise ValueError(f"expand: -1 is not allowed for the new leading dimension {i}")
+    return broadcast_to(x, tuple(x.shape[i - lead] if n == -1 else int(n) for i, n in enumerate(sizes)))
+
+
+def repeat(x: Tensor, sizes: Sequence[int]) -> Tensor:
+    """``x`` tiled ``sizes[d]`` times along each dimension (PyTorch's repeat, NumPy's tile)."""
+    sizes = tuple(integer("repeat", "a repeat count", n, minimum=0) for n in sizes)
+    if len(sizes) < x.ndim:
+        raise ValueError(f"repeat: the number of repeats {len(sizes)} must be at least the tensor's "
+                         f"{x.ndim} dimensions (shape {x.shape})")
+    shape = (1,) * (len(sizes) - x.ndim) + x.shape
+    spread = tuple(n for pair in zip(sizes, shape) for n in pair)           # (r0, s0, r1, s1, ...)
+    single = tuple(n for s in shape for n in (1, s))
+    tiled = x.reshape(single).broadcast_to(spread)
+    return tiled.reshape(tuple(r * s for r, s in zip(sizes, shape)))
+
+
+def flip(x: Tensor, dims: int | Sequence[int]) -> Tensor:
+    """``x`` reversed along ``dims`` (a view, as NumPy's negative steps)."""
+    dims = normalize_dims("flip", dims, x.ndim)
+    return x[tuple(slice(None, None, -1) if d in dims else slice(None) for d in range(x.ndim))]
+
+
+def contiguous(x: Tensor) -> Tensor:
+    """``x`` itself when its memory is row-major (C order), else a row-major copy."""
+    return x if x.data.flags.c_contiguous else Clone.apply(x, order="C")
 
 
 def broadcast_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:

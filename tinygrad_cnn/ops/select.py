@@ -1,0 +1,57 @@
+"""Selection: masked_fill, gather, index_select (PyTorch's semantics)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from .arguments import normalize_dim
+from .elementwise import Where, condition_array
+
+
+def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
+    """``x`` with ``value`` where ``mask`` (broadcast to x's shape) holds."""
+    mask = condition_array("masked_fill", mask)
+    try:
+        valid = np.broadcast_shapes(mask.shape, x.shape) == x.shape
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ValueError(f"masked_fill: a mask of shape {mask.shape} does not broadcast to the tensor's "
+                         f"shape {x.shape}")
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise ValueError(f"masked_fill: the value must be a number or a 0-d tensor, got shape {value.shape}")
+    return Where.apply(value if isinstance(value, Tensor) else float(value), x, condition=mask)
+
+
+def _index_array(op: str, index: Any) -> np.ndarray:
+    array = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must hold integers, got dtype {array.dtype}")
+    return array
+
+
+def gather(x: Tensor, dim: int, index: Any) -> Tensor:
+    """out[i][j][k] = x[index[i][j][k]][j][k] along ``dim`` (PyTorch's gather): ``index`` has
+    x's number of dimensions and is no larger than x except along ``dim``."""
+    index = _index_array("gather", index)
+    dim = normalize_dim("gather", dim, x.ndim)
+    if index.ndim != x.ndim or any(i > n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != dim):
+        raise ValueError(f"gather: index of shape {index.shape} must have the {x.ndim} dimensions of the input "
+                         f"{x.shape} and be no larger except in dimension {dim}")
+    if index.size and (index.min() < -x.shape[dim] or index.max() >= x.shape[dim]):
+        raise IndexError(f"gather: index values must be in [-{x.shape[dim]}, {x.shape[dim]}) for dimension {dim} "
+                         f"of shape {x.shape}, got {index.min()}..{index.max()}")
+    positions = list(np.indices(index.shape, sparse=True))
+    positions[dim] = index
+    return x[tuple(positions)]
+
+
+def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
+    """The entries of ``x`` at the 1-D ``index`` along ``dim`` (repeats allowed)."""
+    index = _index_array("index_select", index)
+    dim = normalize_dim("index_select", dim, x.ndim)
+    if index.ndim > 1:
+        raise ValueError(f"index_select: index must be 1-D, got shape {index.shape}")
+    return x[(slice(None),) * dim + (index.reshape(-1),)]
