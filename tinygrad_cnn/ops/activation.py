@@ -1,0 +1,156 @@
+"""Activation functions with PyTorch's formulas, defaults and gradients at the kinks.
+
+Most are compositions of existing primitives, so their derivatives of any order come free.
+Three are primitives of their own: ``erf`` (for the exact GELU), and ``hardswish`` and
+``logsigmoid``, whose PyTorch gradients at the kinks and far tails a composition would not
+reproduce. ``inplace=True`` changes the input tensor as PyTorch does (see ``inplace.py``).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from .. import inplace as in_place
+from ..autograd import Function
+from ..tensor import Tensor
+from .elementwise import clamp, where
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _maybe_in_place(name: str, x: Tensor, inplace: bool, compute: Callable[[Tensor], Tensor]) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: input must be a Tensor, got {type(x).__name__}")
+    return in_place.change(x, f"{name}_", compute, reads_old=True) if inplace else compute(x)
+
+
+class Erf(Function):
+    """The error function, elementwise (math.erf: exact to double precision, not fast)."""
+
+    backward_reads = (0,)
+
+    @staticmethod
+    def forward(ctx, x):
+        return _erf(x).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.inputs
+        return grad * (2 / math.sqrt(math.pi)) * (-(x * x)).exp()
+
+
+class Hardswish(Function):
+    """x * relu6(x + 3) / 6, with PyTorch's gradient: 0 up to -3, (2x + 3) / 6 below 3, then 1."""
+
+    backward_reads = (0,)
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * np.clip(x + 3, 0, 6) / 6
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.inputs
+        return grad * where(x.data <= -3, 0.0, where(x.data < 3, (2 * x + 3) / 6, 1.0))
+
+
+class LogSigmoid(Function):
+    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), stable for any x; gradient sigmoid(-x)."""
+
+    backward_reads = (0,)
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.inputs
+        return grad * (-x).sigmoid()
+
+
+def erf(x: Tensor) -> Tensor:
+    return Erf.apply(x)
+
+
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
+    return _maybe_in_place("relu", x, inplace, lambda t: t.relu())
+
+
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """x clipped to [min_val, max_val]; the gradient passes strictly inside (as PyTorch)."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+
+    def compute(t: Tensor) -> Tensor:
+        inside = (t.data > min_val) & (t.data < max_val)
+        return where(inside, t, np.clip(t.data, min_val, max_val))
+
+    return _maybe_in_place("hardtanh", x, inplace, compute)
+
+
+def relu6(x: Tensor, inplace: bool = False) -> Tensor:
+    return hardtanh(x, 0.0, 6.0, inplace)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    return _maybe_in_place("leaky_relu", x, inplace, lambda t: where(t.data > 0, t, t * negative_slope))
+
+
+def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    return _maybe_in_place("elu", x, inplace,
+                           lambda t: where(t.data > 0, t, alpha * (clamp(t, max=0.0).exp() - 1)))
+
+
+def selu(x: Tensor, inplace: bool = False) -> Tensor:
+    return _maybe_in_place("selu", x, inplace, lambda t: SELU_SCALE * elu(t, SELU_ALPHA))
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x), exactly with erf, or with PyTorch's tanh approximation."""
+    if approximate == "none":
+        return x * 0.5 * (1 + erf(x * (1 / math.sqrt(2))))
+    if approximate == "tanh":
+        return 0.5 * x * (1 + (math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x)).tanh())
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(x: Tensor, inplace: bool = False) -> Tensor:
+    return _maybe_in_place("silu", x, inplace, lambda t: t * t.sigmoid())
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (as PyTorch)."""
+    scaled = x * beta
+    smooth = clamp(scaled, max=threshold).exp().log1p() / beta  # clamped: no overflow, no 0 * inf
+    return where(scaled.data > threshold, x, smooth)
+
+
+def mish(x: Tensor, inplace: bool = False) -> Tensor:
+    return _maybe_in_place("mish", x, inplace, lambda t: t * softplus(t).tanh())
+
+
+def hardswish(x: Tensor, inplace: bool = False) -> Tensor:
+    return _maybe_in_place("hardswish", x, inplace, Hardswish.apply)
+
+
+def hardsigmoid(x: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6; the gradient 1/6 strictly between -3 and 3."""
+    return _maybe_in_place("hardsigmoid", x, inplace, lambda t: hardtanh(t + 3, 0.0, 6.0) / 6)
+
+
+def logsigmoid(x: Tensor) -> Tensor:
+    return LogSigmoid.apply(x)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return x.sigmoid()
+
+
+def tanh(x: Tensor) -> Tensor:
+    return x.tanh()
