@@ -106,11 +106,14 @@ def test_conv_transpose2d_reference_is_the_adjoint_of_conv2d_reference():
 
 # --------------------------------------------------------------------------- pooling
 
-POOL_CASES = [  # kernel, stride, padding
-    ((2, 2), (2, 2), (0, 0)),
-    ((3, 3), (2, 2), (1, 1)),
-    ((3, 2), (1, 2), (1, 0)),
-    ((1, 1), (1, 1), (0, 0)),
+POOL_CASES = [  # kernel, stride, padding, dilation, ceil_mode
+    ((2, 2), (2, 2), (0, 0), (1, 1), False),
+    ((3, 3), (2, 2), (1, 1), (1, 1), False),
+    ((3, 2), (1, 2), (1, 0), (1, 1), False),
+    ((1, 1), (1, 1), (0, 0), (1, 1), False),
+    ((2, 2), (2, 2), (0, 0), (1, 1), True),
+    ((3, 2), (2, 3), (1, 1), (2, 1), True),
+    ((2, 3), (3, 2), (0, 1), (2, 2), False),
 ]
 
 
@@ -118,19 +121,20 @@ POOL_CASES = [  # kernel, stride, padding
 @pytest.mark.parametrize("case", POOL_CASES)
 @pytest.mark.parametrize("ties", [False, True])
 def test_max_pool2d_kernels(thread_count, layout, case, ties):
-    k, s, p = case
+    k, s, p, d, ceil_mode = case
     x = rand((3, 4, 9, 7), 0, np.float32)
     if ties:
         x = np.round(x)  # many equal values per window: the first maximum must win
     x = LAYOUTS[layout](x)
-    best, argmax = pool.max_pool2d(x, k, s, p, with_argmax=True)
-    expected, expected_argmax = pool.max_pool2d_reference(x, k, s, p, with_argmax=True)
+    out_hw = windows.output_hw(x.shape, k, s, p, d, ceil_mode)
+    best, argmax = pool.max_pool2d(x, k, s, p, d, out_hw, with_argmax=True)
+    expected, expected_argmax = pool.max_pool2d_reference(x, k, s, p, d, out_hw, with_argmax=True)
     np.testing.assert_array_equal(best, expected)
     np.testing.assert_array_equal(argmax, expected_argmax)
-    assert pool.max_pool2d(x, k, s, p, with_argmax=False)[1] is None
+    assert pool.max_pool2d(x, k, s, p, d, out_hw, with_argmax=False)[1] is None
     values = LAYOUTS[layout](rand(best.shape, 1, np.float32))
-    np.testing.assert_allclose(pool.max_pool2d_scatter(values, argmax, x.shape, k, s, p),
-                               pool.max_pool2d_scatter_reference(values, argmax, x.shape, k, s, p), rtol=1e-6)
+    np.testing.assert_allclose(pool.max_pool2d_scatter(values, argmax, x.shape, k, s, p, d),
+                               pool.max_pool2d_scatter_reference(values, argmax, x.shape, k, s, p, d), rtol=1e-6)
 
 
 # --------------------------------------------------------------------------- batch norm

@@ -35,8 +35,9 @@ def test_output_specs_and_output_nr_describe_every_output():
 def test_settings_and_settings_without():
     x = Tensor(np.zeros((1, 1, 4, 4), np.float32), requires_grad=True)
     node = F.max_pool2d(x, 2).grad_fn
-    assert node.settings == {"kernel_size": (2, 2), "stride": (2, 2), "padding": (0, 0)}
-    assert node.settings_without("stride", "padding") == {"kernel_size": (2, 2)}
+    assert node.settings == {"kernel_size": (2, 2), "stride": (2, 2), "padding": (0, 0), "dilation": (1, 1),
+                             "ceil_mode": False}
+    assert node.settings_without("stride", "padding", "dilation", "ceil_mode") == {"kernel_size": (2, 2)}
     assert node.settings["stride"] == (2, 2)  # settings_without copies, never edits
 
 

@@ -21,10 +21,11 @@ from .ops.dropout import dropout
 from .ops.linear import linear
 from .ops.loss import cross_entropy, log_softmax, softmax
 from .ops.norm import batch_norm
-from .ops.pool import avg_pool2d, max_pool2d
+from .ops.pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
 
 __all__ = [
-    "linear", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "batch_norm",
+    "linear", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    "adaptive_max_pool2d", "batch_norm",
     "cross_entropy", "log_softmax", "softmax", "dropout",
     "relu", "relu6", "hardtanh", "leaky_relu", "elu", "selu", "gelu", "silu", "softplus", "mish", "hardswish",
     "hardsigmoid", "logsigmoid", "sigmoid", "tanh",

@@ -14,15 +14,32 @@ from numpy.lib.stride_tricks import as_strided
 Pair = tuple[int, int]
 
 
-def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
-    """PyTorch's output length of a convolution or pooling window along one axis."""
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool = False) -> int:
+    """PyTorch's output length of a convolution or pooling window along one axis.
+
+    With ``ceil_mode`` (pooling) a last, partial window is kept when it starts inside the
+    input or its left padding.
+    """
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    if not ceil_mode:
+        return span // stride + 1
+    out = -(-span // stride) + 1
+    return out - 1 if (out - 1) * stride >= size + padding else out
 
 
 def output_hw(shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair,
-              dilation: Pair = (1, 1)) -> Pair:
+              dilation: Pair = (1, 1), ceil_mode: bool = False) -> Pair:
     """The (OH, OW) of windows slid over the last two axes of ``shape``."""
-    return tuple(output_size(shape[-2 + a], kernel[a], stride[a], padding[a], dilation[a]) for a in range(2))
+    return tuple(output_size(shape[-2 + a], kernel[a], stride[a], padding[a], dilation[a], ceil_mode)
+                 for a in range(2))
+
+
+def end_padding(shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
+                out_hw: Pair) -> Pair:
+    """How much padding beyond ``padding`` the bottom and right need so that ``out_hw`` windows
+    fit (the partial last windows of ``ceil_mode``); usually (0, 0)."""
+    return tuple(max(0, (out_hw[a] - 1) * stride[a] + dilation[a] * (kernel[a] - 1) + 1
+                     - (shape[-2 + a] + 2 * padding[a])) for a in range(2))
 
 
 def transposed_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int,
@@ -38,13 +55,14 @@ def output_padding_for(size: int, out: int, kernel: int, stride: int, padding: i
     return size - transposed_output_size(out, kernel, stride, padding, dilation, 0)
 
 
-def pad(x: np.ndarray, padding: Pair, value: float = 0.0) -> np.ndarray:
-    """``x`` with H and W (the last two axes) padded by ``value`` on both sides, in x's memory layout."""
-    ph, pw = padding
-    if ph == 0 and pw == 0:
+def pad(x: np.ndarray, padding: Pair, value: float = 0.0, end: Pair = (0, 0)) -> np.ndarray:
+    """``x`` with H and W (the last two axes) padded by ``value`` on both sides (and by ``end``
+    more at the bottom and right), in x's memory layout."""
+    (ph, pw), (eh, ew) = padding, end
+    if ph == pw == eh == ew == 0:
         return x
     h, w = x.shape[-2:]
-    padded = np.full_like(x, value, shape=x.shape[:-2] + (h + 2 * ph, w + 2 * pw))
+    padded = np.full_like(x, value, shape=x.shape[:-2] + (h + 2 * ph + eh, w + 2 * pw + ew))
     padded[..., ph:ph + h, pw:pw + w] = x
     return padded
 

@@ -24,17 +24,18 @@ def _first_argmax(views: list[np.ndarray], best: np.ndarray, index: np.ndarray) 
         index *= np.not_equal(view, best)
 
 
-def max_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
+def max_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, out_hw: Pair,
                with_argmax: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """The maximum of every window (padding is -inf) and, if asked, its first offset."""
-    out_hw = windows.output_hw(x.shape, kernel, stride, padding)
-    xp = windows.pad(x, padding, -np.inf)
+    """The maximum of each of the ``out_hw`` windows (padding is -inf) and, if asked, the
+    kernel offset of its first maximum."""
+    end = windows.end_padding(x.shape, kernel, stride, padding, dilation, out_hw)
+    xp = windows.pad(x, padding, -np.inf, end)
     best = np.empty_like(x, shape=x.shape[:2] + out_hw)
     index_type = np.uint8 if kernel[0] * kernel[1] <= 256 else np.uint16
     argmax = np.empty_like(best, dtype=index_type) if with_argmax else None
 
     def pool(batch: slice) -> None:
-        views = list(windows.offsets(xp[batch], kernel, stride, out_hw))
+        views = list(windows.offsets(xp[batch], kernel, stride, out_hw, dilation))
         top = best[batch]
         if len(views) == 1:
             np.copyto(top, views[0])
@@ -49,10 +50,10 @@ def max_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
     return best, argmax
 
 
-def max_pool2d_reference(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
+def max_pool2d_reference(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, out_hw: Pair,
                          with_argmax: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    out_hw = windows.output_hw(x.shape, kernel, stride, padding)
-    view = windows.sliding(windows.pad(x, padding, -np.inf), kernel, stride, out_hw)
+    end = windows.end_padding(x.shape, kernel, stride, padding, dilation, out_hw)
+    view = windows.sliding(windows.pad(x, padding, -np.inf, end), kernel, stride, out_hw, dilation)
     flat = view.reshape(view.shape[:4] + (-1,))
     return flat.max(axis=-1), flat.argmax(axis=-1) if with_argmax else None
 
@@ -67,21 +68,22 @@ def _in_layout_of(array: np.ndarray, prototype: np.ndarray) -> np.ndarray:
 
 
 def max_pool2d_scatter(values: np.ndarray, argmax: np.ndarray, input_shape: tuple[int, ...],
-                       kernel: Pair, stride: Pair, padding: Pair) -> np.ndarray:
+                       kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
     """A zero image of ``input_shape`` with each value added at its window's recorded offset."""
     n, c, h, w = input_shape
-    ph, pw = padding
-    disjoint = stride[0] >= kernel[0] and stride[1] >= kernel[1]
+    out_hw = values.shape[2:]
+    (ph, pw), (eh, ew) = padding, windows.end_padding(input_shape, kernel, stride, padding, dilation, out_hw)
+    disjoint = all(stride[a] >= dilation[a] * (kernel[a] - 1) + 1 for a in range(2))
     # Windows that tile the padded image exactly write every pixel: no need to zero it first.
-    covered = disjoint and stride == kernel and all(
-        (size + 2 * p) % k == 0 for size, p, k in zip((h, w), padding, kernel))
+    covered = disjoint and stride == kernel and (h + 2 * ph + eh, w + 2 * pw + ew) == (
+        out_hw[0] * kernel[0], out_hw[1] * kernel[1])
     # argmax has the pooled input's memory layout; the gradient image takes it too
     padded = (np.empty_like if covered else np.zeros_like)(
-        argmax, dtype=values.dtype, shape=(n, c, h + 2 * ph, w + 2 * pw))
+        argmax, dtype=values.dtype, shape=(n, c, h + 2 * ph + eh, w + 2 * pw + ew))
     values = _in_layout_of(values, argmax)  # a small copy that keeps the writes in memory order
 
     def scatter(batch: slice) -> None:
-        for k, view in enumerate(windows.offsets(padded[batch], kernel, stride, values.shape[2:])):
+        for k, view in enumerate(windows.offsets(padded[batch], kernel, stride, out_hw, dilation)):
             if disjoint:  # each pixel belongs to one window: write, don't accumulate
                 np.multiply(values[batch], argmax[batch] == k, out=view)
             else:
@@ -92,9 +94,10 @@ def max_pool2d_scatter(values: np.ndarray, argmax: np.ndarray, input_shape: tupl
 
 
 def max_pool2d_scatter_reference(values: np.ndarray, argmax: np.ndarray, input_shape: tuple[int, ...],
-                                 kernel: Pair, stride: Pair, padding: Pair) -> np.ndarray:
+                                 kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
     n, c, h, w = input_shape
-    padded = np.zeros((n, c, h + 2 * padding[0], w + 2 * padding[1]), dtype=values.dtype)
-    for k, view in enumerate(windows.offsets(padded, kernel, stride, values.shape[2:])):
+    end = windows.end_padding(input_shape, kernel, stride, padding, dilation, values.shape[2:])
+    padded = np.zeros((n, c, h + 2 * padding[0] + end[0], w + 2 * padding[1] + end[1]), dtype=values.dtype)
+    for k, view in enumerate(windows.offsets(padded, kernel, stride, values.shape[2:], dilation)):
         view += np.where(argmax == k, values, 0)
     return windows.crop(padded, padding, (h, w))

@@ -21,7 +21,6 @@ from .activation import (
     Tanh,
 )
 from .layers import (
-    AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
     Conv2d,
@@ -29,15 +28,16 @@ from .layers import (
     Dropout,
     Flatten,
     Linear,
-    MaxPool2d,
     Sequential,
 )
 from .module import Module
 from .parameter import Parameter
+from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 
 __all__ = [
     "Module", "Parameter", "Sequential", "Linear", "Conv2d", "BatchNorm1d", "BatchNorm2d",
     "MaxPool2d", "AvgPool2d", "Flatten", "Dropout", "CrossEntropyLoss", "init",
     "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Softplus", "Hardtanh", "Hardswish",
     "Hardsigmoid", "LogSigmoid", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Identity",
+    "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
 ]

@@ -7,15 +7,21 @@ Max pooling remembers, for each output, which kernel offset held the first maxim
 window. Its backward scatters to those offsets and the scatter's backward gathers from them
 (PoolScatter and PoolGather are each other's adjoint), so higher derivatives work too.
 The forward and the scatter run as threaded kernels (``tinygrad_cnn.kernels.pool``).
+
+``ceil_mode`` keeps a last, partial window (PyTorch's rule), which needs a little extra
+padding at the bottom and right (``windows.end_padding``). Adaptive pools choose their
+windows from the output size: window i covers [floor(i * in / out), ceil((i + 1) * in / out)).
 """
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from .. import kernels, windows
 from ..autograd import Function
 from ..tensor import Tensor
-from .arguments import pair
+from .arguments import integer, pair
 
 Pair = tuple[int, int]
 
@@ -26,8 +32,10 @@ class MaxPool2d(Function):
     backward_reads = ()
 
     @staticmethod
-    def forward(ctx, x, kernel_size, stride, padding):
-        best, argmax = kernels.max_pool2d(x, kernel_size, stride, padding, with_argmax=ctx.requires_grad)
+    def forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode):
+        out_hw = windows.output_hw(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+        best, argmax = kernels.max_pool2d(x, kernel_size, stride, padding, dilation, out_hw,
+                                          with_argmax=ctx.requires_grad)
         ctx.save_for_backward(argmax)  # which offset of each window held its first maximum
         return best
 
@@ -35,7 +43,7 @@ class MaxPool2d(Function):
     def backward(ctx, grad):
         (x,) = ctx.inputs
         (argmax,) = ctx.saved_tensors
-        return PoolScatter.apply(grad, argmax=argmax, input_shape=x.shape, **ctx.settings)
+        return PoolScatter.apply(grad, argmax=argmax, input_shape=x.shape, **ctx.settings_without("ceil_mode"))
 
 
 class PoolScatter(Function):
@@ -44,8 +52,8 @@ class PoolScatter(Function):
     backward_reads = ()
 
     @staticmethod
-    def forward(ctx, values, argmax, input_shape, kernel_size, stride, padding):
-        return kernels.max_pool2d_scatter(values, argmax, input_shape, kernel_size, stride, padding)
+    def forward(ctx, values, argmax, input_shape, kernel_size, stride, padding, dilation):
+        return kernels.max_pool2d_scatter(values, argmax, input_shape, kernel_size, stride, padding, dilation)
 
     @staticmethod
     def backward(ctx, grad):
@@ -58,9 +66,12 @@ class PoolGather(Function):
     backward_reads = ()
 
     @staticmethod
-    def forward(ctx, image, argmax, kernel_size, stride, padding):
+    def forward(ctx, image, argmax, kernel_size, stride, padding, dilation):
+        out_hw = argmax.shape[2:]
+        end = windows.end_padding(image.shape, kernel_size, stride, padding, dilation, out_hw)
         out = np.zeros_like(image, shape=argmax.shape)
-        for k, view in enumerate(windows.offsets(windows.pad(image, padding), kernel_size, stride, argmax.shape[2:])):
+        for k, view in enumerate(windows.offsets(windows.pad(image, padding, 0.0, end), kernel_size, stride,
+                                                 out_hw, dilation)):
             out += view * (argmax == k)
         return out
 
@@ -70,29 +81,47 @@ class PoolGather(Function):
         return PoolScatter.apply(grad, input_shape=image.shape, **ctx.settings)
 
 
+def _flat_indices(argmax: np.ndarray, shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair,
+                  dilation: Pair) -> np.ndarray:
+    """PyTorch's ``return_indices``: each window's maximum as h * W + w in its input plane."""
+    oh, ow = argmax.shape[2:]
+    i, j = np.divmod(argmax.astype(np.int64), kernel[1])
+    h = np.arange(oh).reshape(-1, 1) * stride[0] + i * dilation[0] - padding[0]
+    w = np.arange(ow) * stride[1] + j * dilation[1] - padding[1]
+    return h * shape[3] + w
+
+
 # --------------------------------------------------------------------------- average pooling
 
-def _divisor(shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair,
-             count_include_pad: bool, dtype: np.dtype) -> np.ndarray | float:
-    """What each window's sum is divided by: the window size, or its count of real pixels."""
-    if count_include_pad or padding == (0, 0):
+def _divisor(shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair, out_hw: Pair,
+             count_include_pad: bool, divisor_override: int | None, dtype: np.dtype) -> np.ndarray | float:
+    """What each window's sum is divided by: ``divisor_override``; or the window's size within
+    the padded input (``count_include_pad``); or its count of real pixels."""
+    if divisor_override is not None:
+        return float(divisor_override)
+    end = windows.end_padding(shape, kernel, stride, padding, (1, 1), out_hw)
+    if end == (0, 0) and (count_include_pad or padding == (0, 0)):
         return float(kernel[0] * kernel[1])
-    ones = windows.pad(np.ones(shape[2:], dtype=dtype), padding)
-    return sum(windows.offsets(ones, kernel, stride, windows.output_hw(shape, kernel, stride, padding)))
+    counted = np.ones(shape[2:], dtype=dtype)
+    counted = windows.pad(counted, padding, 1.0 if count_include_pad else 0.0, (0, 0))
+    counted = windows.pad(counted, (0, 0), 0.0, end)  # the ceil_mode margin never counts
+    return sum(windows.offsets(counted, kernel, stride, out_hw))
 
 
 class AvgPool2d(Function):
     backward_reads = ()
 
     @staticmethod
-    def forward(ctx, x, kernel_size, stride, padding, count_include_pad):
-        out_hw = windows.output_hw(x.shape, kernel_size, stride, padding)
-        views = windows.offsets(windows.pad(x, padding), kernel_size, stride, out_hw)
+    def forward(ctx, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+        out_hw = windows.output_hw(x.shape, kernel_size, stride, padding, (1, 1), ceil_mode)
+        end = windows.end_padding(x.shape, kernel_size, stride, padding, (1, 1), out_hw)
+        views = windows.offsets(windows.pad(x, padding, 0.0, end), kernel_size, stride, out_hw)
         total = np.empty_like(x, shape=x.shape[:2] + out_hw)
         np.copyto(total, next(views))
         for view in views:
             total += view
-        total /= _divisor(x.shape, kernel_size, stride, padding, count_include_pad, x.dtype)
+        total /= _divisor(x.shape, kernel_size, stride, padding, out_hw, count_include_pad, divisor_override,
+                          x.dtype)
         return total
 
     @staticmethod
@@ -107,12 +136,15 @@ class AvgPool2dBackward(Function):
     backward_reads = ()
 
     @staticmethod
-    def forward(ctx, grad, input_shape, kernel_size, stride, padding, count_include_pad):
+    def forward(ctx, grad, input_shape, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                divisor_override):
         n, c, h, w = input_shape
-        ph, pw = padding
-        share = grad / _divisor(input_shape, kernel_size, stride, padding, count_include_pad, grad.dtype)
-        padded = np.zeros_like(grad, shape=(n, c, h + 2 * ph, w + 2 * pw))
-        for view in windows.offsets(padded, kernel_size, stride, grad.shape[2:]):
+        out_hw = grad.shape[2:]
+        (ph, pw), (eh, ew) = padding, windows.end_padding(input_shape, kernel_size, stride, padding, (1, 1), out_hw)
+        share = grad / _divisor(input_shape, kernel_size, stride, padding, out_hw, count_include_pad,
+                                divisor_override, grad.dtype)
+        padded = np.zeros_like(grad, shape=(n, c, h + 2 * ph + eh, w + 2 * pw + ew))
+        for view in windows.offsets(padded, kernel_size, stride, out_hw):
             view += share
         return windows.crop(padded, padding, (h, w))
 
@@ -121,9 +153,60 @@ class AvgPool2dBackward(Function):
         return AvgPool2d.apply(grad, **ctx.settings_without("input_shape"))
 
 
+# --------------------------------------------------------------------------- adaptive pooling
+
+def _adaptive_bounds(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
+    """PyTorch's windows: [floor(i * size / out), ceil((i + 1) * size / out)) for each i."""
+    i = np.arange(out)
+    return (i * size) // out, -((-(i + 1) * size) // out)
+
+
+def _averaging_matrix(size: int, out: int, dtype: np.dtype) -> np.ndarray:
+    """(out, size): row i averages window i."""
+    start, stop = _adaptive_bounds(size, out)
+    positions = np.arange(size)
+    inside = (positions >= start[:, None]) & (positions < stop[:, None])
+    return (inside / (stop - start)[:, None]).astype(dtype)
+
+
+class AdaptiveAvgPool2d(Function):
+    """The mean of each adaptive window: rows @ x @ columns.T with averaging matrices."""
+
+    backward_reads = ()
+
+    @staticmethod
+    def forward(ctx, x, output_size):
+        rows = _averaging_matrix(x.shape[2], output_size[0], x.dtype)
+        columns = _averaging_matrix(x.shape[3], output_size[1], x.dtype)
+        return np.matmul(np.matmul(rows, x), columns.T)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.inputs
+        rows = Tensor(_averaging_matrix(x.shape[2], grad.shape[2], grad.dtype))
+        columns = Tensor(_averaging_matrix(x.shape[3], grad.shape[3], grad.dtype))
+        return rows.T @ grad @ columns
+
+
+def _adaptive_argmax(x: np.ndarray, output_size: Pair) -> np.ndarray:
+    """For each adaptive window, the flat index h * W + w of its first maximum (row-major)."""
+    (h_start, h_stop), (w_start, w_stop) = (_adaptive_bounds(x.shape[2 + a], output_size[a]) for a in range(2))
+    height, width = int((h_stop - h_start).max()), int((w_stop - w_start).max())
+    # every window padded to the largest by repeating its last row/column: repeats come after the
+    # original, so the first maximum is still the real one
+    rows = np.minimum(h_start[:, None] + np.arange(height), h_stop[:, None] - 1)       # (OH, height)
+    cols = np.minimum(w_start[:, None] + np.arange(width), w_stop[:, None] - 1)        # (OW, width)
+    flat = rows[:, None, :, None] * x.shape[3] + cols[None, :, None, :]                # (OH, OW, height, width)
+    flat = flat.reshape(output_size + (height * width,))
+    values = x.reshape(x.shape[:2] + (-1,))[:, :, flat]                                 # (N, C, OH, OW, hw)
+    first = np.argmax(values, axis=-1)
+    return np.take_along_axis(np.broadcast_to(flat, values.shape), first[..., None], -1)[..., 0]
+
+
 # --------------------------------------------------------------------------- functional API
 
-def _pool_arguments(op: str, x: Tensor, kernel_size, stride, padding) -> tuple[Pair, Pair, Pair]:
+def _pool_arguments(op: str, x: Tensor, kernel_size, stride, padding, dilation=1,
+                    ceil_mode=False) -> tuple[Pair, ...]:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
     if x.ndim != 4:
@@ -131,28 +214,102 @@ def _pool_arguments(op: str, x: Tensor, kernel_size, stride, padding) -> tuple[P
     kernel = pair(op, "kernel_size", kernel_size, 1)
     stride = kernel if stride is None else pair(op, "stride", stride, 1)
     padding = pair(op, "padding", padding, 0)
+    dilation = pair(op, "dilation", dilation, 1)
     for a, name in enumerate(("height", "width")):
-        if 2 * padding[a] > kernel[a]:
+        extent = dilation[a] * (kernel[a] - 1) + 1
+        if 2 * padding[a] > extent:
             raise ValueError(
-                f"{op}: padding {padding} must be at most half of kernel_size {kernel}")
-        if kernel[a] > x.shape[2 + a] + 2 * padding[a]:
+                f"{op}: padding {padding} must be at most half of kernel_size {kernel}"
+                + (f" dilated by {dilation}" if dilation != (1, 1) else ""))
+        if extent > x.shape[2 + a] + 2 * padding[a] and not ceil_mode:
             raise ValueError(
-                f"{op}: kernel {name} {kernel[a]} is larger than the padded input {name} "
-                f"{x.shape[2 + a] + 2 * padding[a]} (input {x.shape[2 + a]} + 2*padding {padding[a]})")
-    return kernel, stride, padding
+                f"{op}: kernel {name} {kernel[a]}{f' (dilated to {extent})' if extent != kernel[a] else ''} is "
+                f"larger than the padded input {name} {x.shape[2 + a] + 2 * padding[a]} "
+                f"(input {x.shape[2 + a]} + 2*padding {padding[a]})")
+    out_hw = windows.output_hw(x.shape, kernel, stride, padding, dilation, ceil_mode)
+    if min(out_hw) < 1:
+        raise ValueError(f"{op}: an input of shape {x.shape} gives an output of size {out_hw} with kernel_size "
+                         f"{kernel}, stride {stride}, padding {padding}, dilation {dilation}: too small")
+    return kernel, stride, padding, dilation
 
 
-def max_pool2d(x: Tensor, kernel_size: int | Pair, stride: int | Pair | None = None,
-               padding: int | Pair = 0) -> Tensor:
+def max_pool2d(x: Tensor, kernel_size: int | Pair, stride: int | Pair | None = None, padding: int | Pair = 0,
+               dilation: int | Pair = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """Max over windows; stride defaults to kernel_size; padding is -inf; the gradient goes
-    to the first maximum of each window (as PyTorch)."""
-    kernel, stride, padding = _pool_arguments("max_pool2d", x, kernel_size, stride, padding)
-    return MaxPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding)
+    to the first maximum of each window (as PyTorch). With ``return_indices``, also each
+    maximum's flat index h * W + w in its input plane."""
+    kernel, stride, padding, dilation = _pool_arguments("max_pool2d", x, kernel_size, stride, padding, dilation,
+                                                        ceil_mode)
+    out = MaxPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
+                          ceil_mode=bool(ceil_mode))
+    if not return_indices:
+        return out
+    out_hw = out.shape[2:]
+    _, argmax = kernels.max_pool2d(x.data, kernel, stride, padding, dilation, out_hw, with_argmax=True)
+    return out, Tensor(_flat_indices(argmax, x.shape, kernel, stride, padding, dilation))
 
 
-def avg_pool2d(x: Tensor, kernel_size: int | Pair, stride: int | Pair | None = None,
-               padding: int | Pair = 0, count_include_pad: bool = True) -> Tensor:
-    """Mean over windows; zero padding counts in the mean unless ``count_include_pad=False``."""
-    kernel, stride, padding = _pool_arguments("avg_pool2d", x, kernel_size, stride, padding)
-    return AvgPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding,
-                           count_include_pad=count_include_pad)
+def avg_pool2d(x: Tensor, kernel_size: int | Pair, stride: int | Pair | None = None, padding: int | Pair = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """Mean over windows; zero padding counts in the mean unless ``count_include_pad=False``;
+    ``divisor_override`` replaces the divisor."""
+    kernel, stride, padding, _ = _pool_arguments("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None and integer("avg_pool2d", "divisor_override", divisor_override) == 0:
+        raise ValueError("avg_pool2d: divisor_override must not be zero")
+    return AvgPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding, ceil_mode=bool(ceil_mode),
+                           count_include_pad=bool(count_include_pad), divisor_override=divisor_override)
+
+
+def _adaptive_arguments(op: str, x: Tensor, output_size: Any) -> Pair:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
+    sizes = (output_size, output_size) if not isinstance(output_size, (tuple, list)) else tuple(output_size)
+    if len(sizes) != 2:
+        raise TypeError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
+    sizes = tuple(x.shape[-2 + a] if n is None else integer(op, "output_size", n) for a, n in enumerate(sizes))
+    if min(sizes) < 1:
+        raise ValueError(f"{op}: output_size must be at least 1, got {output_size!r} (input of shape {x.shape})")
+    if 0 in x.shape[-2:]:
+        raise ValueError(f"{op}: the input of shape {x.shape} has an empty spatial dimension")
+    return sizes
+
+
+def _batched(x: Tensor, pool: Any) -> Any:
+    """Run a 4-D pool on a 3-D (C, H, W) input too, as PyTorch accepts both."""
+    if x.ndim == 4:
+        return pool(x)
+    out = pool(x.unsqueeze(0))
+    return tuple(o.squeeze(0) for o in out) if isinstance(out, tuple) else out.squeeze(0)
+
+
+def adaptive_avg_pool2d(x: Tensor, output_size: int | tuple[int | None, int | None]) -> Tensor:
+    """The mean over adaptive windows (output_size None keeps that dimension's size)."""
+    size = _adaptive_arguments("adaptive_avg_pool2d", x, output_size)
+
+    def pool(t: Tensor) -> Tensor:
+        if size == (1, 1):
+            return t.mean((2, 3), keepdim=True)
+        h, w = t.shape[2:]
+        if h % size[0] == 0 and w % size[1] == 0:  # equal windows: an ordinary pool
+            kernel = (h // size[0], w // size[1])
+            return avg_pool2d(t, kernel, kernel)
+        return AdaptiveAvgPool2d.apply(t, output_size=size)
+
+    return _batched(x, pool)
+
+
+def adaptive_max_pool2d(x: Tensor, output_size: int | tuple[int | None, int | None],
+                        return_indices: bool = False) -> Any:
+    """The maximum over adaptive windows; the gradient goes to each window's first maximum."""
+    size = _adaptive_arguments("adaptive_max_pool2d", x, output_size)
+
+    def pool(t: Tensor) -> Any:
+        n, c, h, w = t.shape
+        index = _adaptive_argmax(t.data, size)                                  # (N, C, OH, OW)
+        out = t.reshape(n, c, h * w)[np.arange(n)[:, None, None], np.arange(c)[None, :, None],
+                                     index.reshape(n, c, -1)].reshape(n, c, *size)
+        return (out, Tensor(index)) if return_indices else out
+
+    return _batched(x, pool)
