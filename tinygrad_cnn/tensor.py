@@ -49,6 +49,27 @@ def sizes_argument(args: tuple) -> tuple[int, ...]:
     return tuple(args[0]) if len(args) == 1 and not isinstance(args[0], (int, np.integer)) else tuple(args)
 
 
+def dtype_of_to_arguments(args: tuple, kwargs: dict[str, Any]) -> Any:
+    """The dtype that PyTorch's ``to(...)`` arguments ask for (None: keep it); a device other
+    than the CPU is a clear error."""
+    kwargs = dict(kwargs)
+    dtype = kwargs.pop("dtype", None)
+    if "device" in kwargs:
+        device(kwargs.pop("device"))
+    for key in ("non_blocking", "copy", "memory_format"):
+        kwargs.pop(key, None)
+    if kwargs:
+        raise TypeError(f"to: unexpected keyword arguments {sorted(kwargs)}")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype = arg.dtype
+        elif isinstance(arg, (str, device)):
+            device(arg)
+        elif arg is not None:
+            dtype = arg
+    return dtype
+
+
 class MaxResult(NamedTuple):
     """What ``Tensor.max(dim)`` returns, as in PyTorch: the values and their indices."""
 
@@ -330,20 +351,7 @@ class Tensor:
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(other_tensor)``, as in PyTorch:
         the same tensor when nothing changes, else a converted copy."""
-        dtype = kwargs.pop("dtype", None)
-        if "device" in kwargs:
-            device(kwargs.pop("device"))  # only the CPU exists; anything else is a clear error
-        for key in ("non_blocking", "copy", "memory_format"):
-            kwargs.pop(key, None)
-        if kwargs:
-            raise TypeError(f"to: unexpected keyword arguments {sorted(kwargs)}")
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, (str, device)):
-                device(arg)  # only the CPU exists; anything else is a clear error
-            elif arg is not None:
-                dtype = arg
+        dtype = dtype_of_to_arguments(args, kwargs)
         return self if dtype is None else self.astype(dtype)
 
     def cpu(self) -> Tensor:

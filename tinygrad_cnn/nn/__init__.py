@@ -20,6 +20,7 @@ from .activation import (
     Softplus,
     Tanh,
 )
+from .container import ModuleDict, ModuleList, Sequential
 from .layers import (
     BatchNorm1d,
     BatchNorm2d,
@@ -28,7 +29,6 @@ from .layers import (
     Dropout,
     Flatten,
     Linear,
-    Sequential,
 )
 from .module import Module
 from .parameter import Parameter
@@ -39,5 +39,5 @@ __all__ = [
     "MaxPool2d", "AvgPool2d", "Flatten", "Dropout", "CrossEntropyLoss", "init",
     "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Softplus", "Hardtanh", "Hardswish",
     "Hardsigmoid", "LogSigmoid", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Identity",
-    "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
+    "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "ModuleList", "ModuleDict",
 ]

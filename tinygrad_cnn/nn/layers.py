@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
-from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 
@@ -172,39 +169,3 @@ class CrossEntropyLoss(Module):
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
         return F.cross_entropy(input, target, self.reduction, self.label_smoothing, self.ignore_index)
-
-
-class Sequential(Module):
-    """Modules applied in order; indexable, iterable, named "0", "1", ... as in PyTorch."""
-
-    def __init__(self, *modules: Module | OrderedDict) -> None:
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
-            for name, module in modules[0].items():
-                setattr(self, name, module)
-        else:
-            for i, module in enumerate(modules):
-                if not isinstance(module, Module):
-                    raise TypeError(f"Sequential: item {i} is a {type(module).__name__}, not a Module")
-                setattr(self, str(i), module)
-
-    def forward(self, x: Any) -> Any:
-        for module in self._modules.values():
-            x = module(x)
-        return x
-
-    def append(self, module: Module) -> Sequential:
-        setattr(self, str(len(self._modules)), module)
-        return self
-
-    def __getitem__(self, index: int | slice) -> Any:
-        items = list(self._modules.values())
-        if isinstance(index, slice):
-            return Sequential(*items[index])
-        return items[index]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())

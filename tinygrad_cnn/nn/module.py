@@ -7,14 +7,36 @@ in PyTorch, and a PyTorch state dict converted to NumPy loads as is.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..autograd import scope
-from ..tensor import Tensor
+from ..tensor import Tensor, dtype_of_to_arguments
 from .parameter import Parameter
+
+
+class RemovableHandle:
+    """What registering a hook returns: ``handle.remove()`` (or leaving a ``with`` block) removes it."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: OrderedDict, hook: Callable[..., Any], prepend: bool) -> None:
+        RemovableHandle._next_id += 1
+        self.id, self._hooks = RemovableHandle._next_id, hooks
+        hooks[self.id] = hook
+        if prepend:
+            hooks.move_to_end(self.id, last=False)
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
 
 
 class IncompatibleKeys(NamedTuple):
@@ -31,6 +53,8 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "training", True)
 
     # ------------------------------------------------------------------ registration
@@ -81,13 +105,56 @@ class Module:
         else:
             setattr(self, name, param)
 
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` as the child ``name`` (what attribute assignment does)."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{type(self).__name__}.add_module: the name must be a non-empty string without '.', "
+                           f"got {name!r}")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.add_module: {name!r} must be a Module or None, "
+                            f"got {type(module).__name__}")
+        if name in self.__dict__ and name not in self._modules:
+            raise KeyError(f"{type(self).__name__}.add_module: attribute {name!r} already exists")
+        self._parameters.pop(name, None)
+        self._buffers.pop(name, None)
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> Module:
+        """The module at dotted path ``target`` ("" is this module), as ``named_modules`` names it."""
+        module: Module = self
+        for part in target.split(".") if target else []:
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no submodule {part!r} (looking for {target!r})")
+            module = child
+        return module
+
     # ------------------------------------------------------------------ calling
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        for hook in list(self._forward_pre_hooks.values()):
+            changed = hook(self, args)
+            if changed is not None:
+                args = changed if isinstance(changed, tuple) else (changed,)
         with scope(self):  # graph nodes remember which module made them
-            return self.forward(*args, **kwargs)
+            output = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            changed = hook(self, args, output)
+            if changed is not None:
+                output = changed
+        return output
+
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each forward; a non-None result replaces args."""
+        return RemovableHandle(self._forward_pre_hooks, hook, prepend)
+
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each forward; a non-None result replaces output."""
+        return RemovableHandle(self._forward_hooks, hook, prepend)
 
     # ------------------------------------------------------------------ traversal
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
@@ -150,9 +217,47 @@ class Module:
     def eval(self) -> Module:
         return self.train(False)
 
-    def zero_grad(self) -> None:
+    def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = Tensor(np.zeros_like(p.data))
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for p in self.parameters():
+            p.requires_grad = requires_grad
+        return self
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call ``fn`` on every submodule, children first, then on this one (weight init)."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Convert the floating parameters and buffers in place: ``to(dtype)``, ``to("cpu")``,
+        ``to(device, dtype)`` (only the CPU exists). The Parameter objects stay the same, so an
+        optimiser built before still holds them."""
+        dtype = dtype_of_to_arguments(args, kwargs)
+        if dtype is None:
+            return self
+        for t in list(self.parameters()) + list(self.buffers()):
+            if t.dtype.kind == "f" and t.dtype != dtype:
+                t.data = t.data.astype(dtype)
+                if t.grad is not None:
+                    t.grad = Tensor(t.grad.data.astype(dtype))
+        return self
+
+    def double(self) -> Module:
+        return self.to(np.float64)
+
+    def float(self) -> Module:
+        return self.to(np.float32)
+
+    def cpu(self) -> Module:
+        return self
 
     # ------------------------------------------------------------------ state
     def _state_entries(self) -> Iterator[tuple[str, Tensor]]:
