@@ -1,5 +1,5 @@
 """Layers and models (``from tinygrad_cnn import nn``), with PyTorch's names and state-dict keys."""
-from . import init
+from . import init, utils
 from .activation import (
     ELU,
     GELU,
@@ -39,5 +39,5 @@ __all__ = [
     "MaxPool2d", "AvgPool2d", "Flatten", "Dropout", "CrossEntropyLoss", "init",
     "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Softplus", "Hardtanh", "Hardswish",
     "Hardsigmoid", "LogSigmoid", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Identity",
-    "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "ModuleList", "ModuleDict",
+    "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "ModuleList", "ModuleDict", "utils",
 ]
