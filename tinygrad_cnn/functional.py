@@ -20,7 +20,8 @@ from .ops.conv import conv2d, conv_transpose2d
 from .ops.dropout import dropout
 from .ops.linear import linear
 from .ops.loss import cross_entropy, log_softmax, softmax
-from .ops.norm import batch_norm
+from .ops.norm import batch_norm, group_norm, instance_norm, layer_norm, local_response_norm
+from .ops.pad import pad
 from .ops.pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
 
 __all__ = [
@@ -28,5 +29,6 @@ __all__ = [
     "adaptive_max_pool2d", "batch_norm",
     "cross_entropy", "log_softmax", "softmax", "dropout",
     "relu", "relu6", "hardtanh", "leaky_relu", "elu", "selu", "gelu", "silu", "softplus", "mish", "hardswish",
-    "hardsigmoid", "logsigmoid", "sigmoid", "tanh",
+    "hardsigmoid", "logsigmoid", "sigmoid", "tanh", "pad", "group_norm", "layer_norm", "instance_norm",
+    "local_response_norm",
 ]

@@ -2,35 +2,40 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from .. import functional as F
+from .. import windows
 from ..ops.arguments import integer, pair
+from ..ops.conv import same_padding
 from ..tensor import Tensor
 from . import init
 from .module import Module
-from .parameter import Parameter
+from .parameter import Parameter, parameter_dtype
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-def _uniform_parameter(shape: tuple[int, ...], bound: float) -> Parameter:
-    return init.uniform_(Parameter(np.empty(shape, dtype=np.float32)), -bound, bound)
+def _uniform_parameter(shape: tuple[int, ...], bound: float, dtype: np.dtype) -> Parameter:
+    return init.uniform_(Parameter(np.empty(shape, dtype=dtype)), -bound, bound)
 
 
 class Linear(Module):
     """y = x @ weight.T + bias, weight (out_features, in_features), PyTorch's initialisation."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
         super().__init__()
         in_features = integer("Linear", "in_features", in_features, minimum=0)
         out_features = integer("Linear", "out_features", out_features, minimum=0)
+        dtype = parameter_dtype(device, dtype)
         self.in_features, self.out_features = in_features, out_features
-        self.weight = Parameter(np.empty((out_features, in_features), dtype=np.float32))
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if bias:
-            self.bias = _uniform_parameter((out_features,), 1 / math.sqrt(in_features))
-        else:
-            self.register_parameter("bias", None)
+        bound = 1 / math.sqrt(in_features) if in_features else 0.0
+        self.bias = _uniform_parameter((out_features,), bound, dtype) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, self.weight, self.bias)
@@ -39,34 +44,33 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-class Conv2d(Module):
-    """2-D convolution layer over NCHW input, weight (out, in/groups, kH, kW)."""
+class _ConvNd(Module):
+    """What Conv2d and ConvTranspose2d share: checked settings, the weight and bias with
+    PyTorch's initialisation, the repr."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
-                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
-                 dilation: int | tuple[int, int] = 1, groups: int = 1, bias: bool = True) -> None:
+    def __init__(self, name: str, in_channels: int, out_channels: int, kernel_size: Any, stride: Any, padding: Any,
+                 dilation: Any, groups: int, bias: bool, padding_mode: str, weight_shape: tuple[int, int],
+                 device: Any, dtype: Any) -> None:
         super().__init__()
-        in_channels = integer("Conv2d", "in_channels", in_channels, minimum=1)
-        out_channels = integer("Conv2d", "out_channels", out_channels, minimum=1)
-        groups = integer("Conv2d", "groups", groups, minimum=1)
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d: groups={groups} must divide in_channels ({in_channels}) "
-                             f"and out_channels ({out_channels})")
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = pair("Conv2d", "kernel_size", kernel_size, 1)
-        self.stride = pair("Conv2d", "stride", stride, 1)
-        self.padding = pair("Conv2d", "padding", padding, 0)
-        self.dilation = pair("Conv2d", "dilation", dilation, 1)
-        self.weight = Parameter(np.empty((out_channels, in_channels // groups) + self.kernel_size, dtype=np.float32))
+        self.in_channels = integer(name, "in_channels", in_channels, minimum=1)
+        self.out_channels = integer(name, "out_channels", out_channels, minimum=1)
+        self.groups = integer(name, "groups", groups, minimum=1)
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            raise ValueError(f"{name}: groups={self.groups} must divide in_channels ({self.in_channels}) "
+                             f"and out_channels ({self.out_channels})")
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"{name}: padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}, "
+                             f"got {padding_mode!r}")
+        self.kernel_size = pair(name, "kernel_size", kernel_size, 1)
+        self.stride = pair(name, "stride", stride, 1)
+        self.padding = padding if isinstance(padding, str) else pair(name, "padding", padding, 0)
+        self.dilation = pair(name, "dilation", dilation, 1)
+        self.padding_mode = padding_mode
+        dtype = parameter_dtype(device, dtype)
+        self.weight = Parameter(np.empty(weight_shape + self.kernel_size, dtype=dtype))
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         fan_in, _ = init.calculate_fan_in_and_fan_out(self.weight)
-        if bias:
-            self.bias = _uniform_parameter((out_channels,), 1 / math.sqrt(fan_in))
-        else:
-            self.register_parameter("bias", None)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        self.bias = _uniform_parameter((self.out_channels,), 1 / math.sqrt(fan_in), dtype) if bias else None
 
     def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -74,66 +78,69 @@ class Conv2d(Module):
             text += f", padding={self.padding}"
         if self.dilation != (1, 1):
             text += f", dilation={self.dilation}"
+        if getattr(self, "output_padding", (0, 0)) != (0, 0):
+            text += f", output_padding={self.output_padding}"
         if self.groups != 1:
             text += f", groups={self.groups}"
-        return text + (", bias=False" if self.bias is None else "")
+        if self.bias is None:
+            text += ", bias=False"
+        return text + (f", padding_mode={self.padding_mode}" if self.padding_mode != "zeros" else "")
 
 
-class _BatchNorm(Module):
-    _expected_dims: tuple[int, ...]
+class Conv2d(_ConvNd):
+    """2-D convolution layer over NCHW input, weight (out, in/groups, kH, kW); ``padding`` may be
+    "same" or "valid", and ``padding_mode`` pads with zeros, a reflection, the edge or a wrap."""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True) -> None:
-        super().__init__()
-        num_features = integer(type(self).__name__, "num_features", num_features, minimum=1)
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=np.float32))
-            self.bias = Parameter(np.zeros(num_features, dtype=np.float32))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=np.float32)))
-            self.register_buffer("running_var", Tensor(np.ones(num_features, dtype=np.float32)))
-            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0,
+                 dilation: int | tuple[int, int] = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        in_channels = integer("Conv2d", "in_channels", in_channels, minimum=1)
+        groups = integer("Conv2d", "groups", groups, minimum=1)
+        super().__init__("Conv2d", in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, (out_channels, in_channels // groups), device, dtype)
+        if isinstance(self.padding, str):
+            same_padding("Conv2d", self.padding, self.kernel_size, self.stride, self.dilation)  # checks it
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim not in self._expected_dims:
-            raise ValueError(f"{type(self).__name__}: expected {' or '.join(f'{d}-D' for d in self._expected_dims)} "
-                             f"input, got shape {x.shape}")
-        if x.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}: input has {x.shape[1]} channels but the layer "
-                             f"was built for {self.num_features}")
-        momentum = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked += 1
-            if self.momentum is None:  # cumulative moving average, as PyTorch
-                momentum = 1.0 / float(self.num_batches_tracked.data)
-        use_batch_stats = self.training or self.running_mean is None
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            use_batch_stats, momentum, self.eps)
-
-    def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+        if self.padding_mode == "zeros":
+            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        if isinstance(self.padding, str):
+            before, after = same_padding("Conv2d", self.padding, self.kernel_size, self.stride, self.dilation)
+        else:
+            before = after = self.padding
+        padded = F.pad(x, (before[1], after[1], before[0], after[0]), mode=self.padding_mode)
+        return F.conv2d(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 
-class BatchNorm1d(_BatchNorm):
-    """Batch norm over (N, C) or (N, C, L) input."""
+class ConvTranspose2d(_ConvNd):
+    """Transposed convolution layer, weight (in, out/groups, kH, kW): the adjoint of Conv2d,
+    used to upsample."""
 
-    _expected_dims = (2, 3)
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                 output_padding: int | tuple[int, int] = 0, groups: int = 1, bias: bool = True,
+                 dilation: int | tuple[int, int] = 1, padding_mode: str = "zeros", device: Any = None,
+                 dtype: Any = None) -> None:
+        if padding_mode != "zeros":
+            raise ValueError(f"ConvTranspose2d: only 'zeros' padding_mode is supported, got {padding_mode!r}")
+        if isinstance(padding, str):
+            raise ValueError(f"ConvTranspose2d: padding must be an int or a pair, got {padding!r}")
+        out_channels = integer("ConvTranspose2d", "out_channels", out_channels, minimum=1)
+        groups = integer("ConvTranspose2d", "groups", groups, minimum=1)
+        super().__init__("ConvTranspose2d", in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, (in_channels, out_channels // groups), device, dtype)
+        self.output_padding = pair("ConvTranspose2d", "output_padding", output_padding, 0)
 
-
-class BatchNorm2d(_BatchNorm):
-    """Batch norm over (N, C, H, W) input, per channel."""
-
-    _expected_dims = (4,)
+    def forward(self, x: Tensor, output_size: Any = None) -> Tensor:
+        output_padding = self.output_padding
+        if output_size is not None:  # choose the output_padding that gives this size (PyTorch's option)
+            size = tuple(output_size)[-2:]
+            output_padding = tuple(
+                windows.output_padding_for(size[a], x.shape[2 + a], self.kernel_size[a], self.stride[a],
+                                           self.padding[a], self.dilation[a]) for a in range(2))
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups,
+                                  self.dilation)
 
 
 class Flatten(Module):

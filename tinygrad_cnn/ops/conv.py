@@ -11,6 +11,7 @@ from .. import kernels, windows
 from ..autograd import Function
 from ..tensor import Tensor
 from .arguments import integer, pair, same_float_dtype
+from .pad import pad
 
 Pair = tuple[int, int]
 
@@ -135,12 +136,22 @@ def _check_groups(op: str, groups: int, channels: int, other: int, other_name: s
 
 
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Pair = 1,
-           padding: int | Pair = 0, dilation: int | Pair = 1, groups: int = 1) -> Tensor:
-    """2-D convolution (cross-correlation, as PyTorch) of NCHW ``x`` with (O, C/groups, kH, kW) weights."""
+           padding: int | Pair | str = 0, dilation: int | Pair = 1, groups: int = 1) -> Tensor:
+    """2-D convolution (cross-correlation, as PyTorch) of NCHW ``x`` with (O, C/groups, kH, kW) weights.
+
+    ``padding`` is an int, a pair, "valid" (none) or "same" (the output keeps the input's size;
+    stride 1 only; an odd total puts the extra row or column at the bottom or right, as PyTorch).
+    """
     op = "conv2d"
     _check_tensors(op, x, weight, bias)
-    stride, padding, dilation = pair(op, "stride", stride, 1), pair(op, "padding", padding, 0), \
-        pair(op, "dilation", dilation, 1)
+    stride, dilation = pair(op, "stride", stride, 1), pair(op, "dilation", dilation, 1)
+    if isinstance(padding, str):
+        before, after = same_padding(op, padding, weight.shape[2:], stride, dilation)
+        if before != after:
+            x = pad(x, (before[1], after[1], before[0], after[0]))
+            before = (0, 0)
+        padding = before
+    padding = pair(op, "padding", padding, 0)
     o, cg, kh, kw = weight.shape
     groups = _check_groups(op, groups, x.shape[1], o, "out_channels")
     if x.shape[1] != cg * groups:
@@ -157,6 +168,20 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | 
                 f"{op}: kernel {name} {weight.shape[2 + a]} (dilated to {extent}) is larger than "
                 f"the padded input {name} {padded} (input {x.shape[2 + a]} + 2*padding {padding[a]})")
     return Conv2d.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+def same_padding(op: str, padding: str, kernel: tuple[int, ...], stride: Pair,
+                 dilation: Pair) -> tuple[Pair, Pair]:
+    """(top, left) and (bottom, right) padding for ``padding="same"`` or ``"valid"``."""
+    if padding == "valid":
+        return (0, 0), (0, 0)
+    if padding != "same":
+        raise ValueError(f"{op}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+    if stride != (1, 1):
+        raise ValueError(f"{op}: padding='same' is not supported for strided convolutions (stride {stride})")
+    totals = [dilation[a] * (kernel[a] - 1) for a in range(2)]
+    before = (totals[0] // 2, totals[1] // 2)
+    return before, (totals[0] - before[0], totals[1] - before[1])
 
 
 def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Pair = 1,

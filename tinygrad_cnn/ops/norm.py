@@ -14,6 +14,7 @@ from ..kernels.norm import channel_shape, reduce_axes
 from ..tensor import Tensor
 from ..versions import bump_version
 from .arguments import same_float_dtype
+from .pad import pad
 
 
 class BatchNorm(Function):
@@ -130,3 +131,89 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
         x, weight, bias, running_mean=None if running_mean is None else running_mean.data,
         running_var=None if running_var is None else running_var.data, momentum=momentum, eps=eps,
         training=bool(training))
+
+
+# --------------------------------------------------------------------------- other normalisations
+
+def _normalize(x: Tensor, dims: tuple[int, ...], eps: float) -> Tensor:
+    """(x - mean) / sqrt(biased var + eps) over ``dims``."""
+    centered = x - x.mean(dims, keepdim=True)
+    return centered / ((centered * centered).mean(dims, keepdim=True) + eps).sqrt()
+
+
+def group_norm(x: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise each sample over groups of channels (and all positions), then scale and shift
+    per channel."""
+    op = "group_norm"
+    if not isinstance(x, Tensor) or x.ndim < 2:
+        raise ValueError(f"{op}: expected input of shape (N, C, *), got {getattr(x, 'shape', type(x).__name__)}")
+    n, channels = x.shape[:2]
+    if not isinstance(num_groups, int) or num_groups < 1 or channels % num_groups:
+        raise ValueError(f"{op}: num_groups {num_groups!r} must divide the number of channels {channels}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (channels,):
+            raise ValueError(f"{op}: {name} must have shape ({channels},), got {t.shape}")
+    same_float_dtype(op, input=x, weight=weight, bias=bias)
+    out = _normalize(x.reshape(n, num_groups, -1), (2,), eps).reshape(x.shape)
+    return _affine(out, weight, bias, channel_shape(x.ndim, channels))
+
+
+def _affine(x: Tensor, weight: Tensor | None, bias: Tensor | None, shape: tuple[int, ...]) -> Tensor:
+    if weight is not None:
+        x = x * weight.reshape(shape)
+    return x if bias is None else x + bias.reshape(shape)
+
+
+def layer_norm(x: Tensor, normalized_shape: int | tuple[int, ...], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the last len(normalized_shape) dimensions, then scale and shift elementwise."""
+    op = "layer_norm"
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if not isinstance(x, Tensor) or x.shape[x.ndim - len(shape):] != shape or len(shape) > x.ndim:
+        raise ValueError(f"{op}: normalized_shape {shape} must match the last dimensions of the input, "
+                         f"got shape {getattr(x, 'shape', type(x).__name__)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != shape:
+            raise ValueError(f"{op}: {name} must have shape {shape}, got {t.shape}")
+    same_float_dtype(op, input=x, weight=weight, bias=bias)
+    return _affine(_normalize(x, tuple(range(x.ndim - len(shape), x.ndim)), eps), weight, bias, shape)
+
+
+def instance_norm(x: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each (sample, channel) over its positions; with running statistics, they track
+    the batch average of the instances' statistics (PyTorch's rule)."""
+    op = "instance_norm"
+    if not isinstance(x, Tensor) or x.ndim < 3:
+        raise ValueError(f"{op}: expected input of shape (N, C, *spatial), got "
+                         f"{getattr(x, 'shape', type(x).__name__)}")
+    n, c = x.shape[:2]
+
+    def repeated(t: Tensor | None) -> Tensor | None:
+        return None if t is None else Tensor(np.tile(t.data, n))
+
+    mean, var = repeated(running_mean), repeated(running_var)
+    out = batch_norm(x.reshape((1, n * c) + x.shape[2:]), mean, var, None if weight is None else weight.repeat(n),
+                     None if bias is None else bias.repeat(n), use_input_stats, momentum, eps)
+    for target, updated in ((running_mean, mean), (running_var, var)):
+        if target is not None and use_input_stats:
+            target.data[...] = updated.data.reshape(n, c).mean(0)
+            bump_version(target.data)
+    return out.reshape(x.shape)
+
+
+def local_response_norm(x: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
+    """x / (k + alpha * mean of x² over ``size`` neighbouring channels) ** beta (AlexNet's LRN;
+    the window is zero-padded at the ends and always divided by ``size``, as PyTorch)."""
+    op = "local_response_norm"
+    if not isinstance(x, Tensor) or x.ndim < 3:
+        raise ValueError(f"{op}: expected input of shape (N, C, *), got {getattr(x, 'shape', type(x).__name__)}")
+    if not isinstance(size, int) or size < 1:
+        raise ValueError(f"{op}: size must be a positive int, got {size!r}")
+    channels = x.shape[1]
+    squares = pad((x * x).unsqueeze(1).flatten(3) if x.ndim > 3 else (x * x).unsqueeze(1),
+                  (0, 0, size // 2, (size - 1) // 2))
+    window = sum(squares[:, 0, i:i + channels] for i in range(size)) / size
+    return x / (window.reshape(x.shape) * alpha + k) ** beta
