@@ -259,9 +259,9 @@ def test_batch_norm_bad_input_is_a_clear_error(call, message):
 @pytest.mark.parametrize("reduction,smoothing", itertools.product(["mean", "sum", "none"], [0.0, 0.1]))
 def test_cross_entropy(reduction, smoothing):
     logits, target = rand((6, 4), 0) * 2, np.array([0, 3, 1, 1, 2, 3])
-    got = F.cross_entropy(Tensor(logits), Tensor(target), reduction, smoothing).numpy()
+    got = F.cross_entropy(Tensor(logits), Tensor(target), reduction=reduction, label_smoothing=smoothing).numpy()
     np.testing.assert_allclose(got, ref.cross_entropy(logits, target, reduction, smoothing), atol=1e-12)
-    check_gradients(lambda t: F.cross_entropy(t, Tensor(target), reduction, smoothing), logits)
+    check_gradients(lambda t: F.cross_entropy(t, Tensor(target), reduction=reduction, label_smoothing=smoothing), logits)
 
 
 def test_cross_entropy_ignore_index_and_spatial_logits():

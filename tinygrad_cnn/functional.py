@@ -19,7 +19,19 @@ from .ops.activation import (
 from .ops.conv import conv2d, conv_transpose2d
 from .ops.dropout import dropout
 from .ops.linear import linear
-from .ops.loss import cross_entropy, log_softmax, softmax
+from .ops.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    log_softmax,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+    softmax,
+)
 from .ops.norm import batch_norm, group_norm, instance_norm, layer_norm, local_response_norm
 from .ops.pad import pad
 from .ops.pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
@@ -30,5 +42,6 @@ __all__ = [
     "cross_entropy", "log_softmax", "softmax", "dropout",
     "relu", "relu6", "hardtanh", "leaky_relu", "elu", "selu", "gelu", "silu", "softplus", "mish", "hardswish",
     "hardsigmoid", "logsigmoid", "sigmoid", "tanh", "pad", "group_norm", "layer_norm", "instance_norm",
-    "local_response_norm",
+    "local_response_norm", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "kl_div",
 ]

@@ -24,10 +24,20 @@ from .container import ModuleDict, ModuleList, Sequential
 from .layers import (
     Conv2d,
     ConvTranspose2d,
-    CrossEntropyLoss,
     Dropout,
     Flatten,
     Linear,
+)
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
 )
 from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm, LocalResponseNorm
@@ -40,5 +50,6 @@ __all__ = [
     "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Softplus", "Hardtanh", "Hardswish",
     "Hardsigmoid", "LogSigmoid", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Identity",
     "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "ModuleList", "ModuleDict", "utils",
-    "GroupNorm", "LayerNorm", "InstanceNorm2d", "LocalResponseNorm", "ConvTranspose2d",
+    "GroupNorm", "LayerNorm", "InstanceNorm2d", "LocalResponseNorm", "ConvTranspose2d", "NLLLoss", "MSELoss",
+    "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss",
 ]

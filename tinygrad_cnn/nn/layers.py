@@ -167,12 +167,3 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
-
-
-class CrossEntropyLoss(Module):
-    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0, ignore_index: int = -100) -> None:
-        super().__init__()
-        self.reduction, self.label_smoothing, self.ignore_index = reduction, label_smoothing, ignore_index
-
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
-        return F.cross_entropy(input, target, self.reduction, self.label_smoothing, self.ignore_index)

@@ -1,11 +1,16 @@
-"""Softmax, log-softmax and the fused, numerically stable softmax cross-entropy."""
+"""Losses: softmax and log-softmax, the fused stable softmax cross-entropy, and PyTorch's
+other criteria (nll, mse, l1, smooth l1, huber, binary cross-entropy, kl divergence)."""
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from ..autograd import Function, vjp_by_composition
 from ..tensor import Tensor
+from .activation import logsigmoid
 from .arguments import normalize_dim
+from .elementwise import clamp, where
 
 
 def _log_softmax(x: np.ndarray, dim: int) -> np.ndarray:
@@ -123,43 +128,233 @@ class CrossEntropyBackward(Function):
         return vjp_by_composition(composite, ctx.inputs, ctx.needs_input_grad, (grad_grad,))
 
 
-def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
-                  label_smoothing: float = 0.0, ignore_index: int = -100) -> Tensor:
-    """Softmax cross-entropy of logits (N, C) or (N, C, d1, ...) against integer class indices.
+REDUCTIONS = ("mean", "sum", "none")
 
-    Fused and stable: finite for logits of any magnitude. ``label_smoothing`` mixes the
-    one-hot target with the uniform distribution; targets equal to ``ignore_index`` count
-    for nothing (and not in the mean's denominator), as in PyTorch.
-    """
-    op = "cross_entropy"
+
+def _check_reduction(op: str, reduction: str, allowed: tuple[str, ...] = REDUCTIONS) -> None:
+    if reduction not in allowed:
+        raise ValueError(f"{op}: reduction must be {', '.join(map(repr, allowed[:-1]))} or {allowed[-1]!r}, "
+                         f"got {reduction!r}")
+
+
+def _reduce(op: str, losses: Tensor, reduction: str) -> Tensor:
+    _check_reduction(op, reduction)
+    return losses.mean() if reduction == "mean" else losses.sum() if reduction == "sum" else losses
+
+
+def _classes_last(x: Tensor) -> Tensor:
+    """(N, C, d1, ...) -> (N * d1 * ..., C): one row per position."""
+    if x.ndim == 2:
+        return x
+    return x.permute((0,) + tuple(range(2, x.ndim)) + (1,)).reshape(-1, x.shape[1])
+
+
+def _check_logits(op: str, input: Tensor) -> None:  # noqa: A002
     if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: input must be a Tensor of logits, got {type(input).__name__}")
-    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
-    if target.dtype.kind not in "iu":
-        raise TypeError(
-            f"{op}: target must hold integer class indices, got dtype {target.dtype} "
-            "(class probabilities are not supported)")
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
     if input.dtype.kind != "f":
-        raise TypeError(f"{op}: expected floating point logits, got dtype {input.dtype}")
+        raise TypeError(f"{op}: expected floating point {'logits' if op == 'cross_entropy' else 'input'}, "
+                        f"got dtype {input.dtype}")
     if input.ndim < 2:
-        raise ValueError(f"{op}: expected logits of shape (N, C) or (N, C, d1, ...), got {input.shape}")
+        raise ValueError(f"{op}: expected input of shape (N, C) or (N, C, d1, ...), got {input.shape}")
+
+
+def _class_targets(op: str, input: Tensor, target: Tensor, ignore_index: int) -> np.ndarray:  # noqa: A002
+    """The class indices, checked against the input's shape and number of classes."""
     expected = (input.shape[0],) + input.shape[2:]
     if target.shape != expected:
         raise ValueError(f"{op}: target of shape {target.shape} does not match logits of shape "
                          f"{input.shape}; expected {expected}")
     classes = input.shape[1]
-    valid = target.data != ignore_index
-    if valid.any() and (target.data[valid].min() < 0 or target.data[valid].max() >= classes):
-        bad = target.data[valid][(target.data[valid] < 0) | (target.data[valid] >= classes)][0]
+    data = target.data
+    valid = data != ignore_index
+    if valid.any() and (data[valid].min() < 0 or data[valid].max() >= classes):
+        bad = data[valid][(data[valid] < 0) | (data[valid] >= classes)][0]
         raise ValueError(f"{op}: target class {bad} is out of range for {classes} classes (0..{classes - 1})")
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return data.reshape(-1)
+
+
+def _class_weights(op: str, weight: Tensor | None, classes: int) -> Tensor | None:
+    if weight is not None and (not isinstance(weight, Tensor) or weight.shape != (classes,)):
+        raise ValueError(f"{op}: weight must be a Tensor of shape ({classes},), one weight per class, got "
+                         f"{getattr(weight, 'shape', type(weight).__name__)}")
+    return weight
+
+
+def _picked(logp: Tensor, target: np.ndarray, ignore_index: int, weight: Tensor | None) -> tuple[Tensor, Tensor]:
+    """Per row: -w[t] * logp[row, t] (0 for ignored rows), and the row weights w[t] (0 when ignored)."""
+    valid = target != ignore_index
+    safe = np.where(valid, target, 0)
+    rows = np.arange(len(target))
+    row_weight = (weight[Tensor(safe)] if weight is not None else Tensor(np.ones(len(target), logp.dtype)))
+    row_weight = row_weight * valid
+    return -logp[rows, safe] * row_weight, row_weight
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: Any = None,  # noqa: A002
+             ignore_index: int = -100, reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """-w[t] * input[t] per row of log-probabilities; the mean divides by the weights of the
+    rows not ignored (PyTorch's rule)."""
+    op = "nll_loss"
+    _check_logits(op, input)
+    _check_reduction(op, reduction)
+    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold integer class indices, got dtype {target.dtype}")
+    flat = _class_targets(op, input, target, ignore_index)
+    losses, row_weight = _picked(_classes_last(input), flat, ignore_index, _class_weights(op, weight, input.shape[1]))
+    if reduction == "none":
+        return losses.reshape(target.shape)
+    return losses.sum() / row_weight.sum() if reduction == "mean" else losses.sum()
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: Any = None,  # noqa: A002
+                  ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy of logits (N, C) or (N, C, d1, ...) against integer class indices
+    or class probabilities (a target of the logits' shape), as PyTorch.
+
+    ``weight`` rescales each class; ``label_smoothing`` mixes the target with the uniform
+    distribution; targets equal to ``ignore_index`` count for nothing (and not in the mean's
+    denominator). Without ``weight`` and with class indices it runs as one fused, stable
+    primitive, finite for logits of any magnitude.
+    """
+    op = "cross_entropy"
+    _check_logits(op, input)
+    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
+    probabilities = target.dtype.kind == "f" and target.shape == input.shape
+    if target.dtype.kind not in "iu" and not probabilities:
+        raise TypeError(
+            f"{op}: target must hold integer class indices, got dtype {target.dtype} (or class "
+            f"probabilities of the logits' shape {input.shape})")
+    _check_reduction(op, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
-    logits, flat_target = input, target.data
-    if input.ndim > 2:  # classes last, then one row per position
-        logits = input.permute((0,) + tuple(range(2, input.ndim)) + (1,)).reshape(-1, classes)
-        flat_target = flat_target.reshape(-1)
-    loss = CrossEntropy.apply(logits, Tensor(flat_target), reduction=reduction,
-                              label_smoothing=float(label_smoothing), ignore_index=ignore_index)
-    return loss.reshape(expected) if reduction == "none" and input.ndim > 2 else loss
+    classes = input.shape[1]
+    weight = _class_weights(op, weight, classes)
+    if probabilities:
+        return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing)
+    expected = (input.shape[0],) + input.shape[2:]
+    flat_target = _class_targets(op, input, target, ignore_index)
+    logits = _classes_last(input)
+    if weight is None:
+        loss = CrossEntropy.apply(logits, Tensor(flat_target), reduction=reduction,
+                                  label_smoothing=float(label_smoothing), ignore_index=ignore_index)
+        return loss.reshape(expected) if reduction == "none" and input.ndim > 2 else loss
+    logp = log_softmax(logits, 1)
+    nll, row_weight = _picked(logp, flat_target, ignore_index, weight)
+    smooth = -(logp * weight).sum(1) * (flat_target != ignore_index)
+    if reduction == "none":
+        total = (1 - label_smoothing) * nll + label_smoothing / classes * smooth
+        return total.reshape(expected)
+    if reduction == "sum":
+        return (1 - label_smoothing) * nll.sum() + label_smoothing / classes * smooth.sum()
+    denominator = row_weight.sum()
+    return (1 - label_smoothing) * nll.sum() / denominator + label_smoothing / classes * smooth.sum() / denominator
+
+
+def _cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Tensor | None, reduction: str,  # noqa: A002
+                                 label_smoothing: float) -> Tensor:
+    """-sum over classes of w * q * log_softmax(x), with q the (smoothed) target distribution;
+    the mean divides by the number of rows."""
+    classes = input.shape[1]
+    q = target * (1 - label_smoothing) + label_smoothing / classes if label_smoothing else target
+    logp = log_softmax(input, 1)
+    terms = logp * q if weight is None else logp * q * weight.reshape((1, classes) + (1,) * (input.ndim - 2))
+    return _reduce("cross_entropy", -terms.sum(1), reduction)
+
+
+# --------------------------------------------------------------------------- regression and binary losses
+
+def _pair_of(op: str, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target, dtype=input.dtype))
+    try:
+        np.broadcast_shapes(input.shape, target.shape)
+    except ValueError:
+        raise ValueError(f"{op}: input of shape {input.shape} and target of shape {target.shape} cannot be "
+                         "broadcast together") from None
+    return target
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,  # noqa: A002
+             reduction: str = "mean") -> Tensor:
+    target = _pair_of("mse_loss", input, target)
+    difference = input - target
+    return _reduce("mse_loss", difference * difference, reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,  # noqa: A002
+            reduction: str = "mean") -> Tensor:
+    target = _pair_of("l1_loss", input, target)
+    return _reduce("l1_loss", (input - target).abs(), reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,  # noqa: A002
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5 * d² / beta where |d| < beta, else |d| - 0.5 * beta (beta = 0: the L1 loss)."""
+    target = _pair_of("smooth_l1_loss", input, target)
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    d = input - target
+    size = d.abs()
+    if beta == 0:
+        return _reduce("smooth_l1_loss", size, reduction)
+    return _reduce("smooth_l1_loss", where(size.data < beta, 0.5 * d * d / beta, size - 0.5 * beta), reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:  # noqa: A002
+    """0.5 * d² where |d| <= delta, else delta * (|d| - 0.5 * delta)."""
+    target = _pair_of("huber_loss", input, target)
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    d = input - target
+    size = d.abs()
+    return _reduce("huber_loss", where(size.data <= delta, 0.5 * d * d, delta * (size - 0.5 * delta)), reduction)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
+                         size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """-w * (t * log p + (1 - t) * log(1 - p)) for probabilities p; each log is clamped at -100
+    (PyTorch's rule), so p = 0 or 1 gives a finite loss."""
+    op = "binary_cross_entropy"
+    target = _pair_of(op, input, target)
+    if target.shape != input.shape:
+        raise ValueError(f"{op}: target of shape {target.shape} must have the input's shape {input.shape}")
+    if input.data.size and (input.data.min() < 0 or input.data.max() > 1):
+        raise ValueError(f"{op}: all elements of input should be between 0 and 1")
+    losses = -(target * clamp(input.log(), min=-100) + (1 - target) * clamp((1 - input).log(), min=-100))
+    return _reduce(op, losses if weight is None else losses * weight, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
+                                     size_average: Any = None, reduce: Any = None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """binary_cross_entropy(sigmoid(x), t), computed stably from the logits x; ``pos_weight``
+    weighs the positive term (per class, broadcast over the last dimension)."""
+    op = "binary_cross_entropy_with_logits"
+    target = _pair_of(op, input, target)
+    if target.shape != input.shape:
+        raise ValueError(f"{op}: target of shape {target.shape} must have the input's shape {input.shape}")
+    log_sigmoid = logsigmoid(input)
+    positive = target if pos_weight is None else target * pos_weight
+    losses = (1 - target) * input - (positive + (1 - target)) * log_sigmoid  # -log(1 - s) = x - log s
+    return _reduce(op, losses if weight is None else losses * weight, reduction)
+
+
+def kl_div(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,  # noqa: A002
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """target * (log target - input) for log-probabilities ``input`` (0 where target is 0);
+    "batchmean" divides the sum by the batch size, which is the true KL divergence."""
+    op = "kl_div"
+    target = _pair_of(op, input, target)
+    _check_reduction(op, reduction, REDUCTIONS + ("batchmean",))
+    if log_target:
+        pointwise = target.exp() * (target - input)
+    else:
+        positive = target.data > 0
+        pointwise = where(positive, target * where(positive, target, 1.0).log(), 0.0) - target * input
+    if reduction == "batchmean":
+        return pointwise.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce(op, pointwise, reduction)
