@@ -18,6 +18,7 @@ from .ops.activation import (
 )
 from .ops.conv import conv2d, conv_transpose2d
 from .ops.dropout import dropout
+from .ops.interpolate import interpolate
 from .ops.linear import linear
 from .ops.loss import (
     binary_cross_entropy,
@@ -43,5 +44,5 @@ __all__ = [
     "relu", "relu6", "hardtanh", "leaky_relu", "elu", "selu", "gelu", "silu", "softplus", "mish", "hardswish",
     "hardsigmoid", "logsigmoid", "sigmoid", "tanh", "pad", "group_norm", "layer_norm", "instance_norm",
     "local_response_norm", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "kl_div",
+    "binary_cross_entropy_with_logits", "kl_div", "interpolate",
 ]

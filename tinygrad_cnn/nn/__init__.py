@@ -42,7 +42,7 @@ from .loss import (
 from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm, LocalResponseNorm
 from .parameter import Parameter
-from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
+from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, Upsample
 
 __all__ = [
     "Module", "Parameter", "Sequential", "Linear", "Conv2d", "BatchNorm1d", "BatchNorm2d",
@@ -51,5 +51,5 @@ __all__ = [
     "Hardsigmoid", "LogSigmoid", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Identity",
     "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "ModuleList", "ModuleDict", "utils",
     "GroupNorm", "LayerNorm", "InstanceNorm2d", "LocalResponseNorm", "ConvTranspose2d", "NLLLoss", "MSELoss",
-    "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss",
+    "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "Upsample",
 ]

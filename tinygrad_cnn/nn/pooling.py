@@ -1,4 +1,4 @@
-"""Pooling modules (PyTorch's arguments, defaults and reprs)."""
+"""Pooling and resizing modules (PyTorch's arguments, defaults and reprs)."""
 from __future__ import annotations
 
 from typing import Any
@@ -60,3 +60,21 @@ class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
 
     def forward(self, x: Tensor) -> Any:
         return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+
+
+class Upsample(Module):
+    """Resize to ``size`` or by ``scale_factor`` with ``F.interpolate``."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None) -> None:
+        super().__init__()
+        self.size, self.scale_factor, self.mode = size, scale_factor, mode
+        self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
+                             self.recompute_scale_factor)
+
+    def extra_repr(self) -> str:
+        text = f"size={self.size}" if self.size is not None else f"scale_factor={float(self.scale_factor)}"
+        return text + f", mode='{self.mode}'"
