@@ -1,7 +1,7 @@
 """The seed document's sample network, the model the main job trains."""
 from __future__ import annotations
 
-from . import nn
+from .. import nn
 
 
 def seed_cnn(batch_norm: bool = False, num_classes: int = 10) -> nn.Sequential:
