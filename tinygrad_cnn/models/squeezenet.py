@@ -1,5 +1,5 @@
 """SqueezeNet 1.1 (Iandola et al. 2016), torchvision's structure and keys: Fire modules
-squeeze the channels with 1x1 convolutions, then expand them with parallel 1x1 and 3x3 ones
+squeeze the channels with 1x1 convolutions, then expand them with side-by-side 1x1 and 3x3 ones
 whose outputs are concatenated; the classifier is a 1x1 convolution and global pooling."""
 from __future__ import annotations
 
