@@ -1,11 +1,12 @@
 """Optimizer: parameter groups, per-parameter state, zero_grad and state dicts."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
+from ..autograd import enable_grad
 from ..serialization import to_python
 from ..tensor import Tensor
 from ..versions import bump_version
@@ -54,8 +55,13 @@ class Optimizer:
             else:
                 p.grad = Tensor(np.zeros_like(p.data))
 
-    def step(self) -> None:
-        """Update every parameter that has a gradient, in place."""
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient, in place; ``closure``, when given, is
+        called first (with gradients recorded) and its loss returned, as in PyTorch."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
         index = 0
         for group in self.param_groups:
             for p in group["params"]:
@@ -63,6 +69,7 @@ class Optimizer:
                     self._update(p.data, p.grad.data, self.state.setdefault(index, {}), group)
                     bump_version(p.data)  # saved copies of p in a graph are stale now
                 index += 1
+        return loss
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -76,7 +83,7 @@ class Optimizer:
                            "params": list(range(start, start + count))})
             start += count
         state = {i: {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
-                 for i, s in self.state.items()}
+                 for i, s in self.state.items() if s}  # parameters with no state yet are left out
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
