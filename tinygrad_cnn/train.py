@@ -1,4 +1,4 @@
-"""The main job: train the seed CNN on Fashion-MNIST.
+"""The main job: train the seed CNN (or ``--model lenet5`` / ``resnet20``) on Fashion-MNIST.
 
     python -m tinygrad_cnn.train                 # defaults reach > 91% test accuracy
     python -m tinygrad_cnn.train --resume        # carry on from runs/fashion-mnist/checkpoint.npz
@@ -29,9 +29,8 @@ from tqdm import tqdm
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
-from tinygrad_cnn import nn, optim
+from tinygrad_cnn import models, nn, optim
 from tinygrad_cnn.data import DataLoader, FashionMNIST, Normalize
-from tinygrad_cnn.models import seed_cnn
 from tinygrad_cnn.random import get_rng_state, set_rng_state
 from tinygrad_cnn.serialization import to_python, write_atomically
 
@@ -39,9 +38,14 @@ CHECKPOINT, BEST, METRICS, PLOT = "checkpoint.npz", "best.npz", "metrics.jsonl",
 
 
 # The settings that define a run: a resumed run must keep them (--epochs may grow).
-RUN_SETTINGS = ("batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule", "batch_norm", "seed",
-                "limit_batches")
-MODEL, DATA = "seed_cnn", "Fashion-MNIST"
+RUN_SETTINGS = ("model", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule", "batch_norm",
+                "seed", "limit_batches")
+DATA = "Fashion-MNIST"
+MODELS = {  # the models that suit 28x28 grey images; --batch-norm applies to the seed CNN
+    "seed_cnn": lambda batch_norm: models.seed_cnn(batch_norm=batch_norm),
+    "lenet5": lambda batch_norm: models.lenet5(in_channels=1, num_classes=10),
+    "resnet20": lambda batch_norm: models.resnet20(in_channels=1, num_classes=10),
+}
 
 
 def _number(kind: type, low: float, inclusive: bool = True):  # noqa: ANN202  (an argparse type)
@@ -69,8 +73,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--weight-decay", type=_number(float, 0), default=5e-4)
     parser.add_argument("--schedule", choices=("cosine", "step", "constant"), default="cosine",
                         help="learning-rate schedule over the epochs")
+    parser.add_argument("--model", choices=sorted(MODELS), default="seed_cnn",
+                        help="the network: the seed CNN, LeNet-5 or the CIFAR-style ResNet-20")
     parser.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=False,
-                        help="BatchNorm2d after each convolution")
+                        help="BatchNorm2d after each convolution of the seed CNN")
     parser.add_argument("--seed", type=_number(int, 0), default=0)
     parser.add_argument("--threads", type=_number(int, 1), default=tc.get_num_threads(),
                         help="cores to compute on (default: the cores available, or OMP_NUM_THREADS)")
@@ -85,7 +91,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def run_settings(args: argparse.Namespace) -> dict[str, Any]:
     """What defines this run, as stored in its checkpoint."""
-    return {"model": MODEL, "data": DATA, **{name: getattr(args, name) for name in RUN_SETTINGS}}
+    return {"data": DATA, **{name: getattr(args, name) for name in RUN_SETTINGS}}
 
 
 def build_optimizer(args: argparse.Namespace, model: nn.Module) -> tuple[optim.Optimizer, Any]:
@@ -318,7 +324,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     train_loader = DataLoader(train_set, args.batch_size, shuffle=True)
     test_loader = DataLoader(test_set, 1000)
-    model = seed_cnn(batch_norm=args.batch_norm)
+    model = MODELS[args.model](args.batch_norm)
     optimizer, scheduler = build_optimizer(args, model)
 
     progress = Progress()
