@@ -35,3 +35,13 @@ def test_train_script_shows_its_options(capsys, monkeypatch):
     with pytest.raises(SystemExit) as info:
         runpy.run_path(str(EXAMPLES / "train_fashion_mnist.py"), run_name="__main__")
     assert info.value.code == 0 and "--batch-norm" in capsys.readouterr().out
+
+
+def test_a_pytorch_model_file_runs_with_only_its_imports_changed(capsys):
+    source = (EXAMPLES / "port_a_pytorch_model.py").read_text()
+    imports = [line for line in source.splitlines() if line.startswith("import ")]
+    assert imports == ["import numpy as np", "import tinygrad_cnn as torch", "import tinygrad_cnn.functional as F",
+                       "import tinygrad_cnn.nn as nn"]
+    runpy.run_path(str(EXAMPLES / "port_a_pytorch_model.py"), run_name="__main__")
+    accuracy = float(capsys.readouterr().out.strip().splitlines()[-1].rsplit(" ", 1)[1].rstrip("%"))
+    assert accuracy > 30.0  # ten classes: chance is 10%

@@ -8,7 +8,7 @@ from . import autograd, cuda, data, functional, nn, optim, utils
 from .allocator import keep_freed_memory
 from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, ones, ones_like, rand,
-                       rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
+                       rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .device import device
 from .dtypes import bool, double, float, float32, float64, int, int8, int16, int32, int64, long, short, uint8
 from .gradcheck import gradcheck, gradgradcheck
@@ -31,7 +31,7 @@ __all__ = [
     "Tensor", "Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "grad", "gradcheck", "gradgradcheck", "manual_seed", "save", "load",
     "keep_freed_memory", "set_num_threads", "get_num_threads",
-    "tensor", "from_numpy", "empty", "zeros", "ones", "full", "arange", "eye", "rand", "randn", "randint",
+    "tensor", "from_numpy", "empty", "zeros", "ones", "full", "arange", "eye", "rand", "randn", "randint", "randperm",
     "empty_like", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like",
     "device", "float32", "float", "float64", "double", "int64", "long", "int32", "int", "int16", "short", "int8",
     "uint8", "bool",

@@ -102,6 +102,11 @@ def randint(*args: Any, dtype: Any = np.int64) -> Tensor:
     return Tensor(generator().integers(low, high, _shape("randint", (size,)), dtype=dtype))
 
 
+def randperm(n: int, dtype: Any = np.int64) -> Tensor:
+    """A random permutation of 0..n-1 from the shared generator."""
+    return Tensor(generator().permutation(integer("randperm", "n", n, minimum=0)).astype(dtype))
+
+
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
