@@ -136,3 +136,14 @@ def test_cli_renders_the_seed_cnn_and_a_user_model(tmp_path, monkeypatch, capsys
     assert cli(["--model", "my_models:tiny", "--input-shape", "2,4", "--classes", "3",
                 "--out", "tiny.png", "--collapse"]) == 0
     assert (tmp_path / "tiny.png").exists() and "wrote" in capsys.readouterr().out
+
+
+def test_new_primitives_are_drawn_with_their_settings():
+    x = Tensor(np.random.default_rng(0).standard_normal((2, 3, 7, 7)), requires_grad=True)
+    y = F.max_pool2d(x, 3, 2, 1, dilation=1, ceil_mode=True) * 1.0
+    y[:, 0] = 0
+    z = tc.cat([F.adaptive_avg_pool2d(y, (3, 2)), F.adaptive_max_pool2d(y, (3, 2))], 1)
+    z = F.pad(F.interpolate(z, size=(5, 4), mode="bilinear"), (1, 1), mode="reflect")
+    source = draw_graph(F.group_norm(z, 2).sum()).source
+    for text in ("ceil_mode=True", "index=[:, 0]", "output_size=(3, 2)", "Cat", "dim=1", "SetItem", "AdaptiveAvgPool2d"):
+        assert text in source, text

@@ -62,9 +62,25 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "×".join(str(n) for n in shape) if shape else "scalar"
 
 
+def _index_text(index: tuple) -> str:
+    """An indexing tuple as Python writes it: (slice(None), 0) -> '[:, 0]'."""
+    def part(p: Any) -> str:
+        if isinstance(p, slice):
+            text = f"{'' if p.start is None else p.start}:{'' if p.stop is None else p.stop}"
+            return text + (f":{p.step}" if p.step is not None else "")
+        if p is Ellipsis:
+            return "..."
+        if isinstance(p, np.ndarray):
+            return f"<{'×'.join(map(str, p.shape))} indices>"
+        return str(p)
+    return "[" + ", ".join(part(p) for p in index) + "]"
+
+
 def operation_label(node: Function) -> str:
     """The primitive's name and its settings, e.g. 'MaxPool2d\\nkernel_size=2 stride=2'."""
     parts = [f"{k}={_short(v)}" for k, v in node.settings.items() if _is_simple(v)]
+    if isinstance(node.settings.get("index"), tuple):
+        parts.append(f"index={_index_text(node.settings['index'])}")
     parts += [f"other={_short(a)}" for a in node.inputs if isinstance(a, (int, float)) and not isinstance(a, bool)]
     lines, line = [], ""
     for part in parts:  # wrap settings so boxes stay narrow
