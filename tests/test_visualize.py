@@ -143,7 +143,7 @@ def test_new_primitives_are_drawn_with_their_settings():
     y = F.max_pool2d(x, 3, 2, 1, dilation=1, ceil_mode=True) * 1.0
     y[:, 0] = 0
     z = tc.cat([F.adaptive_avg_pool2d(y, (3, 2)), F.adaptive_max_pool2d(y, (3, 2))], 1)
-    z = F.pad(F.interpolate(z, size=(5, 4), mode="bilinear"), (1, 1), mode="reflect")
+    z = F.pad(F.interpolate(z, size=(5, 4), mode="bilinear"), (1, 1, 2, 0), mode="reflect")
     source = draw_graph(F.group_norm(z, 2).sum()).source
     for text in ("ceil_mode=True", "index=[:, 0]", "output_size=(3, 2)", "Cat", "dim=1", "SetItem", "AdaptiveAvgPool2d"):
         assert text in source, text
