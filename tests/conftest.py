@@ -3,6 +3,8 @@ import pytest
 
 import tinygrad_cnn as tc
 
+from test_data import write_split
+
 DEFAULT_THREADS = tc.get_num_threads()  # the cores available, as a user gets them
 
 
@@ -12,3 +14,11 @@ def default_threads_after_each_test():
     yield
     if tc.get_num_threads() != DEFAULT_THREADS:
         tc.set_num_threads(DEFAULT_THREADS)
+
+
+@pytest.fixture
+def small_data(tmp_path):
+    """A tiny Fashion-MNIST in IDX files: 96 training and 40 test images."""
+    write_split(tmp_path / "data", True, 96, seed=1)
+    write_split(tmp_path / "data", False, 40, seed=2)
+    return tmp_path / "data"

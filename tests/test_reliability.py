@@ -13,18 +13,7 @@ import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor, nn, optim, train
 from tinygrad_cnn.data import read_idx
 
-from test_data import write_split
-
-
-@pytest.fixture
-def small_data(tmp_path):
-    write_split(tmp_path / "data", True, 96, seed=1)
-    write_split(tmp_path / "data", False, 40, seed=2)
-    return tmp_path / "data"
-
-
-def run_main(out, data, *extra):
-    return train.main(["--data-root", str(data), "--out", str(out), "--batch-size", "16", "--seed", "3", *extra])
+from test_train import run_main
 
 
 class CtrlCAt(train.StopRequest):

@@ -39,13 +39,6 @@ def test_two_batches_of_real_data_lower_the_loss(batch_norm):
     assert loss_on_batch() < before
 
 
-@pytest.fixture
-def small_data(tmp_path):
-    write_split(tmp_path / "data", True, 96, seed=1)
-    write_split(tmp_path / "data", False, 40, seed=2)
-    return tmp_path / "data"
-
-
 def run_main(out, data, *extra):
     return train.main(["--data-root", str(data), "--out", str(out), "--batch-size", "16", "--seed", "3", *extra])
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
 from typing import Any, NamedTuple
@@ -330,6 +330,15 @@ def is_viewed(array: np.ndarray) -> bool:
 
 def _is_float(array: Any) -> bool:
     return (array.dtype if isinstance(array, np.ndarray) else np.result_type(array)).kind == "f"
+
+
+def zero_grads(tensors: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """Forget accumulated gradients: ``.grad = None``, or zeros where there was one."""
+    for t in tensors:
+        if set_to_none or t.grad is None:
+            t.grad = None
+        else:
+            t.grad = Tensor(np.zeros_like(t.data))
 
 
 def rebase_history(target: Tensor, old: Tensor, result: Tensor) -> None:
