@@ -586,3 +586,35 @@ def test_loss_modules_and_errors():
         F.mse_loss(x, x, reduction="avg")
     with pytest.raises(ValueError, match=r"cross_entropy: weight must be a Tensor of shape \(3,\)"):
         F.cross_entropy(x, t, Tensor(np.ones(2)))
+
+
+# --------------------------------------------------------------------------- convolution options
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("padding", [1, (2, 1), "same"])
+def test_conv2d_padding_modes_and_same(mode, padding):
+    tc.manual_seed(0)
+    layer = tc.nn.Conv2d(2, 3, (3, 2) if padding == "same" else 3, padding=padding, padding_mode=mode).double()
+    x = rand((2, 2, 5, 6))
+    ph, pw = {1: (1, 1), (2, 1): (2, 1), "same": (1, 0)}[padding]
+    extra = (0, 1) if padding == "same" else (0, 0)  # 'same' with an even kernel pads one more at the end
+    amounts = (pw, pw + extra[1], ph, ph + extra[0])
+    padded = slow_pad(x, amounts, "constant" if mode == "zeros" else mode)
+    want = F.conv2d(Tensor(padded), layer.weight, layer.bias).numpy()
+    np.testing.assert_allclose(layer(Tensor(x)).numpy(), want, atol=1e-12)
+    if padding == "same":
+        assert layer(Tensor(x)).shape[2:] == x.shape[2:]
+    check_gradients(lambda t: layer(t), x)
+
+
+def test_convolution_option_errors():
+    with pytest.raises(ValueError, match="Conv2d: padding_mode must be one of 'zeros', 'reflect', 'replicate', "
+                                         "'circular', got 'mirror'"):
+        tc.nn.Conv2d(1, 1, 3, padding_mode="mirror")
+    with pytest.raises(ValueError, match="padding='same' is not supported for strided convolutions"):
+        tc.nn.Conv2d(1, 1, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="conv2d: padding must be an int, a pair, 'same' or 'valid', got 'full'"):
+        F.conv2d(Tensor(np.ones((1, 1, 4, 4))), Tensor(np.ones((1, 1, 3, 3))), padding="full")
+    layer = tc.nn.ConvTranspose2d(2, 4, 3, stride=2, padding=1, output_padding=1, groups=2)
+    assert layer(tc.randn(1, 2, 5, 5)).shape == (1, 4, 10, 10)
+    assert layer(tc.randn(1, 2, 5, 5), output_size=(9, 9)).shape == (1, 4, 9, 9)
