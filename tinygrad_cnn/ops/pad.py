@@ -53,6 +53,10 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
 
 
 def _constant(x: Tensor, sides: list[tuple[int, int, int]], value: float) -> Tensor:
+    for dim, before, after in sides:
+        if x.shape[dim] + before + after < 0:
+            raise ValueError(f"pad: padding ({before}, {after}) would give dimension {dim} of a tensor of shape "
+                             f"{x.shape} a negative size")
     crop = [slice(None)] * x.ndim
     for dim, before, after in sides:  # negative amounts crop
         crop[dim] = slice(max(-before, 0), x.shape[dim] - max(-after, 0))
@@ -65,8 +69,6 @@ def _constant(x: Tensor, sides: list[tuple[int, int, int]], value: float) -> Ten
         shape[dim] = x.shape[dim] + before + after
     if tuple(shape) == x.shape:
         return x
-    if min(shape) < 0:
-        raise ValueError(f"pad: the padded shape {tuple(shape)} would be negative")
     filled = Tensor(np.full(shape, value, dtype=x.dtype))
     return SetItem.apply(filled, x, index=tuple(interior))
 
