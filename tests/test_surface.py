@@ -618,3 +618,11 @@ def test_convolution_option_errors():
     layer = tc.nn.ConvTranspose2d(2, 4, 3, stride=2, padding=1, output_padding=1, groups=2)
     assert layer(tc.randn(1, 2, 5, 5)).shape == (1, 4, 10, 10)
     assert layer(tc.randn(1, 2, 5, 5), output_size=(9, 9)).shape == (1, 4, 9, 9)
+
+
+def test_clamp_bounds_are_both_numbers_or_both_tensors_and_tensors_are_never_none():
+    x = Tensor(np.ones(3))
+    with pytest.raises(TypeError, match="clamp: min and max must both be numbers or both be Tensors"):
+        x.clamp(Tensor(np.zeros(3)), 2.0)
+    assert (x == None) is False and (x != None) is True  # noqa: E711  (what PyTorch answers)
+    check_gradients(lambda t: t.clone() * t, rand(4))

@@ -266,9 +266,13 @@ class Tensor:
         return elementwise.compare("ge", self, other)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if other is None:  # as PyTorch: a tensor is never None
+            return False
         return elementwise.compare("eq", self, other)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if other is None:
+            return True
         return elementwise.compare("ne", self, other)
 
     # ------------------------------------------------------------------ elementwise functions

@@ -450,6 +450,8 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
             raise TypeError(f"clamp: {name} must be a number or a Tensor, got {type(bound).__name__}")
     if not isinstance(min, Tensor) and not isinstance(max, Tensor):
         return Clamp.apply(x, min=None if min is None else float(min), max=None if max is None else float(max))
+    if min is not None and max is not None and isinstance(min, Tensor) != isinstance(max, Tensor):
+        raise TypeError("clamp: min and max must both be numbers or both be Tensors (as in PyTorch)")
     out = x if min is None else where(x < min, min, x)
     return out if max is None else where(out > max, max, out)
 
