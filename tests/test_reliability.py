@@ -13,27 +13,14 @@ import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor, nn, optim, train
 from tinygrad_cnn.data import read_idx
 
-from test_train import run_main
+from test_train import CtrlCAfter, run_main
 
 
-class CtrlCAt(train.StopRequest):
-    """As if Ctrl-C came when the loop asks for the ``at``-th time (6 asks train an epoch
-    of 96 images in batches of 16; the 7th comes from the evaluation)."""
+class CtrlCAt(CtrlCAfter):
+    """Ctrl-C on the loop's 7th question: 6 train an epoch of 96 images in batches of 16, the
+    7th comes from the evaluation."""
 
-    at = 7
-
-    def __init__(self):
-        super().__init__()
-        self.asked = 0
-
-    @property
-    def requested(self):
-        self.asked += 1
-        return self.asked >= self.at
-
-    @requested.setter
-    def requested(self, value):
-        pass
+    after = 6
 
 
 # --------------------------------------------------------------------------- the main job
