@@ -196,17 +196,19 @@ class Function:
         grad_on = getattr(_state, "grad_enabled", True)
         ctx.needs_input_grad = needs = tuple(
             [grad_on and isinstance(a, Tensor) and a._requires_grad for a in args])
-        record = True in needs
+        requires = True in needs
+        tracing = _debug.tracing  # export records every operation, gradients or not
+        record = requires or tracing
         ctx._saved = ()
         raw = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args], **settings)
         if not isinstance(raw, tuple):
-            out = Tensor._from_op(raw, ctx, 0, True) if record and _is_float(raw) else \
+            out = Tensor._from_op(raw, ctx, 0, requires) if tracing or (requires and _is_float(raw)) else \
                 Tensor._from_op(raw, None, 0, False)
             outputs = (out,)
         else:
             outputs = tuple([
-                Tensor._from_op(array, ctx, i, True) if record and _is_float(array)
-                else Tensor._from_op(array, None, 0, False)
+                Tensor._from_op(array, ctx, i, requires and _is_float(array))
+                if tracing or (requires and _is_float(array)) else Tensor._from_op(array, None, 0, False)
                 for i, array in enumerate(raw)])
             out = outputs
         if record:

@@ -19,9 +19,10 @@ import numpy as np
 class _Flags:
     """The switches the engine reads on every operation (one attribute lookup each)."""
 
-    __slots__ = ("sites", "anomaly", "check_nan", "in_backward")
+    __slots__ = ("sites", "anomaly", "check_nan", "in_backward", "tracing")
 
     def __init__(self) -> None:
+        self.tracing = False     # record every operation, whatever requires grad (export)
         self.sites = False       # record creation sites
         self.anomaly = False     # detect anomalies (and record creation sites)
         self.check_nan = True    # ... including NaN, not only infinity in backward

@@ -1,9 +1,10 @@
 """Activation functions with PyTorch's formulas, defaults and gradients at the kinks.
 
 Most are compositions of existing primitives, so their derivatives of any order come free.
-Three are primitives of their own: ``erf`` (for the exact GELU), and ``hardswish`` and
-``logsigmoid``, whose PyTorch gradients at the kinks and far tails a composition would not
-reproduce. ``inplace=True`` changes the input tensor as PyTorch does (see ``inplace.py``).
+Four are primitives of their own: ``erf`` (for the exact GELU), and ``hardtanh``,
+``hardswish`` and ``logsigmoid``, whose PyTorch gradients at the kinks and far tails a
+composition would not reproduce. Masks are tensor comparisons, so an export records them as
+computations rather than constants. ``inplace=True`` changes the input tensor as PyTorch does (see ``inplace.py``).
 """
 from __future__ import annotations
 
@@ -58,6 +59,23 @@ class Hardswish(Function):
         return grad * where(x.data <= -3, 0.0, where(x.data < 3, (2 * x + 3) / 6, 1.0))
 
 
+class Hardtanh(Function):
+    """x clipped to [min_val, max_val]; the gradient passes strictly inside (PyTorch's
+    hardtanh, unlike clamp, whose gradient also passes at the bounds)."""
+
+    backward_reads = (0,)
+
+    @staticmethod
+    def forward(ctx, x, min_val, max_val):
+        return np.clip(x, min_val, max_val)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.inputs
+        low, high = ctx.settings["min_val"], ctx.settings["max_val"]
+        return grad * ((x.data > low) & (x.data < high))
+
+
 class LogSigmoid(Function):
     """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), stable for any x; gradient sigmoid(-x)."""
 
@@ -86,11 +104,8 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bo
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
 
-    def compute(t: Tensor) -> Tensor:
-        inside = (t.data > min_val) & (t.data < max_val)
-        return where(inside, t, np.clip(t.data, min_val, max_val))
-
-    return _maybe_in_place("hardtanh", x, inplace, compute)
+    return _maybe_in_place("hardtanh", x, inplace,
+                           lambda t: Hardtanh.apply(t, min_val=float(min_val), max_val=float(max_val)))
 
 
 def relu6(x: Tensor, inplace: bool = False) -> Tensor:
@@ -98,13 +113,13 @@ def relu6(x: Tensor, inplace: bool = False) -> Tensor:
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    return _maybe_in_place("leaky_relu", x, inplace, lambda t: where(t.data > 0, t, t * negative_slope))
+    return _maybe_in_place("leaky_relu", x, inplace, lambda t: where(t > 0, t, t * negative_slope))
 
 
 def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
     return _maybe_in_place("elu", x, inplace,
-                           lambda t: where(t.data > 0, t, alpha * (clamp(t, max=0.0).exp() - 1)))
+                           lambda t: where(t > 0, t, alpha * (clamp(t, max=0.0).exp() - 1)))
 
 
 def selu(x: Tensor, inplace: bool = False) -> Tensor:
@@ -128,7 +143,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (as PyTorch)."""
     scaled = x * beta
     smooth = clamp(scaled, max=threshold).exp().log1p() / beta  # clamped: no overflow, no 0 * inf
-    return where(scaled.data > threshold, x, smooth)
+    return where(scaled > threshold, x, smooth)
 
 
 def mish(x: Tensor, inplace: bool = False) -> Tensor:

@@ -150,15 +150,31 @@ _COMPARISONS = {
 }
 
 
+class Compare(Function):
+    """An elementwise comparison (``op`` is lt, le, gt, ge, eq or ne): a bool tensor with no
+    gradient. It joins the graph only while an export traces it (a mask that depends on the
+    input must stay a computation, not become a constant)."""
+
+    backward_reads = ()
+
+    @staticmethod
+    def forward(ctx, a, b, op):
+        return _COMPARISONS[op](a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, None
+
+
 def compare(op: str, a: Any, b: Any) -> Tensor:
-    """An elementwise comparison: a bool tensor outside the graph."""
+    """An elementwise comparison with broadcasting: a bool tensor."""
     a, b = operand(a, op), operand(b, op)
+    shape_a, shape_b = _shape(a), _shape(b)
     try:
-        result = _COMPARISONS[op](a.data if isinstance(a, Tensor) else a,
-                                  b.data if isinstance(b, Tensor) else b)
+        np.broadcast_shapes(shape_a, shape_b)
     except ValueError:
-        raise ValueError(f"{op}: shapes {_shape(a)} and {_shape(b)} cannot be broadcast together") from None
-    return Tensor(result)
+        raise ValueError(f"{op}: shapes {shape_a} and {shape_b} cannot be broadcast together") from None
+    return Compare.apply(a, b, op=op)
 
 
 # --------------------------------------------------------------------------- unary
@@ -315,35 +331,34 @@ class Tanh(Function):
 
 
 class Where(Function):
-    """``a`` where ``condition`` holds, else ``b`` (broadcast); the gradient follows the choice."""
+    """``a`` where ``condition`` (a bool tensor) holds, else ``b``, all broadcast; the gradient
+    follows the choice."""
 
-    backward_reads = ()
+    backward_reads = (0,)
 
     @staticmethod
-    def forward(ctx, a, b, condition):
+    def forward(ctx, condition, a, b):
         return np.where(condition, a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.inputs
-        condition = ctx.settings["condition"]
-        grad_a = sum_to_shape(Where.apply(grad, 0.0, condition=condition), a.shape) \
-            if ctx.needs_input_grad[0] else None
-        grad_b = sum_to_shape(Where.apply(0.0, grad, condition=condition), b.shape) \
-            if ctx.needs_input_grad[1] else None
-        return grad_a, grad_b
+        condition, a, b = ctx.inputs
+        grad_a = sum_to_shape(Where.apply(condition, grad, 0.0), a.shape) if ctx.needs_input_grad[1] else None
+        grad_b = sum_to_shape(Where.apply(condition, 0.0, grad), b.shape) if ctx.needs_input_grad[2] else None
+        return None, grad_a, grad_b
 
 
-def condition_array(op: str, condition: Any) -> np.ndarray:
-    array = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
-    if array.dtype != np.bool_:
-        raise TypeError(f"{op}: the condition must be a bool tensor, got dtype {array.dtype}")
-    return array
+def condition_tensor(op: str, condition: Any) -> Tensor:
+    """A bool condition as a Tensor (an array or list becomes a constant one)."""
+    condition = condition if isinstance(condition, Tensor) else Tensor(np.asarray(condition))
+    if condition.dtype != np.bool_:
+        raise TypeError(f"{op}: the condition must be a bool tensor, got dtype {condition.dtype}")
+    return condition
 
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002
     """Elementwise ``input if condition else other``, all three broadcast together."""
-    condition = condition_array("where", condition)
+    condition = condition_tensor("where", condition)
     a, b = operand(input, "where"), operand(other, "where")
     shapes = [condition.shape, getattr(a, "shape", ()), getattr(b, "shape", ())]
     try:
@@ -353,7 +368,7 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002
                          "cannot be broadcast together") from None
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(np.asarray(a, dtype=np.float32))
-    return Where.apply(a, b, condition=condition)
+    return Where.apply(condition, a, b)
 
 
 class Clamp(Function):

@@ -301,7 +301,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, redu
     size = d.abs()
     if beta == 0:
         return _reduce("smooth_l1_loss", size, reduction)
-    return _reduce("smooth_l1_loss", where(size.data < beta, 0.5 * d * d / beta, size - 0.5 * beta), reduction)
+    return _reduce("smooth_l1_loss", where(size < beta, 0.5 * d * d / beta, size - 0.5 * beta), reduction)
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:  # noqa: A002
@@ -311,7 +311,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     d = input - target
     size = d.abs()
-    return _reduce("huber_loss", where(size.data <= delta, 0.5 * d * d, delta * (size - 0.5 * delta)), reduction)
+    return _reduce("huber_loss", where(size <= delta, 0.5 * d * d, delta * (size - 0.5 * delta)), reduction)
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
@@ -353,7 +353,7 @@ def kl_div(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any 
     if log_target:
         pointwise = target.exp() * (target - input)
     else:
-        positive = target.data > 0
+        positive = target > 0
         pointwise = where(positive, target * where(positive, target, 1.0).log(), 0.0) - target * input
     if reduction == "batchmean":
         return pointwise.sum() / (input.shape[0] if input.ndim else 1)

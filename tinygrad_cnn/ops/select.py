@@ -7,12 +7,12 @@ import numpy as np
 
 from ..tensor import Tensor
 from .arguments import normalize_dim
-from .elementwise import Where, condition_array
+from .elementwise import Where, condition_tensor
 
 
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     """``x`` with ``value`` where ``mask`` (broadcast to x's shape) holds."""
-    mask = condition_array("masked_fill", mask)
+    mask = condition_tensor("masked_fill", mask)
     try:
         valid = np.broadcast_shapes(mask.shape, x.shape) == x.shape
     except ValueError:
@@ -22,7 +22,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
                          f"shape {x.shape}")
     if isinstance(value, Tensor) and value.ndim != 0:
         raise ValueError(f"masked_fill: the value must be a number or a 0-d tensor, got shape {value.shape}")
-    return Where.apply(value if isinstance(value, Tensor) else float(value), x, condition=mask)
+    return Where.apply(mask, value if isinstance(value, Tensor) else float(value), x)
 
 
 def _index_array(op: str, index: Any) -> np.ndarray:
