@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import autograd
+from . import autograd, debug
 from .ops import elementwise, shape
 from .random import generator
 from .tensor import Tensor
@@ -46,7 +46,8 @@ def change(target: Tensor, op: str, new_value: Callable[..., Tensor], *others: A
     if not target.data.flags.writeable:
         raise RuntimeError(f"{op}: the tensor of shape {target.shape} is a read-only view (from expand or "
                            "broadcast_to); change a copy (.clone()) instead")
-    record = grad_on and (target.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others))
+    record = (grad_on and (target.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others))) \
+        or debug.flags.tracing  # an export records the change as the operation it is
     if not record:
         with autograd.no_grad():
             _write(op, target, new_value(target, *others).data)

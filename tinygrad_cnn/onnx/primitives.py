@@ -1,0 +1,300 @@
+"""How each primitive becomes ONNX nodes: ``CONVERTERS[node.name](builder, node) -> output names``.
+
+A converter reads the node through the public node API (``inputs``, ``settings``,
+``output_specs``) and the traced input shapes; only sizes that do not depend on the batch are
+written as constants (the batch dimension stays symbolic).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .. import windows
+from ..autograd import Function
+from ..tensor import Tensor
+from .graph import GraphBuilder, UnsupportedOperatorError, onnx_dtype
+
+Converter = Callable[[GraphBuilder, Function], list[str]]
+CONVERTERS: dict[str, Converter] = {}
+INT64_MAX = np.iinfo(np.int64).max
+
+
+def converts(*names: str) -> Callable[[Converter], Converter]:
+    def register(function: Converter) -> Converter:
+        for name in names:
+            CONVERTERS[name] = function
+        return function
+    return register
+
+
+def _refuse(node: Function, why: str) -> UnsupportedOperatorError:
+    return UnsupportedOperatorError(f"onnx.export: {node.name}{node.module_description} cannot be exported: {why}")
+
+
+def _inputs(b: GraphBuilder, node: Function) -> list[str]:
+    """The names of the node's inputs (an absent optional one, such as a missing bias, left out)."""
+    return [b.input_name(node, i) for i, value in enumerate(node.inputs) if value is not None]
+
+
+def _pairs(top_left: tuple[int, int], bottom_right: tuple[int, int]) -> list[int]:
+    """ONNX's pads order: all begins, then all ends."""
+    return [top_left[0], top_left[1], bottom_right[0], bottom_right[1]]
+
+
+# --------------------------------------------------------------------------- elementwise
+
+SAME_NAME = {"Neg": "Neg", "Exp": "Exp", "Log": "Log", "Sqrt": "Sqrt", "Abs": "Abs", "Relu": "Relu",
+             "Sigmoid": "Sigmoid", "Tanh": "Tanh", "Erf": "Erf", "Sign": "Sign", "Hardswish": "HardSwish",
+             "Clone": "Identity", "Add": "Add", "Sub": "Sub", "Mul": "Mul", "Div": "Div", "Pow": "Pow",
+             "MatMul": "MatMul"}
+
+
+@converts(*SAME_NAME)
+def _same_name(b: GraphBuilder, node: Function) -> list[str]:
+    return b.emit(node, SAME_NAME[node.name], _inputs(b, node))
+
+
+@converts("Log1p")
+def _log1p(b: GraphBuilder, node: Function) -> list[str]:
+    (x,) = _inputs(b, node)
+    one = b.constant(1.0, node.output_specs[0].dtype)
+    return b.emit(node, "Log", b.emit(node, "Add", [x, one]))
+
+
+@converts("LogSigmoid")
+def _logsigmoid(b: GraphBuilder, node: Function) -> list[str]:
+    (x,) = _inputs(b, node)
+    return b.emit(node, "Neg", b.emit(node, "Softplus", b.emit(node, "Neg", [x])))
+
+
+@converts("Clamp", "Hardtanh")
+def _clip(b: GraphBuilder, node: Function) -> list[str]:
+    (x,) = _inputs(b, node)
+    low, high = (node.settings["min"], node.settings["max"]) if node.name == "Clamp" else \
+        (node.settings["min_val"], node.settings["max_val"])
+    dtype = node.output_specs[0].dtype
+    bounds = ["" if v is None else b.constant(v, dtype) for v in (low, high)]
+    while bounds and bounds[-1] == "":
+        bounds.pop()
+    return b.emit(node, "Clip", [x, *bounds])
+
+
+COMPARISONS = {"lt": "Less", "le": "LessOrEqual", "gt": "Greater", "ge": "GreaterOrEqual", "eq": "Equal"}
+
+
+@converts("Compare")
+def _compare(b: GraphBuilder, node: Function) -> list[str]:
+    op = node.settings["op"]
+    dtype = next((t.dtype for t in node.inputs if isinstance(t, Tensor)), np.dtype(np.float32))
+    inputs = [b.input_name(node, i, dtype) for i in range(2)]
+    if op == "ne":
+        return b.emit(node, "Not", b.emit(node, "Equal", inputs))
+    return b.emit(node, COMPARISONS[op], inputs)
+
+
+@converts("Where")
+def _where(b: GraphBuilder, node: Function) -> list[str]:
+    return b.emit(node, "Where", _inputs(b, node))
+
+
+@converts("Cast")
+def _cast(b: GraphBuilder, node: Function) -> list[str]:
+    return b.emit(node, "Cast", _inputs(b, node), to=onnx_dtype(node.settings["dtype"]))
+
+
+# --------------------------------------------------------------------------- reductions, softmax
+
+@converts("Sum")
+def _sum(b: GraphBuilder, node: Function) -> list[str]:
+    (x,) = _inputs(b, node)
+    axes = b.constant(np.array(node.settings["dims"], dtype=np.int64))
+    return b.emit(node, "ReduceSum", [x, axes], keepdims=int(node.settings["keepdim"]))
+
+
+@converts("AMax")
+def _amax(b: GraphBuilder, node: Function) -> list[str]:
+    (x,) = _inputs(b, node)
+    dims, keep = list(node.settings["dims"]), int(node.settings["keepdim"])
+    if b.opset >= 18:
+        return b.emit(node, "ReduceMax", [x, b.constant(np.array(dims, dtype=np.int64))], keepdims=keep)
+    return b.emit(node, "ReduceMax", [x], axes=dims, keepdims=keep)
+
+
+@converts("Softmax", "LogSoftmax")
+def _softmax(b: GraphBuilder, node: Function) -> list[str]:
+    return b.emit(node, node.name, _inputs(b, node), axis=node.settings["dim"])
+
+
+# --------------------------------------------------------------------------- shape
+
+def _batch_safe_shape(b: GraphBuilder, source: tuple[int, ...], target: tuple[int, ...]) -> list[int]:
+    """A Reshape target that still holds at another batch size: the leading dimension, when it
+    is the (symbolic) batch and kept, is written 0 ("copy from the input")."""
+    shape = list(target)
+    if b.batch_dynamic and source and shape and shape[0] == source[0] and shape[0] != 1:
+        shape[0] = 0
+    return shape
+
+
+@converts("Reshape")
+def _reshape(b: GraphBuilder, node: Function) -> list[str]:
+    (x,) = _inputs(b, node)
+    shape = _batch_safe_shape(b, node.inputs[0].shape, node.settings["shape"])
+    return b.emit(node, "Reshape", [x, b.constant(np.array(shape, dtype=np.int64))])
+
+
+@converts("Permute")
+def _permute(b: GraphBuilder, node: Function) -> list[str]:
+    return b.emit(node, "Transpose", _inputs(b, node), perm=list(node.settings["dims"]))
+
+
+@converts("BroadcastTo")
+def _expand(b: GraphBuilder, node: Function) -> list[str]:
+    (x,) = _inputs(b, node)
+    source, target = node.inputs[0].shape, node.settings["shape"]
+    lead = len(target) - len(source)
+    shape = [1 if i >= lead and source[i - lead] == n else n for i, n in enumerate(target)]  # 1 keeps the input's
+    return b.emit(node, "Expand", [x, b.constant(np.array(shape, dtype=np.int64))])
+
+
+@converts("SetItem")
+def _set_item(b: GraphBuilder, node: Function) -> list[str]:
+    """A tensor written into a constant filled one (F.pad's constant mode) is a Pad."""
+    filled, value = node.inputs
+    index = node.settings["index"]
+    constant = isinstance(filled, Tensor) and node.next_functions[0] is None and filled.data.size and \
+        (filled.data == filled.data.flat[0]).all()
+    plain = all(isinstance(p, slice) and p.step in (None, 1) for p in index) and isinstance(value, Tensor)
+    if not (constant and plain and len(index) == filled.ndim):
+        raise _refuse(node, "writing into a tensor is exported only as constant padding (F.pad)")
+    before = [p.indices(n)[0] for p, n in zip(index, filled.shape)]
+    after = [n - p.indices(n)[1] for p, n in zip(index, filled.shape)]
+    if b.batch_dynamic and (before[0] or after[0]):
+        raise _refuse(node, "padding the batch dimension")
+    pads = b.constant(np.array(before + after, dtype=np.int64))
+    fill = b.constant(filled.data.flat[0], filled.dtype)
+    return b.emit(node, "Pad", [b.input_name(node, 1), pads, fill], mode="constant")
+
+
+@converts("Cat")
+def _cat(b: GraphBuilder, node: Function) -> list[str]:
+    return b.emit(node, "Concat", _inputs(b, node), axis=node.settings["dim"])
+
+
+@converts("GetItem")
+def _getitem(b: GraphBuilder, node: Function) -> list[str]:
+    """Basic indexing (ints, slices, ...) as Slice then Gather; one index array as Gather."""
+    (x,) = _inputs(b, node)
+    shape = node.inputs[0].shape
+    index = list(node.settings["index"])
+    if Ellipsis in index:
+        at = index.index(Ellipsis)
+        index[at:at + 1] = [slice(None)] * (len(shape) - (len(index) - 1))
+    arrays = [i for i, p in enumerate(index) if isinstance(p, np.ndarray)]
+    if any(p is None for p in index) or len(arrays) > 1 or (arrays and index[arrays[0]].ndim > 1):
+        raise _refuse(node, "only ints, slices and one 1-D index array are exported")
+    starts, ends, axes, steps = [], [], [], []
+    for axis, part in enumerate(index):
+        if isinstance(part, slice) and part != slice(None):
+            start, stop, step = part.indices(shape[axis])
+            full_stop = part.stop is None or (step > 0 and stop >= shape[axis])
+            starts.append(start)
+            ends.append((INT64_MAX if step > 0 else -INT64_MAX) if full_stop or (step < 0 and stop < 0) else stop)
+            axes.append(axis)
+            steps.append(step)
+    out = x
+    if axes:
+        out = b.emit(node, "Slice", [out] + [b.constant(np.array(v, dtype=np.int64))
+                                             for v in (starts, ends, axes, steps)])[0]
+    for axis in reversed(range(len(index))):  # from the last, so earlier axes keep their numbers
+        part = index[axis]
+        if isinstance(part, (int, np.ndarray)):
+            indices = b.constant(np.array(part, dtype=np.int64))
+            out = b.emit(node, "Gather", [out, indices], axis=axis)[0]
+    return [out]
+
+
+# --------------------------------------------------------------------------- convolution and pooling
+
+@converts("Conv2d")
+def _conv(b: GraphBuilder, node: Function) -> list[str]:
+    s, weight = node.settings, node.inputs[1]
+    return b.emit(node, "Conv", _inputs(b, node), kernel_shape=list(weight.shape[2:]), strides=list(s["stride"]),
+                  pads=_pairs(s["padding"], s["padding"]), dilations=list(s["dilation"]), group=s["groups"])
+
+
+@converts("ConvTranspose2d")
+def _conv_transpose(b: GraphBuilder, node: Function) -> list[str]:
+    s, weight = node.settings, node.inputs[1]
+    return b.emit(node, "ConvTranspose", _inputs(b, node), kernel_shape=list(weight.shape[2:]),
+                  strides=list(s["stride"]), pads=_pairs(s["padding"], s["padding"]),
+                  dilations=list(s["dilation"]), group=s["groups"], output_padding=list(s["output_padding"]))
+
+
+def _global(node: Function, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]) -> bool:
+    """True when the one window is the whole image."""
+    return tuple(kernel) == node.inputs[0].shape[2:] and padding == (0, 0)
+
+
+@converts("MaxPool2d")
+def _max_pool(b: GraphBuilder, node: Function) -> list[str]:
+    (x,) = _inputs(b, node)
+    s = node.settings
+    if _global(node, s["kernel_size"], s["stride"], s["padding"]) and s["dilation"] == (1, 1):
+        return b.emit(node, "GlobalMaxPool", [x])
+    out_hw = node.output_specs[0].shape[2:]
+    end = windows.end_padding(node.inputs[0].shape, s["kernel_size"], s["stride"], s["padding"], s["dilation"],
+                              out_hw)  # ceil_mode as explicit end padding: onnx agrees with itself
+    bottom_right = (s["padding"][0] + end[0], s["padding"][1] + end[1])
+    return b.emit(node, "MaxPool", [x], kernel_shape=list(s["kernel_size"]), strides=list(s["stride"]),
+                  pads=_pairs(s["padding"], bottom_right), dilations=list(s["dilation"]))
+
+
+@converts("AvgPool2d")
+def _avg_pool(b: GraphBuilder, node: Function) -> list[str]:
+    (x,) = _inputs(b, node)
+    s = node.settings
+    kernel, stride, padding = s["kernel_size"], s["stride"], s["padding"]
+    if _global(node, kernel, stride, padding) and s["divisor_override"] is None:
+        return b.emit(node, "GlobalAveragePool", [x])
+    end = windows.end_padding(node.inputs[0].shape, kernel, stride, padding, (1, 1), node.output_specs[0].shape[2:])
+    attributes = dict(kernel_shape=list(kernel), strides=list(stride))
+    if s["divisor_override"] is not None:
+        if end != (0, 0):
+            raise _refuse(node, "divisor_override with a partial ceil_mode window")
+        out = b.emit(node, "AveragePool", [x], pads=_pairs(padding, padding), count_include_pad=1, **attributes)
+        scale = b.constant(kernel[0] * kernel[1] / s["divisor_override"], node.output_specs[0].dtype)
+        return b.emit(node, "Mul", [out[0], scale])
+    if s["count_include_pad"] and end == (0, 0):
+        return b.emit(node, "AveragePool", [x], pads=_pairs(padding, padding), count_include_pad=1, **attributes)
+    if s["count_include_pad"] and padding != (0, 0):
+        # PyTorch counts the zero padding but not the ceil_mode margin: pad explicitly, then count
+        # only what is inside the padded image
+        pads = b.constant(np.array([0, 0, padding[0], padding[1], 0, 0, padding[0], padding[1]], dtype=np.int64))
+        x = b.emit(node, "Pad", [x, pads], mode="constant")[0]
+        padding = (0, 0)
+    return b.emit(node, "AveragePool", [x], pads=_pairs(padding, (padding[0] + end[0], padding[1] + end[1])),
+                  count_include_pad=0, **attributes)
+
+
+@converts("AdaptiveAvgPool2d")
+def _adaptive(b: GraphBuilder, node: Function) -> list[str]:
+    raise _refuse(node, f"an adaptive pool to {node.settings['output_size']} from "
+                        f"{node.inputs[0].shape[2:]} has windows of different sizes (as in PyTorch, only sizes "
+                        "that divide the input export)")
+
+
+@converts("BatchNorm")
+def _batch_norm(b: GraphBuilder, node: Function) -> list[str]:
+    s = node.settings
+    if s["training"]:
+        raise _refuse(node, "training-mode batch norm; export the model in eval mode")
+    x, weight, bias = node.inputs
+    dtype = node.output_specs[0].dtype
+    channels = x.shape[1]
+    names = [b.input_name(node, 0),
+             b.input_name(node, 1) if weight is not None else b.constant(np.ones(channels), dtype),
+             b.input_name(node, 2) if bias is not None else b.constant(np.zeros(channels), dtype),
+             b.array_name(s["running_mean"], dtype), b.array_name(s["running_var"], dtype)]
+    return b.emit(node, "BatchNormalization", names, epsilon=float(s["eps"]))
