@@ -57,8 +57,11 @@ def change(target: Tensor, op: str, new_value: Callable[..., Tensor], *others: A
             f"{op}: the tensor of shape {target.shape} shares memory with another tensor in the graph (one is "
             "a view of the other: a reshape, transpose, slice or expand), and changing one in place would "
             "leave the other's gradient wrong; use the out-of-place form, or change a .clone()")
-    old = Tensor._from_op(np.copy(target.data, order="K") if reads_old else target.data,
-                          target.grad_fn, target.output_nr, target.requires_grad)
+    if target.is_leaf and debug.flags.tracing:  # a traced input must stay the graph's input
+        old = shape.clone(target)
+    else:
+        old = Tensor._from_op(np.copy(target.data, order="K") if reads_old else target.data,
+                              target.grad_fn, target.output_nr, target.requires_grad)
     result = new_value(old, *[old if o is target else o for o in others])
     _write(op, target, result.data)
     autograd.rebase_history(target, old, result)

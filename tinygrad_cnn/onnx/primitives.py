@@ -188,8 +188,8 @@ def _getitem(b: GraphBuilder, node: Function) -> list[str]:
     (x,) = _inputs(b, node)
     shape = node.inputs[0].shape
     index = list(node.settings["index"])
-    if Ellipsis in index:
-        at = index.index(Ellipsis)
+    if any(p is Ellipsis for p in index):
+        at = next(i for i, p in enumerate(index) if p is Ellipsis)
         index[at:at + 1] = [slice(None)] * (len(shape) - (len(index) - 1))
     arrays = [i for i, p in enumerate(index) if isinstance(p, np.ndarray)]
     if any(p is None for p in index) or len(arrays) > 1 or (arrays and index[arrays[0]].ndim > 1):

@@ -184,24 +184,33 @@ def instance_norm(x: Tensor, running_mean: Tensor | None = None, running_var: Te
                   weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalise each (sample, channel) over its positions; with running statistics, they track
-    the batch average of the instances' statistics (PyTorch's rule)."""
+    the batch average of the instances' statistics (PyTorch's rule), and without
+    ``use_input_stats`` they are what normalises."""
     op = "instance_norm"
     if not isinstance(x, Tensor) or x.ndim < 3:
         raise ValueError(f"{op}: expected input of shape (N, C, *spatial), got "
                          f"{getattr(x, 'shape', type(x).__name__)}")
     n, c = x.shape[:2]
-
-    def repeated(t: Tensor | None) -> Tensor | None:
-        return None if t is None else Tensor(np.tile(t.data, n))
-
-    mean, var = repeated(running_mean), repeated(running_var)
-    out = batch_norm(x.reshape((1, n * c) + x.shape[2:]), mean, var, None if weight is None else weight.repeat(n),
-                     None if bias is None else bias.repeat(n), use_input_stats, momentum, eps)
-    for target, updated in ((running_mean, mean), (running_var, var)):
-        if target is not None and use_input_stats:
-            target.data[...] = updated.data.reshape(n, c).mean(0)
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (c,):
+            raise ValueError(f"{op}: {name} must have shape ({c},) for input of shape {x.shape}, got {t.shape}")
+    same_float_dtype(op, input=x, weight=weight, bias=bias)
+    spatial, shape = tuple(range(2, x.ndim)), channel_shape(x.ndim, c)
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError(f"{op}: use_input_stats=False needs running_mean and running_var")
+        invstd = (1.0 / np.sqrt(running_var.data + eps)).astype(x.dtype)
+        out = (x - Tensor(running_mean.data.astype(x.dtype).reshape(shape))) * Tensor(invstd.reshape(shape))
+        return _affine(out, weight, bias, shape)
+    count = x.data[0, 0].size
+    if running_mean is not None and running_var is not None:  # outside the graph, as batch norm's
+        means = x.data.mean(axis=spatial)
+        variances = x.data.var(axis=spatial) * count / max(count - 1, 1)
+        for target, value in ((running_mean, means), (running_var, variances)):
+            target.data *= 1 - momentum
+            target.data += momentum * value.mean(0)
             bump_version(target.data)
-    return out.reshape(x.shape)
+    return _affine(_normalize(x, spatial, eps), weight, bias, shape)
 
 
 def local_response_norm(x: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:

@@ -307,6 +307,9 @@ def adaptive_max_pool2d(x: Tensor, output_size: int | tuple[int | None, int | No
 
     def pool(t: Tensor) -> Any:
         n, c, h, w = t.shape
+        if h % size[0] == 0 and w % size[1] == 0:  # equal windows: an ordinary pool
+            kernel = (h // size[0], w // size[1])
+            return max_pool2d(t, kernel, kernel, return_indices=return_indices)
         index = _adaptive_argmax(t.data, size)                                  # (N, C, OH, OW)
         out = t.reshape(n, c, h * w)[np.arange(n)[:, None, None], np.arange(c)[None, :, None],
                                      index.reshape(n, c, -1)].reshape(n, c, *size)

@@ -1,0 +1,227 @@
+"""ONNX export: models and primitives exported at batch 2 agree with onnxruntime at batch 7
+(max |ours - onnxruntime| <= 1e-5 * max |ours|, float32), and what cannot be exported says so."""
+import io
+
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tc
+import tinygrad_cnn.functional as F
+from tinygrad_cnn import models, nn
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+from tinygrad_cnn.onnx import export  # noqa: E402  (after the optional imports are known)
+from tinygrad_cnn.onnx.graph import UnsupportedOperatorError  # noqa: E402
+
+
+def run_onnx(data, *inputs):
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only
+    session = ort.InferenceSession(data, options)
+    names = [i.name for i in session.get_inputs()]
+    return session.run(None, {n: x.numpy() for n, x in zip(names, inputs)})
+
+
+def assert_agrees(model, *shape_tail, batch=7, **kwargs):
+    """Export at batch 2, run both at ``batch``; return the ONNX model."""
+    tc.manual_seed(0)
+    buffer = io.BytesIO()
+    export(model, tuple(tc.randn(2, *tail) for tail in shape_tail), buffer, **kwargs)
+    inputs = [tc.randn(batch, *tail) for tail in shape_tail]
+    model.eval()
+    with tc.no_grad():
+        ours = model(*inputs)
+    ours = ours if isinstance(ours, tuple) else (ours,)
+    theirs = run_onnx(buffer.getvalue(), *inputs)
+    for mine, other in zip(ours, theirs):
+        assert mine.shape == other.shape
+        scale = max(float(np.abs(mine.numpy()).max()), 1e-30)
+        assert float(np.abs(mine.numpy() - other).max()) <= 1e-5 * scale
+    return onnx.load_from_string(buffer.getvalue())
+
+
+# --------------------------------------------------------------------------- models
+
+@pytest.mark.parametrize("name,shape", [
+    ("seed_cnn", (1, 28, 28)), ("seed_cnn_bn", (1, 28, 28)), ("lenet5", (1, 28, 28)), ("resnet20", (1, 28, 28)),
+    ("resnet18", (3, 64, 64)), ("mobilenet_v2", (3, 64, 64)), ("densenet121", (3, 64, 64)),
+    ("squeezenet1_1", (3, 64, 64)), ("vgg11", (3, 224, 224)),
+])
+def test_models_export_and_agree_at_another_batch(name, shape):
+    tc.manual_seed(1)
+    if name.startswith("seed_cnn"):
+        model = models.seed_cnn(batch_norm=name.endswith("bn"))
+    else:
+        model = getattr(models, name)(in_channels=shape[0], **({"num_classes": 10} if name != "vgg11" else {}))
+    for m in model.modules():  # non-trivial running statistics
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.data[...] = np.random.default_rng(2).standard_normal(m.num_features) * 0.1
+            m.running_var.data[...] = np.random.default_rng(3).random(m.num_features) + 0.5
+    proto = assert_agrees(model, shape, batch=7 if name != "vgg11" else 3)
+    names = {i.name for i in proto.graph.initializer}
+    first = next(iter(model.state_dict()))
+    assert first in names  # parameters keep their names
+    assert any("/" in n.name and not n.name.startswith("graph") for n in proto.graph.node)  # module paths
+
+
+class Flattening(nn.Module):
+    """An operation on the raw input and a batch-dependent view."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.fc = nn.Linear(4 * 5 * 5, 3)
+
+    def forward(self, x):
+        x = x / 255 - 0.5
+        x = F.max_pool2d(self.conv(x).relu(), 2, ceil_mode=True)
+        return self.fc(x.view(x.size(0), -1))
+
+
+def test_raw_input_operations_and_batch_dependent_views_stay_symbolic():
+    model = Flattening()
+    proto = assert_agrees(model, (1, 11, 11))  # 9x9 after the convolution: a partial ceil_mode window
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+
+
+def test_frozen_models_under_no_grad_and_modes_are_restored():
+    model = models.seed_cnn(batch_norm=True).requires_grad_(False)
+    model.train()
+    with tc.no_grad():
+        export(model, tc.randn(2, 1, 28, 28), io.BytesIO())
+    assert model.training and model[1].training  # export ran in eval mode, then restored
+    with tc.no_grad():
+        assert_agrees(model, (1, 28, 28))
+
+
+def test_names_and_fixed_shapes():
+    buffer = io.BytesIO()
+    export(nn.Linear(3, 2), tc.randn(4, 3), buffer, input_names=["features"], output_names=["scores"],
+           dynamic_axes={})
+    proto = onnx.load_from_string(buffer.getvalue())
+    assert proto.graph.input[0].name == "features" and proto.graph.output[0].name == "scores"
+    assert [d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim] == [4, 3]
+    assert proto.opset_import[0].version == 17
+
+
+def test_file_output_is_written_atomically(tmp_path):
+    export(nn.Linear(3, 2), tc.randn(2, 3), tmp_path / "model.onnx")
+    onnx.checker.check_model(str(tmp_path / "model.onnx"), full_check=True)
+
+
+# --------------------------------------------------------------------------- primitives
+
+class Apply(nn.Module):
+    def __init__(self, fn, *modules):
+        super().__init__()
+        self.fn, self.layers = fn, nn.ModuleList(modules)
+
+    def forward(self, *xs):
+        return self.fn(self, *xs)
+
+
+CONV = [dict(stride=1, padding=0), dict(stride=2, padding=1), dict(stride=(1, 2), padding=(2, 1), dilation=2),
+        dict(stride=1, padding=1, groups=2), dict(stride=1, padding="same", padding_mode="reflect")]
+
+
+@pytest.mark.parametrize("settings", CONV)
+def test_conv2d(settings):
+    assert_agrees(nn.Conv2d(4, 6, 3, **settings), (4, 9, 8))
+
+
+@pytest.mark.parametrize("settings", [dict(stride=2, padding=1, output_padding=1), dict(stride=1, groups=2),
+                                      dict(stride=3, padding=2, dilation=2)])
+def test_conv_transpose2d(settings):
+    assert_agrees(nn.ConvTranspose2d(4, 6, 3, **settings), (4, 5, 6))
+
+
+@pytest.mark.parametrize("settings", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+                                      dict(kernel_size=(3, 2), stride=(2, 3), dilation=2, ceil_mode=True),
+                                      dict(kernel_size=(9, 8))])
+def test_max_pool2d(settings):
+    assert_agrees(nn.MaxPool2d(**settings), (3, 9, 8))
+
+
+@pytest.mark.parametrize("settings", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+                                      dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+                                      dict(kernel_size=2, ceil_mode=True), dict(kernel_size=3, divisor_override=4),
+                                      dict(kernel_size=(9, 8))])
+def test_avg_pool2d(settings):
+    assert_agrees(nn.AvgPool2d(**settings), (3, 9, 8))
+
+
+@pytest.mark.parametrize("size", [1, (3, 4), (9, 2)])
+def test_adaptive_pools_that_divide(size):
+    assert_agrees(nn.AdaptiveAvgPool2d(size), (3, 9, 8))
+    assert_agrees(nn.AdaptiveMaxPool2d(size), (3, 9, 8))
+
+
+def test_norms_in_eval_mode():
+    bn = nn.BatchNorm2d(4)
+    bn.running_mean.data[...] = [0.1, -0.2, 0.3, 0.0]
+    assert_agrees(bn, (4, 5, 5))
+    assert_agrees(nn.BatchNorm2d(4, affine=False), (4, 5, 5))
+    assert_agrees(nn.GroupNorm(2, 4), (4, 5, 5))
+    assert_agrees(nn.LayerNorm([5, 5]), (4, 5, 5))
+    assert_agrees(nn.InstanceNorm2d(4), (4, 5, 5))
+    assert_agrees(nn.LocalResponseNorm(3), (4, 5, 5))
+
+
+@pytest.mark.parametrize("activation", [nn.ReLU(), nn.ReLU6(inplace=True), nn.LeakyReLU(0.2), nn.ELU(), nn.SELU(),
+                                        nn.GELU(), nn.GELU("tanh"), nn.SiLU(), nn.Mish(), nn.Softplus(2, 3),
+                                        nn.Hardtanh(-0.5, 0.5), nn.Hardswish(), nn.Hardsigmoid(), nn.LogSigmoid(),
+                                        nn.Sigmoid(), nn.Tanh(), nn.Softmax(1), nn.LogSoftmax(-1), nn.Dropout()],
+                         ids=lambda m: repr(m))
+def test_activations(activation):
+    assert_agrees(activation, (3, 4, 5))
+
+
+def test_linear_matmul_and_broadcasting_elementwise():
+    assert_agrees(nn.Linear(5, 3), (4, 5))
+    weight = tc.randn(5, 2)
+    assert_agrees(Apply(lambda self, x: (x @ weight).exp() - x.sum(1, keepdim=True) * 2 / (x.abs() + 1).sqrt()
+                        .mean(1, keepdim=True) + x.amax(1, keepdim=True).log1p().clamp(0, 3)), (5,))
+    bias = tc.randn(1, 3, 1, 1)
+    assert_agrees(Apply(lambda self, x: (x + bias) ** 2 - x.max().neg() if False else (x + bias) ** 2), (3, 4, 4))
+
+
+def test_shape_operations():
+    assert_agrees(Apply(lambda self, x: tc.cat(list(x.split([1, 2], 1)) + [x.flip(2)], 1)), (3, 4, 5))
+    assert_agrees(Apply(lambda self, x: x.transpose(1, 3).flatten(1).reshape(x.shape[0], 5, 12)), (3, 4, 5))
+    assert_agrees(Apply(lambda self, x: x[:, 1:, ::2, -3:] * x[:, :1, ::2, -3:]), (3, 4, 5))
+    assert_agrees(Apply(lambda self, x: x[:, 0] + x.index_select(1, tc.tensor([2, 2])).sum(1)), (3, 4, 5))
+    assert_agrees(Apply(lambda self, x: x.unsqueeze(2).expand(-1, -1, 3, -1)), (3, 4))
+    assert_agrees(Apply(lambda self, x: tc.stack([x, x * 2], 1).chunk(2, 3)[1]), (3, 4, 5))
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+def test_pad(mode):
+    assert_agrees(Apply(lambda self, x: F.pad(x, (1, 2, 2, 0), mode=mode)), (3, 4, 5))
+
+
+@pytest.mark.parametrize("mode,align_corners", [("nearest", None), ("bilinear", False), ("bilinear", True)])
+def test_interpolate(mode, align_corners):
+    assert_agrees(nn.Upsample(size=(7, 9), mode=mode, align_corners=align_corners), (3, 4, 5))
+
+
+# --------------------------------------------------------------------------- what cannot be exported
+
+def test_unmapped_operations_are_named_with_their_module():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.AdaptiveAvgPool2d((4, 3)))
+    with pytest.raises(UnsupportedOperatorError, match=r"AdaptiveAvgPool2d in module '1' \(AdaptiveAvgPool2d\) "
+                                                       r"cannot be exported: an adaptive pool to \(4, 3\)"):
+        export(model, tc.randn(2, 1, 9, 9), io.BytesIO())
+    with pytest.raises(UnsupportedOperatorError, match="training-mode batch norm"):
+        export(nn.BatchNorm2d(2).train(), tc.randn(2, 2, 3, 3), io.BytesIO(), training="preserve")
+    with pytest.raises(UnsupportedOperatorError, match="MaxDim .* has no ONNX mapping"):
+        export(Apply(lambda self, x: x.max(1).values), tc.randn(2, 3), io.BytesIO())
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="onnx.export: expected an nn.Module"):
+        export(lambda x: x, tc.randn(2, 3), io.BytesIO())
+    with pytest.raises(ValueError, match="onnx.export: opset_version must be between 13 and 21"):
+        export(nn.Linear(3, 2), tc.randn(2, 3), io.BytesIO(), opset_version=9)
+    with pytest.raises(TypeError, match="positional"):  # keyword-only after f, as torch.onnx.export
+        export(nn.Linear(3, 2), tc.randn(2, 3), io.BytesIO(), ["x"])
