@@ -225,3 +225,16 @@ def test_bad_arguments():
         export(nn.Linear(3, 2), tc.randn(2, 3), io.BytesIO(), opset_version=9)
     with pytest.raises(TypeError, match="positional"):  # keyword-only after f, as torch.onnx.export
         export(nn.Linear(3, 2), tc.randn(2, 3), io.BytesIO(), ["x"])
+
+
+def test_main_job_exports_the_best_model(tmp_path, small_data):
+    from test_train import run_main
+
+    assert run_main(tmp_path / "run", small_data, "--epochs", "1", "--export-onnx") == 0
+    data = (tmp_path / "run" / "model.onnx").read_bytes()
+    model = models.seed_cnn()
+    model.load_state_dict(tc.load(tmp_path / "run" / "best.npz"))
+    x = tc.randn(5, 1, 28, 28)
+    with tc.no_grad():
+        ours = model.eval()(x).numpy()
+    np.testing.assert_allclose(run_onnx(data, x)[0], ours, rtol=1e-5, atol=1e-5 * np.abs(ours).max())

@@ -34,7 +34,7 @@ from tinygrad_cnn.data import DataLoader, FashionMNIST, Normalize
 from tinygrad_cnn.random import get_rng_state, set_rng_state
 from tinygrad_cnn.serialization import to_python, write_atomically
 
-CHECKPOINT, BEST, METRICS, PLOT = "checkpoint.npz", "best.npz", "metrics.jsonl", "metrics.png"
+CHECKPOINT, BEST, METRICS, PLOT, ONNX = "checkpoint.npz", "best.npz", "metrics.jsonl", "metrics.png", "model.onnx"
 
 
 # The settings that define a run: a resumed run must keep them (--epochs may grow).
@@ -84,6 +84,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--download", action="store_true", help="download the data if it is not found")
     parser.add_argument("--out", type=Path, default=Path("runs/fashion-mnist"), help="output directory")
     parser.add_argument("--resume", action="store_true", help=f"continue from OUT/{CHECKPOINT}")
+    parser.add_argument("--export-onnx", action="store_true",
+                        help=f"at the end, write OUT/{ONNX} from OUT/{BEST} (needs the onnx extra)")
     parser.add_argument("--limit-batches", type=_number(int, 1), default=None,
                         help="train on at most this many batches per epoch (quick checks)")
     return parser.parse_args(argv)
@@ -299,6 +301,23 @@ def train_epoch(model: nn.Module, optimizer: optim.Optimizer, loader: DataLoader
         bar.close()
 
 
+def export_onnx(model: nn.Module, out: Path) -> int:
+    """Write the best model (best.npz) as OUT/model.onnx, for onnxruntime and other engines."""
+    try:
+        from tinygrad_cnn.onnx import export
+    except ImportError as error:
+        print(f"--export-onnx: {error}", file=sys.stderr)
+        return 2
+    if not (out / BEST).exists():
+        print(f"--export-onnx: no {out / BEST} to export yet", file=sys.stderr)
+        return 2
+    model.load_state_dict(tc.load(out / BEST))
+    export(model, tc.zeros(2, 1, 28, 28), out / ONNX, input_names=["images"], output_names=["logits"])
+    print(f"exported {out / BEST} to {out / ONNX} (input 'images' N x 1 x 28 x 28 normalised as in training, "
+          "output 'logits')")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -386,7 +405,7 @@ def run(args: argparse.Namespace) -> int:
         total = sum(r["train_seconds"] for r in metrics)
         print(f"done: test accuracy {100 * final['test_accuracy']:.2f}% after {final['epoch']} epochs "
               f"(best {100 * progress.best_accuracy:.2f}%), {total:.0f} s of training; outputs in {out}")
-    return 0
+    return export_onnx(model, out) if args.export_onnx else 0
 
 
 if __name__ == "__main__":

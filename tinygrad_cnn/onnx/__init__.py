@@ -9,7 +9,8 @@ path. Every exported model passes ``onnx.checker.check_model(full_check=True)``.
 
 The first dimension of every input and output is exported as a symbolic "batch" unless
 ``dynamic_axes`` says otherwise (pass ``dynamic_axes={}`` for fixed shapes), so a model traced
-at batch 2 runs at any batch. Needs the optional extra: ``pip install tinygrad_cnn[onnx]``.
+at batch 2 runs at any batch. Trace with a batch of at least 2: at batch 1 the batch cannot be
+told apart from a dimension that is always 1. Needs the optional extra: ``pip install tinygrad_cnn[onnx]``.
 """
 from __future__ import annotations
 
