@@ -45,3 +45,9 @@ def test_a_pytorch_model_file_runs_with_only_its_imports_changed(capsys):
     runpy.run_path(str(EXAMPLES / "port_a_pytorch_model.py"), run_name="__main__")
     accuracy = float(capsys.readouterr().out.strip().splitlines()[-1].rsplit(" ", 1)[1].rstrip("%"))
     assert accuracy > 30.0  # ten classes: chance is 10%
+
+
+def test_a_state_dict_carries_over_to_pytorch(capsys):
+    pytest.importorskip("torch")  # the hand-off can only be checked where PyTorch is installed
+    namespace = runpy.run_path(str(EXAMPLES / "to_pytorch.py"))
+    assert namespace["main"]() < 1e-4
