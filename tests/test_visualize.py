@@ -147,3 +147,21 @@ def test_new_primitives_are_drawn_with_their_settings():
     source = draw_graph(F.group_norm(z, 2).sum()).source
     for text in ("ceil_mode=True", "index=[:, 0]", "output_size=(3, 2)", "Cat", "dim=1", "SetItem", "AdaptiveAvgPool2d"):
         assert text in source, text
+
+
+def test_an_exported_onnx_file_is_drawn_in_the_same_style(tmp_path):
+    pytest.importorskip("onnx")
+    from tinygrad_cnn.onnx import export
+
+    model = seed_cnn(batch_norm=True).eval()
+    path = tmp_path / "seed.onnx"
+    export(model, tc.randn(2, 1, 28, 28), path)
+    text = svg_text(save(draw_graph(path), tmp_path / "onnx.svg"))
+    for op_type in ["Conv", "BatchNormalization", "Relu", "MaxPool", "Reshape", "MatMul", "Add"]:
+        assert op_type in text, op_type
+    for name, _ in model.named_parameters():
+        assert name in text, name
+    assert "batch×1×28×28" in text and "batch×32×26×26" in text and "batch×10" in text
+    assert "kernel_shape=2" in text and "strides=2" in text
+    with pytest.raises(FileNotFoundError, match="no ONNX file"):
+        draw_graph(tmp_path / "missing.onnx")

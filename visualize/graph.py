@@ -15,6 +15,7 @@ node API that ``tinygrad_cnn.autograd.Function`` documents.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -183,16 +184,24 @@ class Unit:
         return f"{self.kind.value}{self.key}_{self.index}"
 
 
-def draw_graph(output: Tensor, params: Mapping[str, Tensor] | None = None, **options: Any) -> graphviz.Digraph:
-    """The graph that produced ``output`` as a ``graphviz.Digraph`` (render it with ``save``).
+def draw_graph(output: Tensor | str | os.PathLike, params: Mapping[str, Tensor] | None = None,
+               **options: Any) -> graphviz.Digraph:
+    """The graph that produced ``output`` as a ``graphviz.Digraph`` (render it with ``save``);
+    given the path of an exported ``.onnx`` file, that file's graph in the same style.
 
     ``params`` maps names to parameters (``dict(model.named_parameters())``); without it the
     names come from the modules that built the graph. ``options`` are the fields of
     ``GraphOptions``: ``cluster_modules``, ``collapse_modules``, ``show_gradients``,
     ``show_saved``, ``tensor_nodes``, ``rankdir``, ``title``.
     """
+    if isinstance(output, (str, os.PathLike)):  # an exported file, drawn in the same style
+        from .onnx_graph import draw_onnx
+
+        settings = GraphOptions(**options)
+        return draw_onnx(output, settings.cluster_modules, settings.rankdir, settings.title)
     if not isinstance(output, Tensor):
-        raise TypeError(f"draw_graph: expected the Tensor a computation produced, got {type(output).__name__}")
+        raise TypeError(f"draw_graph: expected the Tensor a computation produced (or an .onnx file's path), "
+                        f"got {type(output).__name__}")
     unknown = sorted(set(options) - set(GraphOptions.__dataclass_fields__))
     if unknown:
         raise TypeError(f"draw_graph: unknown option(s) {', '.join(unknown)}; "
