@@ -203,7 +203,7 @@ def _timed(run: Callable[[], None]) -> float:
     return time.perf_counter() - start
 
 
-def _interleaved(ours: Callable[[], None], theirs: Callable[[], None] | None, repeats: int,
+def interleaved(ours: Callable[[], None], theirs: Callable[[], None] | None, repeats: int,
                  warmup: int = 2) -> tuple[float, float | None]:
     """Median seconds of each, alternating calls so both see the same machine state."""
     for _ in range(warmup):
@@ -219,7 +219,7 @@ def _interleaved(ours: Callable[[], None], theirs: Callable[[], None] | None, re
     return median(a), (median(b) if b else None)
 
 
-def _keep_freed_memory() -> None:
+def keep_freed_memory() -> None:
     """The main job's allocator setting, for the whole process (so for PyTorch too, whose CPU
     tensors also come from malloc)."""
     import tinygrad_cnn
@@ -236,7 +236,7 @@ def _torch_available() -> bool:
 
 def child(threads: int, quick: bool) -> dict:
     """All timings at one thread count (run in a fresh process)."""
-    _keep_freed_memory()
+    keep_freed_memory()
     import tinygrad_cnn
     tinygrad_cnn.set_num_threads(threads)
     has_torch = _torch_available()
@@ -251,15 +251,15 @@ def child(threads: int, quick: bool) -> dict:
             for kind, train in (("train", True), ("infer", False)):
                 ours = ours_step(batch, batch_norm, train)
                 theirs = _torch_step(batch, batch_norm, train) if has_torch else None
-                a, b = _interleaved(ours, theirs, repeats)
+                a, b = interleaved(ours, theirs, repeats)
                 rows[kind].append({"batch_norm": batch_norm, "batch": batch, "ours": a, "torch": b})
     ours_p = _ours_primitives()
     theirs_p = _torch_primitives() if has_torch else {}
     for name, run in ours_p.items():
-        a, b = _interleaved(run, theirs_p.get(name), repeats)
+        a, b = interleaved(run, theirs_p.get(name), repeats)
         rows["primitives"].append({"name": name, "ours": a, "torch": b})
     count = 1000
-    a, b = _interleaved(ours_tiny_ops(count), _torch_tiny_ops(count) if has_torch else None, repeats)
+    a, b = interleaved(ours_tiny_ops(count), _torch_tiny_ops(count) if has_torch else None, repeats)
     rows["overhead"].append({"name": f"{count} tiny ops, forward+backward", "ours": a, "torch": b, "ops": count})
     return rows
 
@@ -274,7 +274,7 @@ def memory_child(framework: str, batch_norm: bool, batch: int) -> dict:
     every half millisecond from a second thread (both frameworks release the GIL in their
     kernels)."""
     import threading
-    _keep_freed_memory()
+    keep_freed_memory()
     if framework == "ours":
         import tinygrad_cnn
         tinygrad_cnn.set_num_threads(2)

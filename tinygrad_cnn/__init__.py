@@ -42,3 +42,12 @@ __all__ = [
     "squeeze", "transpose", "unsqueeze",
     "autograd", "cuda", "nn", "optim", "data", "functional", "utils",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``tc.onnx`` as ``torch.onnx``, imported on first use: the onnx package is an optional extra."""
+    if name == "onnx":
+        import importlib
+
+        return importlib.import_module(".onnx", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,6 +19,11 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+try:
+    import onnx  # noqa: F401  (fail here, with the way out, rather than deep inside)
+except ImportError:
+    raise ImportError("tinygrad_cnn.onnx needs the onnx package: pip install 'tinygrad_cnn[onnx]'") from None
+
 from ..autograd import no_grad, topological_order
 from ..debug import flags
 from ..nn import Module
