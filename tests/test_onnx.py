@@ -1,6 +1,7 @@
 """ONNX export: models and primitives exported at batch 2 agree with onnxruntime at batch 7
 (max |ours - onnxruntime| <= 1e-5 * max |ours|, float32), and what cannot be exported says so."""
 import io
+from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -183,7 +184,39 @@ def test_linear_matmul_and_broadcasting_elementwise():
     assert_agrees(Apply(lambda self, x: (x @ weight).exp() - x.sum(1, keepdim=True) * 2 / (x.abs() + 1).sqrt()
                         .mean(1, keepdim=True) + x.amax(1, keepdim=True).log1p().clamp(0, 3)), (5,))
     bias = tc.randn(1, 3, 1, 1)
-    assert_agrees(Apply(lambda self, x: (x + bias) ** 2 - x.max().neg() if False else (x + bias) ** 2), (3, 4, 4))
+    assert_agrees(Apply(lambda self, x: (x + bias) ** 2 - x.max()), (3, 4, 4))
+
+
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_max_along_a_dimension_gives_values_and_first_indices(keepdim):
+    model = assert_agrees(Apply(lambda self, x: tuple((x * 3).clamp(-1, 1).max(2, keepdim=keepdim))), (3, 6))  # ties
+    assert [n.op_type for n in model.graph.node].count("ArgMax") == 1
+
+
+@pytest.mark.parametrize("settings", [dict(), dict(reduction="sum"), dict(reduction="none"),
+                                      dict(ignore_index=1), dict(label_smoothing=0.1, ignore_index=2),
+                                      dict(label_smoothing=0.2, reduction="none")])
+@pytest.mark.parametrize("opset", [13, 18])
+def test_cross_entropy(settings, opset):
+    model = Apply(lambda self, x, t: F.cross_entropy(x, t, **settings))
+    buffer = io.BytesIO()
+    export(model, (tc.randn(2, 5), tc.tensor([1, 2])), buffer, opset_version=opset)
+    logits, target = tc.randn(7, 5), tc.tensor([0, 1, 2, 3, 4, 1, 2])
+    (theirs,) = run_onnx(buffer.getvalue(), logits, target)
+    ours = F.cross_entropy(logits, target, **settings).numpy()
+    assert theirs.shape == ours.shape and np.allclose(theirs, ours, rtol=1e-5, atol=1e-6)
+
+    with pytest.raises(ValueError, match="nll_loss and weighted cross_entropy cannot be exported"):
+        export(Apply(lambda self, x, t: F.cross_entropy(x, t, weight=tc.ones(5))), (tc.randn(2, 5), tc.tensor([1, 2])),
+               io.BytesIO())
+
+
+def test_checkpointed_blocks_are_recorded_op_by_op():
+    from tinygrad_cnn.utils.checkpoint import checkpoint
+
+    block = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU())
+    model = assert_agrees(Apply(lambda self, x: checkpoint(self.layers[0], x), block), (2, 5, 5))
+    assert [n.op_type for n in model.graph.node][:2] == ["Conv", "Relu"]
 
 
 def test_shape_operations():
@@ -214,8 +247,18 @@ def test_unmapped_operations_are_named_with_their_module():
         export(model, tc.randn(2, 1, 9, 9), io.BytesIO())
     with pytest.raises(UnsupportedOperatorError, match="training-mode batch norm"):
         export(nn.BatchNorm2d(2).train(), tc.randn(2, 2, 3, 3), io.BytesIO(), training="preserve")
-    with pytest.raises(UnsupportedOperatorError, match="MaxDim .* has no ONNX mapping"):
-        export(Apply(lambda self, x: x.max(1).values), tc.randn(2, 3), io.BytesIO())
+
+    class Cube(tc.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, grad):
+            return 3 * ctx.inputs[0] ** 2 * grad
+
+    with pytest.raises(UnsupportedOperatorError, match="Cube in module 'cube' .* has no ONNX mapping"):
+        export(nn.Sequential(OrderedDict(cube=Apply(lambda self, x: Cube.apply(x)))), tc.randn(2, 3), io.BytesIO())
 
 
 def test_bad_arguments():

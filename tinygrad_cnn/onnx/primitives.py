@@ -121,6 +121,46 @@ def _amax(b: GraphBuilder, node: Function) -> list[str]:
     return b.emit(node, "ReduceMax", [x], axes=dims, keepdims=keep)
 
 
+@converts("MaxDim")
+def _max_dim(b: GraphBuilder, node: Function) -> list[str]:
+    """``x.max(dim)``: the values and the index of the first maximum, as NumPy and PyTorch pick."""
+    (x,) = _inputs(b, node)
+    dim, keep = node.settings["dim"], int(node.settings["keepdim"])
+    if b.opset >= 18:
+        values = b.emit(node, "ReduceMax", [x, b.constant(np.array([dim], dtype=np.int64))], keepdims=keep)
+    else:
+        values = b.emit(node, "ReduceMax", [x], axes=[dim], keepdims=keep)
+    return values + b.emit(node, "ArgMax", [x], axis=dim, keepdims=keep, select_last_index=0)
+
+
+@converts("CrossEntropy")
+def _cross_entropy(b: GraphBuilder, node: Function) -> list[str]:
+    """Per-row losses from SoftmaxCrossEntropyLoss (ignored rows give 0); label smoothing adds
+    ``smoothing * -mean(log_softmax)`` on the rows kept, and "mean" divides by their count."""
+    logits, target = _inputs(b, node)
+    s = node.settings
+    smoothing, dtype = s["label_smoothing"], node.inputs[0].dtype
+    if node.inputs[1].dtype != np.int64:
+        target = b.emit(node, "Cast", [target], to=onnx_dtype(np.dtype(np.int64)))[0]
+    losses, log_probabilities = b.emit(node, "SoftmaxCrossEntropyLoss", [logits, target], outputs=2,
+                                       reduction="none", ignore_index=int(s["ignore_index"]))
+    ignored = b.emit(node, "Equal", [target, b.constant(np.array(s["ignore_index"], dtype=np.int64))])
+    kept = b.emit(node, "Cast", b.emit(node, "Not", ignored), to=onnx_dtype(dtype))
+    if smoothing:
+        mean_log_probability = (
+            b.emit(node, "ReduceMean", [log_probabilities, b.constant(np.array([1], dtype=np.int64))], keepdims=0)
+            if b.opset >= 18 else b.emit(node, "ReduceMean", [log_probabilities], axes=[1], keepdims=0))
+        smoothed = b.emit(node, "Mul", [b.emit(node, "Neg", mean_log_probability)[0], kept[0]])
+        losses = b.emit(node, "Add", [b.emit(node, "Mul", [losses, b.constant(np.array(1 - smoothing, dtype))])[0],
+                                      b.emit(node, "Mul", [smoothed[0], b.constant(np.array(smoothing, dtype))])[0]])[0]
+    if s["reduction"] == "none":
+        return [losses]
+    total = b.emit(node, "ReduceSum", [losses], keepdims=0)
+    if s["reduction"] == "sum":
+        return total
+    return b.emit(node, "Div", [total[0], b.emit(node, "ReduceSum", kept, keepdims=0)[0]])
+
+
 @converts("Softmax", "LogSoftmax")
 def _softmax(b: GraphBuilder, node: Function) -> list[str]:
     return b.emit(node, node.name, _inputs(b, node), axis=node.settings["dim"])

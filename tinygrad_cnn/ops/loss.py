@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function, vjp_by_composition
+from ..debug import flags
 from ..tensor import Tensor
 from .activation import logsigmoid
 from .arguments import normalize_dim
@@ -183,6 +184,9 @@ def _class_weights(op: str, weight: Tensor | None, classes: int) -> Tensor | Non
 
 def _picked(logp: Tensor, target: np.ndarray, ignore_index: int, weight: Tensor | None) -> tuple[Tensor, Tensor]:
     """Per row: -w[t] * logp[row, t] (0 for ignored rows), and the row weights w[t] (0 when ignored)."""
+    if flags.tracing:  # the targets index here as NumPy arrays, which a trace would bake in as constants
+        raise ValueError("onnx.export: nll_loss and weighted cross_entropy cannot be exported (their targets "
+                         "would be fixed at the traced values); export the model without its loss")
     valid = target != ignore_index
     safe = np.where(valid, target, 0)
     rows = np.arange(len(target))
@@ -238,7 +242,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     flat_target = _class_targets(op, input, target, ignore_index)
     logits = _classes_last(input)
     if weight is None:
-        loss = CrossEntropy.apply(logits, Tensor(flat_target), reduction=reduction,
+        loss = CrossEntropy.apply(logits, target.reshape(-1), reduction=reduction,
                                   label_smoothing=float(label_smoothing), ignore_index=ignore_index)
         return loss.reshape(expected) if reduction == "none" and input.ndim > 2 else loss
     logp = log_softmax(logits, 1)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..autograd import Function, enable_grad, no_grad, run_backward
+from ..debug import flags
 from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
 
@@ -57,8 +58,11 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
     """``function(*args, **kwargs)``, keeping no intermediate activation for backward.
 
     ``use_reentrant`` is accepted for PyTorch's scripts (both of PyTorch's variants give the
-    same gradients here); the result must be a Tensor or a tuple of Tensors.
+    same gradients here); the result must be a Tensor or a tuple of Tensors. While a model is
+    traced for export the call is made directly, so its operations are recorded one by one.
     """
     if not callable(function):
         raise TypeError(f"checkpoint: expected a callable, got {type(function).__name__}")
+    if flags.tracing:
+        return function(*args, **kwargs)
     return Checkpoint.apply(*args, fn=function, preserve_rng_state=preserve_rng_state, kwargs=kwargs)
