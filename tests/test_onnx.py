@@ -187,6 +187,17 @@ def test_linear_matmul_and_broadcasting_elementwise():
     assert_agrees(Apply(lambda self, x: (x + bias) ** 2 - x.max()), (3, 4, 4))
 
 
+def test_rounding():
+    model = assert_agrees(Apply(lambda self, x: tc.cat([(x * 4).floor(), (x * 4).ceil(), (x * 4).trunc(),
+                                                        (x * 4).round(), x.round(decimals=1)], 1)), (3, 4))
+    assert {"Floor", "Ceil", "Round", "Sign"} <= {n.op_type for n in model.graph.node}
+    halves = np.array([[-2.5, -1.5, -0.5, 0.5, 1.5, 2.5]], dtype=np.float32)
+    buffer = io.BytesIO()
+    export(Apply(lambda self, x: x.round()), tc.randn(2, 6), buffer)
+    (theirs,) = run_onnx(buffer.getvalue(), tc.tensor(halves))
+    np.testing.assert_array_equal(theirs, tc.tensor(halves).round().numpy())
+
+
 @pytest.mark.parametrize("keepdim", [False, True])
 def test_max_along_a_dimension_gives_values_and_first_indices(keepdim):
     model = assert_agrees(Apply(lambda self, x: tuple((x * 3).clamp(-1, 1).max(2, keepdim=keepdim))), (3, 6))  # ties

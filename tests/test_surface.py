@@ -180,6 +180,28 @@ def test_elementwise_additions():
     np.testing.assert_array_equal(t.grad.numpy(), np.zeros_like(x))
 
 
+@pytest.mark.parametrize("name,reference", [("floor", math.floor), ("ceil", math.ceil), ("trunc", math.trunc),
+                                            ("round", round)])  # Python's round is half to even, as PyTorch's
+def test_rounding_functions(name, reference):
+    x = np.concatenate([np.arange(-3, 3.5, 0.5), rand((20,)) * 7]).astype(np.float32)
+    expected = np.array([reference(float(v)) for v in x], dtype=np.float32)
+    np.testing.assert_array_equal(getattr(tc, name)(Tensor(x)).numpy(), expected)
+    np.testing.assert_array_equal(getattr(Tensor(x), name)().numpy(), expected)
+    integers = Tensor(np.array([-2, 0, 3]))
+    assert getattr(tc, name)(integers).dtype == np.int64 and getattr(tc, name)(integers).numpy().tolist() == [-2, 0, 3]
+    t = leaf(x.astype(np.float64))
+    getattr(t, name)().sum().backward()
+    np.testing.assert_array_equal(t.grad.numpy(), np.zeros_like(x))
+
+
+def test_round_to_decimals():
+    x = np.array([1.25, -1.35, 123.456, 0.05], dtype=np.float64)
+    np.testing.assert_allclose(tc.round(Tensor(x), decimals=1).numpy(), [round(v * 10) / 10 for v in x])
+    np.testing.assert_allclose(Tensor(x).round(decimals=-1).numpy(), [round(v / 10) * 10 for v in x])
+    with pytest.raises(TypeError, match="round: decimals must be an int"):
+        tc.round(Tensor(x), decimals=1.5)
+
+
 def test_creation_functions_follow_pytorchs_dtypes():
     assert tc.arange(5).dtype == np.int64 and tc.arange(0, 1, 0.25).numpy().tolist() == [0, 0.25, 0.5, 0.75]
     assert tc.arange(1.0, 4).dtype == np.float32 and tc.arange(10, 0, -3).numpy().tolist() == [10, 7, 4, 1]

@@ -13,8 +13,8 @@ from .device import device
 from .dtypes import bool, double, float, float32, float64, int, int8, int16, int32, int64, long, short, uint8
 from .gradcheck import gradcheck, gradgradcheck
 from .kernels.threads import get_num_threads, set_num_threads
-from .ops.elementwise import (abs, clamp, clip, exp, log, log1p, relu, rsqrt, sigmoid, sign, sqrt, square, tanh,
-                              where)
+from .ops.elementwise import (abs, ceil, clamp, clip, exp, floor, log, log1p, relu, round, rsqrt, sigmoid, sign,
+                              sqrt, square, tanh, trunc, where)
 from .ops.elementwise import add, div, mul, neg, pow, sub
 from .ops.join import cat, chunk, split, stack
 from .ops.loss import log_softmax, softmax
@@ -36,6 +36,7 @@ __all__ = [
     "device", "float32", "float", "float64", "double", "int64", "long", "int32", "int", "int16", "short", "int8",
     "uint8", "bool",
     "abs", "clamp", "clip", "exp", "log", "log1p", "relu", "rsqrt", "sigmoid", "sign", "sqrt", "square", "tanh",
+    "floor", "ceil", "round", "trunc",
     "where", "add", "sub", "mul", "div", "neg", "pow", "cat", "concat", "concatenate", "stack", "split", "chunk",
     "softmax", "log_softmax", "matmul", "amax", "amin", "argmax", "argmin", "logsumexp", "max", "min", "mean",
     "sum", "std", "var", "gather", "index_select", "masked_fill", "clone", "flatten", "flip", "permute", "reshape",

@@ -303,6 +303,18 @@ class Tensor:
     def square(self) -> Tensor:
         return elementwise.square(self)
 
+    def floor(self) -> Tensor:
+        return elementwise.floor(self)
+
+    def ceil(self) -> Tensor:
+        return elementwise.ceil(self)
+
+    def trunc(self) -> Tensor:
+        return elementwise.trunc(self)
+
+    def round(self, *, decimals: int = 0) -> Tensor:
+        return elementwise.round(self, decimals=decimals)
+
     def rsqrt(self) -> Tensor:
         return elementwise.rsqrt(self)
 

@@ -55,6 +55,18 @@ def _same_name(b: GraphBuilder, node: Function) -> list[str]:
     return b.emit(node, SAME_NAME[node.name], _inputs(b, node))
 
 
+@converts("Rounding")
+def _rounding(b: GraphBuilder, node: Function) -> list[str]:
+    """Floor, Ceil, Round (half to even in both); trunc as sign(x) * floor(|x|); integers unchanged."""
+    (x,) = _inputs(b, node)
+    how = node.settings["how"]
+    if node.inputs[0].dtype.kind in "iub":
+        return b.emit(node, "Identity", [x])
+    if how == "trunc":
+        return b.emit(node, "Mul", [b.emit(node, "Sign", [x])[0], b.emit(node, "Floor", b.emit(node, "Abs", [x]))[0]])
+    return b.emit(node, how.capitalize(), [x])
+
+
 @converts("Log1p")
 def _log1p(b: GraphBuilder, node: Function) -> list[str]:
     (x,) = _inputs(b, node)

@@ -9,6 +9,7 @@ import numpy as np
 from .. import kernels
 from ..autograd import Function, sum_to_shape
 from ..tensor import Tensor
+from .arguments import is_integer
 
 Operand = Any  # a Tensor or a Python number
 
@@ -272,6 +273,22 @@ class Sign(Function):
         return grad * 0.0
 
 
+class Rounding(Function):
+    """floor, ceil, round (half to even) or trunc; integers pass through unchanged, and the
+    gradient is zero everywhere (as PyTorch's)."""
+
+    backward_reads = ()
+    KERNELS = {"floor": np.floor, "ceil": np.ceil, "round": np.round, "trunc": np.trunc}
+
+    @staticmethod
+    def forward(ctx, x, how):
+        return x.copy() if x.dtype.kind in "iub" else Rounding.KERNELS[how](x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0.0
+
+
 class Relu(Function):
     backward_reads = (0,)
 
@@ -432,6 +449,28 @@ def log1p(x: Tensor) -> Tensor:
 
 def sign(x: Tensor) -> Tensor:
     return Sign.apply(x)
+
+
+def floor(x: Tensor) -> Tensor:
+    return Rounding.apply(x, how="floor")
+
+
+def ceil(x: Tensor) -> Tensor:
+    return Rounding.apply(x, how="ceil")
+
+
+def trunc(x: Tensor) -> Tensor:
+    return Rounding.apply(x, how="trunc")
+
+
+def round(x: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001  (mirrors torch.round)
+    """Half to even, as PyTorch; ``decimals`` rounds ``x * 10**decimals`` and scales back."""
+    if not is_integer(decimals):
+        raise TypeError(f"round: decimals must be an int, got {type(decimals).__name__}")
+    if decimals == 0:
+        return Rounding.apply(x, how="round")
+    scale = 10.0 ** int(decimals)
+    return Rounding.apply(x * scale, how="round") / scale
 
 
 def square(x: Tensor) -> Tensor:
