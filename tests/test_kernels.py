@@ -49,7 +49,7 @@ def kernels_with_references():
 COVERED = {  # the kernels the tests below hold to their references
     "conv2d", "conv2d_weight", "conv_transpose2d", "max_pool2d", "max_pool2d_scatter",
     "batch_norm_statistics", "batch_norm_backward", "relu", "threshold_backward",
-    "scale_shift_channels", "matmul", "matmul_inner", "grouped_matmul", "grouped_matmul_inner",
+    "scale_shift_channels", "scale_add_into", "matmul", "matmul_inner", "grouped_matmul", "grouped_matmul_inner",
     "sum_axes",
 }
 
@@ -169,6 +169,21 @@ def test_elementwise_kernels(thread_count, layout):
           elementwise.scale_shift_channels_reference(x, scale, shift), np.float64)
     assert elementwise.relu(np.float64(-2.0)) == 0
     assert elementwise.threshold_backward(np.float64(3.0), np.float64(1.0)) == 3.0
+
+
+@pytest.mark.parametrize("size", [1, 1000, elementwise.UPDATE_BLOCK * 3 + 17])
+@pytest.mark.parametrize("a,b", [(1, -0.1), (0.9, 1.0), (0.9, 0.7)])
+def test_scale_add_kernel_matches_the_numpy_lines_bit_for_bit(thread_count, monkeypatch, size, a, b):
+    monkeypatch.setattr(threads, "MIN_ELEMENTS", 1)
+    target, x = rand((size,), 0).astype(np.float32), rand((size,), 1).astype(np.float32)
+    expected = elementwise.scale_add_into_reference(target.copy(), a, x, b)
+    result = target.copy()
+    assert elementwise.scale_add_into(result, a, x, b) is result
+    np.testing.assert_array_equal(result, expected)
+    for shape in [(size, 3), (2, 3, size)]:  # a transposed gradient, and N-D parameters
+        target, x = rand(shape, 2).astype(np.float32), rand(shape[::-1], 3).astype(np.float32).T
+        expected = elementwise.scale_add_into_reference(target.copy(), a, x, b)
+        np.testing.assert_array_equal(elementwise.scale_add_into(target, a, x, b), expected)
 
 
 @pytest.mark.parametrize("m,k,n", [(7, 5, 3), (64, 33, 17), (1, 9, 1)])

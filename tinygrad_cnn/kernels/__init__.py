@@ -5,11 +5,11 @@ The primitives in ``tinygrad_cnn.ops`` hold the math and call these kernels wher
 NumPy is too slow. Each kernel ``k`` has a plain-NumPy ``k_reference`` beside it that says
 what it computes; ``tests/test_kernels.py`` holds every kernel to its reference on both
 memory layouts and on several threads. A kernel never adds a node to the graph: it is how a
-primitive's forward or backward runs, not a new primitive. ``threads`` holds the worker pool
+primitive's forward or backward runs (or an optimiser's update), not a new primitive. ``threads`` holds the worker pool
 and the thread count (``tc.set_num_threads``).
 """
 from .conv import conv2d, conv2d_weight, conv_transpose2d
-from .elementwise import relu, scale_shift_channels, threshold_backward
+from .elementwise import relu, scale_add_into, scale_shift_channels, threshold_backward
 from .linalg import matmul
 from .norm import batch_norm_backward, batch_norm_statistics
 from .pool import max_pool2d, max_pool2d_scatter
@@ -17,6 +17,6 @@ from .reduce import sum_axes
 
 __all__ = [
     "conv2d", "conv2d_weight", "conv_transpose2d", "relu", "threshold_backward",
-    "scale_shift_channels", "matmul", "batch_norm_statistics", "batch_norm_backward",
+    "scale_shift_channels", "scale_add_into", "matmul", "batch_norm_statistics", "batch_norm_backward",
     "max_pool2d", "max_pool2d_scatter", "sum_axes",
 ]

@@ -50,3 +50,33 @@ def scale_shift_channels(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) ->
 
 def scale_shift_channels_reference(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
     return x * scale + shift
+
+
+UPDATE_BLOCK = 1 << 15  # elements per pass of an in-place update: the block and its temporary stay in cache
+
+
+def scale_add_into(target: np.ndarray, a: float, x: np.ndarray, b: float) -> np.ndarray:
+    """``target *= a; target += b * x`` in place (an optimiser's update), block by block on the
+    workers: no temporary the size of the parameter, the same roundings as the two NumPy lines.
+    Operands in other layouts take the two NumPy lines."""
+    if target.shape != x.shape or not (target.flags.c_contiguous and x.flags.c_contiguous):
+        return scale_add_into_reference(target, a, x, b)
+    flat_target, flat_x = target.reshape(-1), x.reshape(-1)
+
+    def part(span: slice) -> None:
+        scratch = np.empty(min(UPDATE_BLOCK, span.stop - span.start), dtype=np.result_type(x, b))
+        for start in range(span.start, span.stop, UPDATE_BLOCK):
+            block = slice(start, min(start + UPDATE_BLOCK, span.stop))
+            if a != 1:
+                flat_target[block] *= a
+            flat_target[block] += np.multiply(flat_x[block], b, out=scratch[:block.stop - block.start])
+
+    for_each_slice(part, flat_target.size, flat_target.size)
+    return target
+
+
+def scale_add_into_reference(target: np.ndarray, a: float, x: np.ndarray, b: float) -> np.ndarray:
+    if a != 1:
+        target *= a
+    target += b * x
+    return target

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import kernels
 from .optimizer import Optimizer, check_non_negative
 
 
@@ -32,7 +33,6 @@ class SGD(Optimizer):
             if buffer is None:
                 buffer = state["momentum_buffer"] = np.array(grad, dtype=param.dtype)
             else:
-                buffer *= momentum
-                buffer += (1 - group["dampening"]) * grad
+                kernels.scale_add_into(buffer, momentum, grad, 1 - group["dampening"])
             grad = grad + momentum * buffer if group["nesterov"] else buffer
-        param -= lr * grad
+        kernels.scale_add_into(param, 1, grad, -lr)
