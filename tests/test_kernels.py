@@ -62,6 +62,8 @@ CONV_CASES = [  # (N, C, H, W), out channels, kernel, stride, padding, dilation,
     ((1, 4, 8, 9), 4, (2, 3), (1, 2), (1, 0), (2, 1), 4),
     ((2, 1, 5, 5), 3, (1, 1), (1, 1), (0, 0), (1, 1), 1),
     ((2, 6, 11, 7), 3, (3, 3), (3, 2), (2, 1), (2, 2), 3),
+    ((5, 6, 9, 7), 6, (3, 3), (2, 2), (1, 1), (1, 1), 6),  # depthwise: per-offset multiply-adds
+    ((3, 5, 6, 8), 10, (3, 3), (1, 1), (1, 1), (1, 1), 5),  # two outputs per channel: im2col
 ]
 
 

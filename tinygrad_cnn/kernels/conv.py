@@ -116,14 +116,66 @@ def _add_bias(out: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     return out
 
 
+def _is_depthwise(channels: int, weight_shape: tuple[int, ...], groups: int) -> bool:
+    """One input channel and one output channel per group (MobileNet's 3x3 layers): per-offset
+    multiply-adds over whole images beat one tiny matrix product per channel."""
+    return groups == channels == weight_shape[0] and weight_shape[1] == 1 and groups > 1
+
+
+def _depthwise_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Pair,
+                       padding: Pair, dilation: Pair, out_hw: Pair) -> np.ndarray:
+    """out[:, c] = sum over offsets (i, j) of that offset's view of x[:, c] times weight[c, 0, i, j],
+    in x's memory layout (channels-last stays channels-last)."""
+    n, c = x.shape[:2]
+    kh, kw = weight.shape[2:]
+    xp = windows.pad(x, padding)
+    layout = (0, 2, 3, 1) if is_channels_last(x) else (0, 1, 2, 3)
+    out = np.empty(tuple(np.array((n, c) + tuple(out_hw))[list(layout)]), dtype=np.result_type(x, weight))
+    out = out.transpose(np.argsort(layout))                               # an NCHW view
+    taps = weight.reshape(c, kh * kw).T[:, :, None, None]                 # (kH*kW, C, 1, 1)
+
+    def part(batch: slice) -> None:
+        target = out[batch]
+        scratch = np.empty_like(target)
+        for k, view in enumerate(windows.offsets(xp[batch], (kh, kw), stride, out_hw, dilation)):
+            if k == 0:
+                np.multiply(view, taps[0], out=target)
+            else:
+                target += np.multiply(view, taps[k], out=scratch)
+        if bias is not None:
+            target += bias[:, None, None]
+
+    for_each_slice(part, n, out.size * kh * kw)
+    return out
+
+
+def _depthwise_weight_gradient(x: np.ndarray, grad_out: np.ndarray, kernel: Pair, stride: Pair,
+                               padding: Pair, dilation: Pair) -> np.ndarray:
+    """grad_w[c, 0, i, j] = sum over (n, oh, ow) of grad_out[:, c] * offset (i, j)'s view of x[:, c]."""
+    n, c = x.shape[:2]
+    kh, kw = kernel
+    xp = windows.pad(x, padding)
+
+    def part(batch: slice) -> np.ndarray:
+        views = windows.offsets(xp[batch], kernel, stride, grad_out.shape[2:], dilation)
+        g = grad_out[batch]
+        return np.stack([np.einsum("nchw,nchw->c", g, view) for view in views], axis=1)   # (C, kH*kW)
+
+    partial = for_each_slice(part, n, grad_out.size * kh * kw)
+    return np.sum(partial, axis=0).reshape(c, 1, kh, kw)
+
+
 # --------------------------------------------------------------------------- kernels
 
 def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Pair, padding: Pair,
            dilation: Pair, groups: int) -> tuple[np.ndarray, Columns]:
-    """The convolution, and x's im2col matrix for the weight gradient to reuse."""
+    """The convolution, and x's im2col matrix for the weight gradient to reuse (None for a
+    depthwise convolution, which needs none)."""
     n = x.shape[0]
     kernel = weight.shape[2:]
     oh, ow = windows.output_hw(x.shape, kernel, stride, padding, dilation)
+    if _is_depthwise(x.shape[1], weight.shape, groups):
+        return _depthwise_forward(x, weight, bias, stride, padding, dilation, (oh, ow)), None
     fold_bias = bias is not None and groups == 1
     columns = Columns.of(x, kernel, stride, padding, dilation, (oh, ow), groups, ones=fold_bias)
     out = _from_group_columns(columns.times_weight(weight, groups, bias if fold_bias else None), n, oh, ow)
@@ -146,6 +198,8 @@ def conv2d_reference(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
 def conv2d_weight(x: np.ndarray, grad_out: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
                   dilation: Pair, groups: int, columns: Columns | None = None) -> np.ndarray:
     """d(conv2d)/d(weight) contracted with ``grad_out``; ``columns`` is x's im2col when known."""
+    if columns is None and _is_depthwise(x.shape[1], (grad_out.shape[1], 1), groups):
+        return _depthwise_weight_gradient(x, grad_out, kernel, stride, padding, dilation)
     if columns is None:
         columns = Columns.of(x, kernel, stride, padding, dilation, grad_out.shape[2:], groups)
     return columns.weight_gradient(_to_group_rows(grad_out, groups), kernel)
