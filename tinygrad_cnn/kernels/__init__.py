@@ -5,8 +5,8 @@ The primitives in ``tinygrad_cnn.ops`` hold the math and call these kernels wher
 NumPy is too slow. Each kernel ``k`` has a plain-NumPy ``k_reference`` beside it that says
 what it computes; ``tests/test_kernels.py`` holds every kernel to its reference on both
 memory layouts and on several threads. A kernel never adds a node to the graph: it is how a
-primitive's forward or backward runs (or an optimiser's update), not a new primitive. ``threads`` holds the worker pool
-and the thread count (``tc.set_num_threads``).
+primitive's forward or backward runs (or an optimiser's update), not a new primitive.
+``threads`` holds the worker pool and the thread count (``tc.set_num_threads``).
 """
 from .conv import conv2d, conv2d_weight, conv_transpose2d
 from .elementwise import relu, scale_add_into, scale_shift_channels, threshold_backward

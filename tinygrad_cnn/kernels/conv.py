@@ -129,9 +129,11 @@ def _depthwise_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | Non
     n, c = x.shape[:2]
     kh, kw = weight.shape[2:]
     xp = windows.pad(x, padding)
-    layout = (0, 2, 3, 1) if is_channels_last(x) else (0, 1, 2, 3)
-    out = np.empty(tuple(np.array((n, c) + tuple(out_hw))[list(layout)]), dtype=np.result_type(x, weight))
-    out = out.transpose(np.argsort(layout))                               # an NCHW view
+    dtype = np.result_type(x, weight)
+    if is_channels_last(x):
+        out = np.empty((n, *out_hw, c), dtype=dtype).transpose(0, 3, 1, 2)  # an NCHW view
+    else:
+        out = np.empty((n, c, *out_hw), dtype=dtype)
     taps = weight.reshape(c, kh * kw).T[:, :, None, None]                 # (kH*kW, C, 1, 1)
 
     def part(batch: slice) -> None:
@@ -198,7 +200,7 @@ def conv2d_reference(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
 def conv2d_weight(x: np.ndarray, grad_out: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
                   dilation: Pair, groups: int, columns: Columns | None = None) -> np.ndarray:
     """d(conv2d)/d(weight) contracted with ``grad_out``; ``columns`` is x's im2col when known."""
-    if columns is None and _is_depthwise(x.shape[1], (grad_out.shape[1], 1), groups):
+    if columns is None and _is_depthwise(x.shape[1], (grad_out.shape[1], x.shape[1] // groups), groups):
         return _depthwise_weight_gradient(x, grad_out, kernel, stride, padding, dilation)
     if columns is None:
         columns = Columns.of(x, kernel, stride, padding, dilation, grad_out.shape[2:], groups)
