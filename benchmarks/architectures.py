@@ -20,7 +20,7 @@ import types
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import interleaved, keep_freed_memory
+from bench import framework_step, interleaved, keep_freed_memory
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
@@ -57,7 +57,7 @@ def torch_module(source_file: str) -> types.ModuleType:
 
 def workloads(factory: str, source_file: str, shape: tuple[int, ...], classes: int, batch: int,
               train: bool) -> tuple[Callable[[], None], Callable[[], None] | None]:
-    """One step of each framework on the same weights and batch."""
+    """One step of each framework on the same weights and batch (PyTorch's is None without torch)."""
     import numpy as np
 
     tc.manual_seed(0)
@@ -65,47 +65,17 @@ def workloads(factory: str, source_file: str, shape: tuple[int, ...], classes: i
     rng = np.random.default_rng(0)
     images = rng.standard_normal((batch, *shape)).astype(np.float32)
     labels = rng.integers(0, classes, batch)
-    steps = [_ours_step(ours, images, labels, train)]
+    ours_step = framework_step(ours, tc.Tensor(images), tc.Tensor(labels),
+                               optim.SGD(ours.parameters(), lr=0.01, momentum=0.9), F.cross_entropy, tc.no_grad, train)
     try:
         import torch
     except ImportError:
-        return steps[0], None
+        return ours_step, None
     theirs = getattr(torch_module(source_file), factory)(in_channels=shape[0], num_classes=classes)
     theirs.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in ours.state_dict().items()})
-    x, y = torch.from_numpy(images), torch.from_numpy(labels)
-    optimizer = torch.optim.SGD(theirs.parameters(), lr=0.01, momentum=0.9)
-    if not train:
-        theirs.eval()
-
-        def torch_step() -> None:
-            with torch.no_grad():
-                theirs(x)
-    else:
-        def torch_step() -> None:
-            loss = torch.nn.functional.cross_entropy(theirs(x), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    return steps[0], torch_step
-
-
-def _ours_step(model: tc.nn.Module, images, labels, train: bool) -> Callable[[], None]:  # noqa: ANN001
-    x, y = tc.Tensor(images), tc.Tensor(labels)
-    if not train:
-        model.eval()
-
-        def infer() -> None:
-            with tc.no_grad():
-                model(x)
-        return infer
-    optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def step() -> None:
-        loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return step
+    return ours_step, framework_step(theirs, torch.from_numpy(images), torch.from_numpy(labels),
+                                     torch.optim.SGD(theirs.parameters(), lr=0.01, momentum=0.9),
+                                     torch.nn.functional.cross_entropy, torch.no_grad, train)
 
 
 def main() -> int:

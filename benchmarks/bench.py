@@ -32,7 +32,7 @@ THREADS = (1, 2)
 
 # --------------------------------------------------------------------------- workloads
 
-def _step(model, x, y, optimizer, cross_entropy, no_grad, train: bool) -> Callable[[], None]:  # noqa: ANN001
+def framework_step(model, x, y, optimizer, cross_entropy, no_grad, train: bool) -> Callable[[], None]:  # noqa: ANN001
     """One training step (or, with ``train`` off, one evaluation-mode forward pass) of either
     framework, given its model, batch, optimiser, loss and no-grad context."""
     if not train:
@@ -65,7 +65,7 @@ def ours_step(batch: int, batch_norm: bool, train: bool) -> Callable[[], None]:
     x = Tensor(rng.standard_normal((batch, 1, 28, 28)).astype(np.float32))
     y = Tensor(rng.integers(0, 10, batch))
     optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    return _step(model, x, y, optimizer, F.cross_entropy, tc.no_grad, train)
+    return framework_step(model, x, y, optimizer, F.cross_entropy, tc.no_grad, train)
 
 
 def torch_seed_cnn(batch_norm: bool):  # noqa: ANN201  (a torch.nn.Sequential)
@@ -87,7 +87,7 @@ def _torch_step(batch: int, batch_norm: bool, train: bool) -> Callable[[], None]
     x = torch.randn(batch, 1, 28, 28)
     y = torch.randint(0, 10, (batch,))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    return _step(model, x, y, optimizer, torch.nn.functional.cross_entropy, torch.no_grad, train)
+    return framework_step(model, x, y, optimizer, torch.nn.functional.cross_entropy, torch.no_grad, train)
 
 
 

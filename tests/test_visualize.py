@@ -165,3 +165,5 @@ def test_an_exported_onnx_file_is_drawn_in_the_same_style(tmp_path):
     assert "kernel_shape=2" in text and "strides=2" in text
     with pytest.raises(FileNotFoundError, match="no ONNX file"):
         draw_graph(tmp_path / "missing.onnx")
+    with pytest.raises(TypeError, match="draw_graph: unknown option\\(s\\) colour"):
+        draw_graph(path, colour="red")

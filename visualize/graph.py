@@ -194,19 +194,18 @@ def draw_graph(output: Tensor | str | os.PathLike, params: Mapping[str, Tensor] 
     ``GraphOptions``: ``cluster_modules``, ``collapse_modules``, ``show_gradients``,
     ``show_saved``, ``tensor_nodes``, ``rankdir``, ``title``.
     """
-    if isinstance(output, (str, os.PathLike)):  # an exported file, drawn in the same style
-        from .onnx_graph import draw_onnx
-
-        settings = GraphOptions(**options)
-        return draw_onnx(output, settings.cluster_modules, settings.rankdir, settings.title)
-    if not isinstance(output, Tensor):
-        raise TypeError(f"draw_graph: expected the Tensor a computation produced (or an .onnx file's path), "
-                        f"got {type(output).__name__}")
     unknown = sorted(set(options) - set(GraphOptions.__dataclass_fields__))
     if unknown:
         raise TypeError(f"draw_graph: unknown option(s) {', '.join(unknown)}; "
                         f"expected some of {', '.join(GraphOptions.__dataclass_fields__)}")
     settings = GraphOptions(**options)
+    if isinstance(output, (str, os.PathLike)):  # an exported file, drawn in the same style
+        from .onnx_graph import draw_onnx
+
+        return draw_onnx(output, settings.cluster_modules, settings.rankdir, settings.title)
+    if not isinstance(output, Tensor):
+        raise TypeError(f"draw_graph: expected the Tensor a computation produced (or an .onnx file's path), "
+                        f"got {type(output).__name__}")
     nodes = topological_order([output.grad_fn]) if output.grad_fn is not None else []
     nodes.reverse()  # inputs first: data-flow order
     roots = {id(n.scope[0]): n.scope[0] for n in nodes if n.scope}

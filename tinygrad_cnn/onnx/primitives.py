@@ -117,32 +117,28 @@ def _cast(b: GraphBuilder, node: Function) -> list[str]:
 
 # --------------------------------------------------------------------------- reductions, softmax
 
-@converts("Sum")
-def _sum(b: GraphBuilder, node: Function) -> list[str]:
-    (x,) = _inputs(b, node)
-    axes = b.constant(np.array(node.settings["dims"], dtype=np.int64))
-    return b.emit(node, "ReduceSum", [x, axes], keepdims=int(node.settings["keepdim"]))
+def _reduce(b: GraphBuilder, node: Function, op_type: str, x: str, axes: list[int], keepdim: bool) -> list[str]:
+    """A reduction over ``axes``: ReduceSum takes them as an input from opset 13, the others
+    from opset 18 (an attribute before)."""
+    if op_type == "ReduceSum" or b.opset >= 18:
+        return b.emit(node, op_type, [x, b.constant(np.array(axes, dtype=np.int64))], keepdims=int(keepdim))
+    return b.emit(node, op_type, [x], axes=list(axes), keepdims=int(keepdim))
 
 
-@converts("AMax")
-def _amax(b: GraphBuilder, node: Function) -> list[str]:
+@converts("Sum", "AMax")
+def _sum_or_amax(b: GraphBuilder, node: Function) -> list[str]:
     (x,) = _inputs(b, node)
-    dims, keep = list(node.settings["dims"]), int(node.settings["keepdim"])
-    if b.opset >= 18:
-        return b.emit(node, "ReduceMax", [x, b.constant(np.array(dims, dtype=np.int64))], keepdims=keep)
-    return b.emit(node, "ReduceMax", [x], axes=dims, keepdims=keep)
+    op_type = "ReduceSum" if node.name == "Sum" else "ReduceMax"
+    return _reduce(b, node, op_type, x, list(node.settings["dims"]), node.settings["keepdim"])
 
 
 @converts("MaxDim")
 def _max_dim(b: GraphBuilder, node: Function) -> list[str]:
     """``x.max(dim)``: the values and the index of the first maximum, as NumPy and PyTorch pick."""
     (x,) = _inputs(b, node)
-    dim, keep = node.settings["dim"], int(node.settings["keepdim"])
-    if b.opset >= 18:
-        values = b.emit(node, "ReduceMax", [x, b.constant(np.array([dim], dtype=np.int64))], keepdims=keep)
-    else:
-        values = b.emit(node, "ReduceMax", [x], axes=[dim], keepdims=keep)
-    return values + b.emit(node, "ArgMax", [x], axis=dim, keepdims=keep, select_last_index=0)
+    dim, keep = node.settings["dim"], node.settings["keepdim"]
+    return (_reduce(b, node, "ReduceMax", x, [dim], keep)
+            + b.emit(node, "ArgMax", [x], axis=dim, keepdims=int(keep), select_last_index=0))
 
 
 @converts("CrossEntropy")
@@ -159,9 +155,7 @@ def _cross_entropy(b: GraphBuilder, node: Function) -> list[str]:
     ignored = b.emit(node, "Equal", [target, b.constant(np.array(s["ignore_index"], dtype=np.int64))])
     kept = b.emit(node, "Cast", b.emit(node, "Not", ignored), to=onnx_dtype(dtype))
     if smoothing:
-        mean_log_probability = (
-            b.emit(node, "ReduceMean", [log_probabilities, b.constant(np.array([1], dtype=np.int64))], keepdims=0)
-            if b.opset >= 18 else b.emit(node, "ReduceMean", [log_probabilities], axes=[1], keepdims=0))
+        mean_log_probability = _reduce(b, node, "ReduceMean", log_probabilities, [1], False)
         smoothed = b.emit(node, "Mul", [b.emit(node, "Neg", mean_log_probability)[0], kept[0]])
         losses = b.emit(node, "Add", [b.emit(node, "Mul", [losses, b.constant(np.array(1 - smoothing, dtype))])[0],
                                       b.emit(node, "Mul", [smoothed[0], b.constant(np.array(smoothing, dtype))])[0]])[0]
