@@ -40,12 +40,19 @@ __all__ = [  # tc.autograd: the engine, plus the debugging aids of debug.py unde
 
 # --------------------------------------------------------------------------- grad mode
 
-_state = threading.local()
+class _ThreadState(threading.local):
+    """Per-thread grad mode and module scope; class-level defaults make each read one lookup."""
+
+    grad_enabled = True
+    scope: tuple = ()
+
+
+_state = _ThreadState()
 
 
 def is_grad_enabled() -> bool:
     """True when operations on tensors that require grad record a graph."""
-    return getattr(_state, "grad_enabled", True)
+    return _state.grad_enabled
 
 
 class set_grad_enabled:
@@ -89,7 +96,7 @@ class enable_grad(set_grad_enabled):
 
 def current_scope() -> tuple:
     """The stack of objects (usually nn.Modules) whose forward is running right now."""
-    return getattr(_state, "scope", ())
+    return _state.scope
 
 
 @contextmanager
@@ -110,6 +117,11 @@ class TensorSpec(NamedTuple):
 
     shape: tuple[int, ...]
     dtype: np.dtype
+
+
+def _spec(shape: tuple[int, ...], dtype: np.dtype) -> TensorSpec:
+    """``TensorSpec(shape, dtype)`` without NamedTuple's keyword handling (once per output)."""
+    return tuple.__new__(TensorSpec, (shape, dtype))
 
 
 class Function:
@@ -154,6 +166,10 @@ class Function:
     backward_reads: tuple[int, ...] | None = None
     returns_view: bool = False
 
+    # Slots for what every node carries (faster to set, once per operation); a subclass
+    # without __slots__ still gets a __dict__ for anything else.
+    __slots__ = ("needs_input_grad", "inputs", "next_functions", "settings", "scope", "output_specs",
+                 "_outputs", "_saved", "_versions", "__dict__", "__weakref__")
     needs_input_grad: tuple[bool, ...]
     inputs: tuple[Any, ...]
     next_functions: tuple[tuple[Function, int] | None, ...]
@@ -193,14 +209,24 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **settings: Any) -> Any:
         ctx = cls()
-        grad_on = getattr(_state, "grad_enabled", True)
-        ctx.needs_input_grad = needs = tuple(
-            [grad_on and isinstance(a, Tensor) and a._requires_grad for a in args])
+        grad_on = _state.grad_enabled
+        needs, values, edges, arrays = [], [], [], []
+        for a in args:  # one pass: this runs for every operation, so it is kept lean
+            if isinstance(a, Tensor):
+                needs.append(grad_on and a._requires_grad)
+                values.append(a.data)
+                arrays.append(a.data)
+                edges.append(None if a._ctx is None else (a._ctx, a._output_index))
+            else:
+                needs.append(False)
+                values.append(a)
+                edges.append(None)
+        ctx.needs_input_grad = needs = tuple(needs)
         requires = True in needs
         tracing = _debug.tracing  # export records every operation, gradients or not
         record = requires or tracing
         ctx._saved = ()
-        raw = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args], **settings)
+        raw = cls.forward(ctx, *values, **settings)
         if not isinstance(raw, tuple):
             out = Tensor._from_op(raw, ctx, 0, requires) if tracing or (requires and _is_float(raw)) else \
                 Tensor._from_op(raw, None, 0, False)
@@ -213,14 +239,17 @@ class Function:
             out = outputs
         if record:
             ctx.inputs = args
-            ctx.next_functions = tuple([
-                (a._ctx, a._output_index) if isinstance(a, Tensor) and a._ctx is not None else None
-                for a in args])
+            ctx.next_functions = tuple(edges)
             ctx.settings = settings
-            ctx.scope = current_scope()
+            ctx.scope = _state.scope
             ctx._outputs = tuple([weakref.ref(t) for t in outputs])
-            ctx.output_specs = tuple([TensorSpec(t.data.shape, t.data.dtype) for t in outputs])
-            ctx._versions = () if cls.backward_reads == () and not ctx._saved else ctx._versions_to_check()
+            ctx.output_specs = tuple([_spec(t.data.shape, t.data.dtype) for t in outputs])
+            reads = cls.backward_reads  # versions to check: the inputs backward reads, saved arrays
+            if reads is not None:
+                arrays = [values[i] for i in reads if isinstance(args[i], Tensor)]
+            if ctx._saved:
+                arrays += [v for v in ctx._saved if isinstance(v, np.ndarray)]
+            ctx._versions = tuple([(a, version_of(a)) for a in arrays])
             if cls.returns_view:
                 _mark_views(args, outputs)
         else:
@@ -232,17 +261,6 @@ class Function:
                     ctx.inputs, ctx.settings, ctx.scope = args, settings, current_scope()
                 check_forward(ctx, raw if isinstance(raw, tuple) else (raw,))
         return out
-
-    def _versions_to_check(self) -> tuple[tuple[np.ndarray, int], ...]:
-        """(array, its version now) for every input backward reads and every array it saved."""
-        inputs, reads = self.inputs, self.backward_reads
-        if reads is None:
-            arrays = [a.data for a in inputs if isinstance(a, Tensor)]
-        else:
-            arrays = [inputs[i].data for i in reads if isinstance(inputs[i], Tensor)]
-        if self._saved:
-            arrays += [v for v in self._saved if isinstance(v, np.ndarray)]
-        return tuple([(a, version_of(a)) for a in arrays])
 
     def check_versions(self) -> None:
         """Refuse to run backward on values that an in-place operation changed since forward."""
@@ -359,20 +377,20 @@ def topological_order(roots: Sequence[Function]) -> list[Function]:
 
     Iterative depth-first search, so graphs of any depth work.
     """
-    visited: set[int] = set()
+    visited: set[Function] = set()
     postorder: list[Function] = []
-    stack: list[tuple[Function, Iterator[Function]]] = []
     for root in roots:
-        if id(root) in visited:
+        if root in visited:
             continue
-        visited.add(id(root))
-        stack.append((root, root.parents()))
+        visited.add(root)
+        stack = [(root, iter(root.next_functions))]
         while stack:
-            node, parents = stack[-1]
-            for parent in parents:
-                if id(parent) not in visited:
-                    visited.add(id(parent))
-                    stack.append((parent, parent.parents()))
+            node, edges = stack[-1]
+            for edge in edges:
+                if edge is not None and edge[0] not in visited:
+                    parent = edge[0]
+                    visited.add(parent)
+                    stack.append((parent, iter(parent.next_functions)))
                     break
             else:
                 stack.pop()
@@ -383,7 +401,7 @@ def topological_order(roots: Sequence[Function]) -> list[Function]:
 
 # --------------------------------------------------------------------------- backward
 
-def _check_gradient(kind: str, gradient: Tensor, target: Tensor) -> Tensor:
+def _checked_gradient(kind: str, gradient: Tensor, target: Tensor) -> Tensor:
     if gradient.shape != target.shape:
         raise ValueError(
             f"{kind}: gradient has shape {gradient.shape} but the tensor has shape {target.shape}"
@@ -416,31 +434,33 @@ def run_backward(
                 "grad_fn (was it computed under no_grad, from detached data, or from inputs "
                 "that do not require grad?)"
             )
-    grad_of_node: dict[int, list[Tensor | None]] = {}
+    grad_of_node: dict[Function, list[Tensor | None]] = {}
     grad_of_leaf: dict[int, Tensor] = {}
     wanted = {id(t): t for t in inputs} if inputs is not None else None
 
     def deliver(target: Tensor, edge: tuple[Function, int] | None, gradient: Tensor) -> None:
         """Add ``gradient`` to what ``target`` (produced along ``edge``) has received."""
-        if gradient.dtype != target.dtype:
+        if gradient.data.dtype != target.data.dtype:
             gradient = gradient.astype(target.dtype)
         if wanted is not None and id(target) in wanted:
             previous = grad_of_leaf.get(id(target))
             grad_of_leaf[id(target)] = gradient if previous is None else previous + gradient
         if edge is not None:
             node, i = edge
-            slots = grad_of_node.setdefault(id(node), [None] * node.num_outputs)
+            slots = grad_of_node.get(node)
+            if slots is None:
+                slots = grad_of_node[node] = [None] * len(node._outputs)
             slots[i] = gradient if slots[i] is None else slots[i] + gradient
-        elif wanted is None and target.requires_grad:
+        elif wanted is None and target._requires_grad:
             target._accumulate_grad(gradient, create_graph)
 
     with set_grad_enabled(create_graph):
         for out, g in zip(outputs, grad_outputs):
             edge = (out._ctx, out._output_index) if out._ctx is not None else None
-            deliver(out, edge, _check_gradient("backward", _as_gradient(g, out), out))
+            deliver(out, edge, _checked_gradient("backward", _as_gradient(g, out), out))
         roots = [out.grad_fn for out in outputs if out.grad_fn is not None]
-        for node in topological_order(roots):
-            slots = grad_of_node.pop(id(node), None)
+        for node in topological_order(roots):  # the per-node work is kept lean: it runs for every operation
+            slots = grad_of_node.pop(node, None)
             if slots is None:
                 continue
             if node._saved is None:
@@ -449,12 +469,12 @@ def run_backward(
                     "graph's saved arrays were freed after the first backward); pass "
                     "retain_graph=True to the first backward if you need to do this"
                 )
-            node.check_versions()
-            grads_in = [
-                g if g is not None else Tensor(np.zeros(spec.shape, dtype=spec.dtype))
-                for g, spec in zip(slots, node.output_specs)
-            ]
-            grads = _checked_backward(node, grads_in) if _debug.anomaly else node.backward(node, *grads_in)
+            if node._versions:
+                node.check_versions()
+            if None in slots:
+                slots = [g if g is not None else Tensor(np.zeros(spec.shape, dtype=spec.dtype))
+                         for g, spec in zip(slots, node.output_specs)]
+            grads = _checked_backward(node, slots) if _debug.anomaly else node.backward(node, *slots)
             if not isinstance(grads, tuple):
                 grads = (grads,)
             if len(grads) != len(node.inputs):
@@ -466,7 +486,9 @@ def run_backward(
                 node.release()
             for needed, arg, edge, g in zip(node.needs_input_grad, node.inputs, node.next_functions, grads):
                 if needed and g is not None:
-                    deliver(arg, edge, _check_gradient(node.name + ".backward", _as_gradient(g, arg), arg))
+                    if not isinstance(g, Tensor) or g.data.shape != arg.data.shape:
+                        g = _checked_gradient(f"{node.name}.backward", _as_gradient(g, arg), arg)
+                    deliver(arg, edge, g)
     if wanted is None:
         return None
     return [grad_of_leaf.get(id(t)) for t in inputs]

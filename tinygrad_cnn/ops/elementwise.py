@@ -34,14 +34,15 @@ def _shape(value: Operand) -> tuple[int, ...]:
 
 def _binary(op: str, function: type[Function], a: Any, b: Any) -> Tensor:
     a, b = operand(a, op), operand(b, op)
-    shape_a, shape_b = _shape(a), _shape(b)
-    if shape_a != shape_b and shape_a and shape_b:
-        try:
-            np.broadcast_shapes(shape_a, shape_b)
-        except ValueError:
-            raise ValueError(
-                f"{op}: shapes {shape_a} and {shape_b} cannot be broadcast together"
-            ) from None
+    if isinstance(a, Tensor) and isinstance(b, Tensor):  # a Python number broadcasts to anything
+        shape_a, shape_b = a.data.shape, b.data.shape
+        if shape_a != shape_b and shape_a and shape_b:
+            try:
+                np.broadcast_shapes(shape_a, shape_b)
+            except ValueError:
+                raise ValueError(
+                    f"{op}: shapes {shape_a} and {shape_b} cannot be broadcast together"
+                ) from None
     return function.apply(a, b)
 
 
