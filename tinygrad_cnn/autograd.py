@@ -242,14 +242,16 @@ class Function:
             ctx.next_functions = tuple(edges)
             ctx.settings = settings
             ctx.scope = _state.scope
-            ctx._outputs = tuple([weakref.ref(t) for t in outputs])
-            ctx.output_specs = tuple([_spec(t.data.shape, t.data.dtype) for t in outputs])
+            # map and zip rather than comprehensions: no extra Python frame per operation
+            ctx._outputs = tuple(map(weakref.ref, outputs))
+            ctx.output_specs = tuple([_spec(t.data.shape, t.data.dtype) for t in outputs]) \
+                if len(outputs) > 1 else (_spec(out.data.shape, out.data.dtype),)
             reads = cls.backward_reads  # versions to check: the inputs backward reads, saved arrays
             if reads is not None:
                 arrays = [values[i] for i in reads if isinstance(args[i], Tensor)]
             if ctx._saved:
                 arrays += [v for v in ctx._saved if isinstance(v, np.ndarray)]
-            ctx._versions = tuple([(a, version_of(a)) for a in arrays])
+            ctx._versions = tuple(zip(arrays, map(version_of, arrays)))
             if cls.returns_view:
                 _mark_views(args, outputs)
         else:
@@ -471,9 +473,10 @@ def run_backward(
                 )
             if node._versions:
                 node.check_versions()
-            if None in slots:
-                slots = [g if g is not None else Tensor(np.zeros(spec.shape, dtype=spec.dtype))
-                         for g, spec in zip(slots, node.output_specs)]
+            for k, g in enumerate(slots):  # outputs that received no gradient get zeros
+                if g is None:
+                    spec = node.output_specs[k]
+                    slots[k] = Tensor(np.zeros(spec.shape, dtype=spec.dtype))
             grads = _checked_backward(node, slots) if _debug.anomaly else node.backward(node, *slots)
             if not isinstance(grads, tuple):
                 grads = (grads,)
@@ -594,7 +597,7 @@ def vjp_by_composition(
 
 def sum_to_shape(gradient: Tensor, shape: tuple[int, ...]) -> Tensor:
     """Sum a broadcast gradient back down to ``shape`` (the inverse of NumPy broadcasting)."""
-    if gradient.shape == shape:
+    if gradient.data.shape == shape:
         return gradient
     lead = gradient.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(

@@ -14,9 +14,12 @@ from .arguments import is_integer
 Operand = Any  # a Tensor or a Python number
 
 
+_PASS_THROUGH = (Tensor, float, int, bool)
+
+
 def operand(value: Any, op: str) -> Operand:
     """Tensors pass through; Python numbers stay scalars (so float32 stays float32)."""
-    if isinstance(value, Tensor) or type(value) in (bool, int, float):
+    if type(value) in _PASS_THROUGH or isinstance(value, Tensor):
         return value
     if isinstance(value, np.generic):
         return value.item()
@@ -33,7 +36,10 @@ def _shape(value: Operand) -> tuple[int, ...]:
 
 
 def _binary(op: str, function: type[Function], a: Any, b: Any) -> Tensor:
-    a, b = operand(a, op), operand(b, op)
+    if type(a) not in _PASS_THROUGH:  # the common types skip the call
+        a = operand(a, op)
+    if type(b) not in _PASS_THROUGH:
+        b = operand(b, op)
     if isinstance(a, Tensor) and isinstance(b, Tensor):  # a Python number broadcasts to anything
         shape_a, shape_b = a.data.shape, b.data.shape
         if shape_a != shape_b and shape_a and shape_b:
@@ -50,10 +56,11 @@ class _Binary(Function):
     """Shared bookkeeping: sum broadcast gradients back to the inputs' shapes."""
 
     def reduce(self, grad_a: Tensor | None, grad_b: Tensor | None) -> tuple:
-        a, b = self.inputs
+        a, b = self.inputs  # an input that needs a gradient is a Tensor
+        needs = self.needs_input_grad
         return (
-            sum_to_shape(grad_a, _shape(a)) if self.needs_input_grad[0] else None,
-            sum_to_shape(grad_b, _shape(b)) if self.needs_input_grad[1] else None,
+            sum_to_shape(grad_a, a.data.shape) if needs[0] else None,
+            sum_to_shape(grad_b, b.data.shape) if needs[1] else None,
         )
 
 
