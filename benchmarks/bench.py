@@ -5,10 +5,10 @@
     python benchmarks/bench.py --markdown FILE # also write the tables as Markdown
 
 Each thread count runs in its own child process (BLAS and PyTorch read their thread
-settings at start-up); inside it, our step and PyTorch's alternate, and the median of the
-repeats is reported with the ratio ours / PyTorch (below 1.0: we are faster); each timed
-call follows a short pause so the other framework's spinning worker threads have gone to
-sleep. Both run with ``tinygrad_cnn.keep_freed_memory()`` and ours with
+settings at start-up); inside it, our step and PyTorch's alternate in blocks of three
+back-to-back calls (as in a training loop), and the median of the calls is reported with the
+ratio ours / PyTorch (below 1.0: we are faster); each block follows a pause longer than the
+other framework's worker threads spin after their last call. Both run with ``tinygrad_cnn.keep_freed_memory()`` and ours with
 ``tinygrad_cnn.set_num_threads(threads)``, as the main job does. Without
 torch installed only our figures are shown. Peak memory is the growth of the resident set
 size over a few training steps, each framework in a fresh process (Linux: /proc/self/statm).
@@ -190,31 +190,39 @@ def _torch_tiny_ops(count: int) -> Callable[[], None]:
 
 # --------------------------------------------------------------------------- timing
 
-SETTLE_SECONDS = 0.01
+SETTLE_SECONDS = 0.05
+BLOCK = 3
 
 
-def _timed(run: Callable[[], None]) -> float:
-    """Seconds of one call, after a pause that lets the other framework's worker threads stop
-    spinning (OpenMP threads busy-wait for a while after each call and would steal the cores;
-    longer pauses let idle cores sleep and penalise whichever framework wakes them)."""
+def _timed_block(run: Callable[[], None], calls: int) -> list[float]:
+    """Seconds of each of ``calls`` back-to-back calls, as in a training loop, after a pause
+    longer than the other framework's spinning: PyTorch's OpenMP workers busy-wait about 10 ms
+    of CPU after each call (GOMP's default spin count; measured on this machine), and would
+    steal a core from whatever runs next."""
     time.sleep(SETTLE_SECONDS)
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def interleaved(ours: Callable[[], None], theirs: Callable[[], None] | None, repeats: int,
-                 warmup: int = 2) -> tuple[float, float | None]:
-    """Median seconds of each, alternating calls so both see the same machine state."""
+                warmup: int = 2, block: int = BLOCK) -> tuple[float, float | None]:
+    """Median seconds per call of each over ``repeats`` calls, in alternating blocks of
+    ``block`` back-to-back calls so both see the same machine state."""
     for _ in range(warmup):
         ours()
         if theirs:
             theirs()
-    a, b = [], []
-    for _ in range(repeats):
-        a.append(_timed(ours))
+    a: list[float] = []
+    b: list[float] = []
+    while len(a) < repeats:
+        calls = min(block, repeats - len(a))
+        a += _timed_block(ours, calls)
         if theirs:
-            b.append(_timed(theirs))
+            b += _timed_block(theirs, calls)
     median = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
     return median(a), (median(b) if b else None)
 
