@@ -54,3 +54,30 @@ def test_gradients_on_two_threads(threads):
 def test_set_num_threads_rejects_nonsense():
     with pytest.raises(ValueError, match="set_num_threads: expected a positive int"):
         tc.set_num_threads(0)
+
+
+def test_an_error_in_a_worker_reaches_the_caller_and_the_pool_goes_on(threads):
+    def kernel(part):
+        if part.start > 0:
+            raise ValueError(f"bad slice {part}")
+        return part.stop - part.start
+
+    with pytest.raises(ValueError, match="bad slice"):
+        parallel.for_each_slice(kernel, 10, 10)
+    assert parallel.for_each_slice(lambda part: part.stop - part.start, 10, 10) == [5, 5]
+
+
+def test_kernels_called_from_two_threads_at_once_give_every_slice(threads):
+    import threading
+
+    results = []
+
+    def call():
+        results.append(sum(parallel.for_each_slice(lambda part: sum(range(part.start, part.stop)), 1000, 1000)))
+
+    callers = [threading.Thread(target=call) for _ in range(8)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+    assert results == [sum(range(1000))] * 8
