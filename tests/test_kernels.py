@@ -83,6 +83,12 @@ def test_conv2d_kernels(thread_count, layout, dtype, case, with_bias):
     expected_w = conv.conv2d_weight_reference(x, grad_out, k, s, p, d, g)
     close(conv.conv2d_weight(x, grad_out, k, s, p, d, g, columns), expected_w, dtype)
     close(conv.conv2d_weight(x, LAYOUTS[layout](grad_out), k, s, p, d, g), expected_w, dtype)
+    # the bias gradient: from the columns' ones entry when the forward folded a bias in, else a sum
+    expected_w, expected_b = conv.conv2d_weight_reference(x, grad_out, k, s, p, d, g, with_bias=True)
+    for given in (columns, None):
+        got_w, got_b = conv.conv2d_weight(x, LAYOUTS[layout](grad_out), k, s, p, d, g, given, with_bias=True)
+        close(got_w, expected_w, dtype)
+        close(got_b, expected_b, dtype)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

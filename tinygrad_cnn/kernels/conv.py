@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import windows
 from .linalg import grouped_matmul, grouped_matmul_inner
+from .reduce import sum_axes
 from .threads import for_each_slice
 
 Pair = tuple[int, int]
@@ -81,16 +82,20 @@ class Columns:
             matrix = np.concatenate([matrix, bias.reshape(1, 1, o).astype(matrix.dtype)], axis=1)
         return grouped_matmul(self.data.transpose(0, 2, 1) if self.k_major else self.data, matrix)
 
-    def weight_gradient(self, rows: np.ndarray, kernel: Pair) -> np.ndarray:
-        """(O, C/g, kH, kW) = output-gradient rows (G, M, O/g) transposed @ columns."""
+    def weight_gradient(self, rows: np.ndarray, kernel: Pair) -> tuple[np.ndarray, np.ndarray | None]:
+        """(O, C/g, kH, kW) = output-gradient rows (G, M, O/g) transposed @ columns, and with
+        the ones entry the bias gradient (the rows summed over M), which that entry's column
+        of the product is (else None)."""
         g, _, og = rows.shape
         kh, kw = kernel
         k = self.data.shape[1 if self.k_major else 2] - self.ones
         if self.k_major:  # (K, M) @ (M, O/g): BLAS is faster this way round for small K
-            grad = grouped_matmul_inner(self.data, rows)[:, :k]
-            return np.ascontiguousarray(grad.transpose(0, 2, 1)).reshape(g * og, -1, kh, kw)
-        grad = grouped_matmul_inner(rows.transpose(0, 2, 1), self.data)[:, :, :k]
-        return np.ascontiguousarray(grad.reshape(g * og, kh, kw, -1).transpose(0, 3, 1, 2))
+            grad = grouped_matmul_inner(self.data, rows)
+            weight = np.ascontiguousarray(grad[:, :k].transpose(0, 2, 1)).reshape(g * og, -1, kh, kw)
+            return weight, (grad[0, k].copy() if self.ones else None)
+        grad = grouped_matmul_inner(rows.transpose(0, 2, 1), self.data)
+        weight = np.ascontiguousarray(grad[:, :, :k].reshape(g * og, kh, kw, -1).transpose(0, 3, 1, 2))
+        return weight, (grad[0, :, k].copy() if self.ones else None)
 
 
 def _from_group_columns(y: np.ndarray, n: int, h: int, w: int) -> np.ndarray:
@@ -198,25 +203,34 @@ def conv2d_reference(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
 
 
 def conv2d_weight(x: np.ndarray, grad_out: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
-                  dilation: Pair, groups: int, columns: Columns | None = None) -> np.ndarray:
-    """d(conv2d)/d(weight) contracted with ``grad_out``; ``columns`` is x's im2col when known."""
+                  dilation: Pair, groups: int, columns: Columns | None = None,
+                  with_bias: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """d(conv2d)/d(weight) contracted with ``grad_out``; ``columns`` is x's im2col when known.
+    With ``with_bias``, also the bias gradient: free when the columns carry a ones entry."""
+    bias = None
     if columns is None and _is_depthwise(x.shape[1], (grad_out.shape[1], x.shape[1] // groups), groups):
-        return _depthwise_weight_gradient(x, grad_out, kernel, stride, padding, dilation)
-    if columns is None:
-        columns = Columns.of(x, kernel, stride, padding, dilation, grad_out.shape[2:], groups)
-    return columns.weight_gradient(_to_group_rows(grad_out, groups), kernel)
+        weight = _depthwise_weight_gradient(x, grad_out, kernel, stride, padding, dilation)
+    else:
+        if columns is None:
+            columns = Columns.of(x, kernel, stride, padding, dilation, grad_out.shape[2:], groups)
+        weight, bias = columns.weight_gradient(_to_group_rows(grad_out, groups), kernel)
+    if not with_bias:
+        return weight
+    return weight, (sum_axes(grad_out, (0, 2, 3)) if bias is None else bias)
 
 
 def conv2d_weight_reference(x: np.ndarray, grad_out: np.ndarray, kernel: Pair, stride: Pair,
-                            padding: Pair, dilation: Pair, groups: int,
-                            columns: Columns | None = None) -> np.ndarray:
-    """grad_w[o, c, i, j] = sum over (n, oh, ow) of grad_out[n, o] * window[n, c, i, j]."""
+                            padding: Pair, dilation: Pair, groups: int, columns: Columns | None = None,
+                            with_bias: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """grad_w[o, c, i, j] = sum over (n, oh, ow) of grad_out[n, o] * window[n, c, i, j];
+    grad_b[o] = sum over (n, oh, ow) of grad_out[n, o]."""
     n, c = x.shape[:2]
     o, (oh, ow), cg = grad_out.shape[1], grad_out.shape[2:], c // groups
     view = windows.sliding(windows.pad(x, padding), kernel, stride, (oh, ow), dilation)
     grad = np.einsum("ngohw,ngchwij->gocij", grad_out.reshape(n, groups, o // groups, oh, ow),
                      view.reshape(n, groups, cg, oh, ow, *kernel))
-    return grad.reshape(o, cg, *kernel)
+    weight = grad.reshape(o, cg, *kernel)
+    return (weight, grad_out.sum((0, 2, 3))) if with_bias else weight
 
 
 def conv_transpose2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, out_hw: Pair,

@@ -37,8 +37,12 @@ class Conv2d(Function):
             grad_x = _conv_transpose2d_to_size(grad, weight, x.shape, s)
         if ctx.needs_input_grad[1]:
             (columns,) = ctx.saved_tensors
-            grad_w = Conv2dWeight.apply(x, grad, kernel_size=weight.shape[2:], columns=columns, **s)
-        if ctx.needs_input_grad[2]:
+            with_bias = ctx.needs_input_grad[2]  # the weight's product gives the bias gradient too
+            grad_w = Conv2dWeight.apply(x, grad, kernel_size=weight.shape[2:], columns=columns,
+                                        with_bias=with_bias, **s)
+            if with_bias:
+                grad_w, grad_b = grad_w
+        elif ctx.needs_input_grad[2]:
             grad_b = grad.sum((0, 2, 3))
         return grad_x, grad_w, grad_b
 
@@ -66,24 +70,29 @@ class ConvTranspose2d(Function):
 
 
 class Conv2dWeight(Function):
-    """The gradient of conv2d with respect to its weight: (input x, output gradient) -> dW.
+    """The gradient of conv2d with respect to its weight: (input x, output gradient) -> dW, and
+    with ``with_bias`` also the bias gradient (the output gradient summed over N, H, W).
 
-    ``columns``, when given, is x's im2col matrix that conv2d's forward already built.
+    ``columns``, when given, is x's im2col matrix that conv2d's forward already built; its
+    ones entry makes the bias gradient a by-product of the weight's.
     """
 
     @staticmethod
-    def forward(ctx, x, grad_out, kernel_size, stride, padding, dilation, groups, columns=None):
-        return kernels.conv2d_weight(x, grad_out, kernel_size, stride, padding, dilation, groups, columns)
+    def forward(ctx, x, grad_out, kernel_size, stride, padding, dilation, groups, columns=None, with_bias=False):
+        return kernels.conv2d_weight(x, grad_out, kernel_size, stride, padding, dilation, groups, columns,
+                                     with_bias)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad, grad_bias=None):
         x, grad_out = ctx.inputs
-        s = ctx.settings_without("kernel_size", "columns")
+        s = ctx.settings_without("kernel_size", "columns", "with_bias")
         grad_x = grad_g = None
         if ctx.needs_input_grad[0]:
             grad_x = _conv_transpose2d_to_size(grad_out, grad, x.shape, s)
         if ctx.needs_input_grad[1]:
             grad_g = _conv2d_to_size(x, grad, grad_out.shape[2:], s)
+            if grad_bias is not None:
+                grad_g = grad_g + grad_bias.reshape(1, -1, 1, 1)
         return grad_x, grad_g
 
 
