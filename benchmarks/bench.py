@@ -8,10 +8,11 @@ Each thread count runs in its own child process (BLAS and PyTorch read their thr
 settings at start-up); inside it, our step and PyTorch's alternate in blocks of three
 back-to-back calls (as in a training loop), and the median of the calls is reported with the
 ratio ours / PyTorch (below 1.0: we are faster); each block follows a pause longer than the
-other framework's worker threads spin after their last call. Both run with ``tinygrad_cnn.keep_freed_memory()`` and ours with
-``tinygrad_cnn.set_num_threads(threads)``, as the main job does. Without
-torch installed only our figures are shown. Peak memory is the growth of the resident set
-size over a few training steps, each framework in a fresh process (Linux: /proc/self/statm).
+other framework's worker threads spin after their last call. Both run with
+``tinygrad_cnn.keep_freed_memory()`` and ours with ``tinygrad_cnn.set_num_threads(threads)``,
+as the main job does. Without torch installed only our figures are shown. Peak memory is the
+growth of the resident set size over a few training steps, each framework in a fresh process
+(Linux: /proc/self/statm).
 """
 from __future__ import annotations
 

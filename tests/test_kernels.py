@@ -10,6 +10,7 @@ import tinygrad_cnn as tc
 import tinygrad_cnn.kernels.threads as threads
 from tinygrad_cnn import kernels, windows
 from tinygrad_cnn.kernels import conv, elementwise, linalg, norm, pool, reduce
+from tinygrad_cnn.kernels import layout as layouts
 
 MODULES = (conv, elementwise, linalg, norm, pool, reduce)
 
@@ -149,8 +150,10 @@ def test_max_pool2d_kernels(thread_count, layout, case, ties):
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("affine", [True, False])
-def test_batch_norm_kernels(thread_count, layout, affine, monkeypatch):
+@pytest.mark.parametrize("row_elements", [6, 1 << 13], ids=["two pixels a row", "a sample a row"])
+def test_batch_norm_kernels(thread_count, layout, affine, row_elements, monkeypatch):
     monkeypatch.setattr(norm, "CACHE_ELEMENTS", 40)  # several cache-sized pieces per slice
+    monkeypatch.setattr(layouts, "ROW_ELEMENTS", row_elements)
     x = LAYOUTS[layout](rand((5, 3, 4, 6), 0) * 3 + 2)
     mean, var = norm.batch_norm_statistics(x)
     expected_mean, expected_var = norm.batch_norm_statistics_reference(x)
@@ -167,7 +170,9 @@ def test_batch_norm_kernels(thread_count, layout, affine, monkeypatch):
 # --------------------------------------------------------------------------- elementwise, matmul, sums
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_elementwise_kernels(thread_count, layout):
+@pytest.mark.parametrize("row_elements", [6, 1 << 13], ids=["two pixels a row", "a sample a row"])
+def test_elementwise_kernels(thread_count, layout, row_elements, monkeypatch):
+    monkeypatch.setattr(layouts, "ROW_ELEMENTS", row_elements)
     x, grad = LAYOUTS[layout](rand((4, 3, 5, 6), 0)), LAYOUTS[layout](rand((4, 3, 5, 6), 1))
     np.testing.assert_array_equal(elementwise.relu(x), elementwise.relu_reference(x))
     np.testing.assert_array_equal(elementwise.threshold_backward(grad, x),
@@ -233,3 +238,31 @@ def test_blocks_of_work_cover_the_range_once(monkeypatch):
     for n in (1, 2, 3, 7):
         seen = list(itertools.chain.from_iterable(range(s.start, s.stop) for s in threads._parts(n, 10)))
         assert seen == list(range(n))
+
+
+@pytest.mark.parametrize("row_elements", [6, 1 << 13], ids=["two pixels a row", "a sample a row"])
+@pytest.mark.parametrize("make", [
+    lambda: rand((3, 4, 5, 6), 0),                                  # NCHW
+    lambda: channels_last(rand((3, 4, 5, 6), 0)),                   # channels-last
+    lambda: rand((3, 4, 10, 6), 0)[:, :, ::2],                      # neither: rows of a copy
+    lambda: rand((5, 4), 0),                                        # (N, C)
+    lambda: rand((3, 4, 7), 0).transpose(0, 2, 1).copy().transpose(0, 2, 1),  # (N, C, L) channels-last
+], ids=["NCHW", "channels-last", "strided", "2-D", "3-D channels-last"])
+def test_channel_rows(make, row_elements, monkeypatch):
+    """Rows view the array's memory (or a copy) and per-channel vectors broadcast against them."""
+    monkeypatch.setattr(layouts, "ROW_ELEMENTS", row_elements)
+    x = make()
+    rows = layouts.ChannelRows.of(x)
+    np.testing.assert_array_equal(rows.array(rows.rows), x)
+    other = rand(x.shape, 1)
+    np.testing.assert_array_equal(rows.array(rows.like(other)), other)
+    vector = rand((x.shape[1],), 2)
+    batch = slice(1, x.shape[0])
+    part = rows.rows[rows.samples(batch)] * rows.per_channel(vector, batch)
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    expected = x[batch] * vector.reshape(shape)
+    full = np.empty_like(rows.rows)
+    full[rows.samples(batch)] = part
+    np.testing.assert_allclose(rows.array(full)[batch], expected)
+    np.testing.assert_allclose(rows.channel_dot(rows.rows, rows.like(other)),
+                               (x * other).sum(axis=(0,) + tuple(range(2, x.ndim))))

@@ -14,16 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import windows
+from .layout import is_channels_last
 from .linalg import grouped_matmul, grouped_matmul_inner
 from .reduce import sum_axes
 from .threads import for_each_slice
 
 Pair = tuple[int, int]
-
-
-def is_channels_last(x: np.ndarray) -> bool:
-    """True when an (N, C, H, W) array has its channels innermost in memory."""
-    return x.strides[1] < x.strides[3]
 
 
 @dataclass

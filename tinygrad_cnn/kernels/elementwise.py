@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .layout import ChannelRows
 from .threads import for_each_slice
 
 
@@ -37,15 +38,18 @@ def threshold_backward_reference(grad: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def scale_shift_channels(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """x * scale + shift with per-channel ``scale``/``shift`` shaped to broadcast over (N, C, ...)."""
-    out = np.empty_like(x, dtype=np.result_type(x, scale, shift))
+    """x * scale + shift with per-channel ``scale``/``shift`` shaped to broadcast over (N, C, ...),
+    in two passes over x's memory as long rows."""
+    layout = ChannelRows.of(x)
+    out = np.empty(layout.rows.shape, dtype=np.result_type(x, scale, shift))
 
-    def part(b: slice) -> None:
-        np.multiply(x[b], scale, out=out[b])
-        out[b] += shift
+    def part(batch: slice) -> None:
+        rows = layout.samples(batch)
+        np.multiply(layout.rows[rows], layout.per_channel(scale, batch), out=out[rows])
+        out[rows] += layout.per_channel(shift, batch)
 
     for_each_slice(part, x.shape[0], x.size)
-    return out
+    return layout.array(out)
 
 
 def scale_shift_channels_reference(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
