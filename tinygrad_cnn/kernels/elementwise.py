@@ -12,12 +12,20 @@ from .threads import for_each_slice
 
 
 def relu(x: np.ndarray) -> np.ndarray:
-    """max(x, 0)."""
-    if x.ndim == 0:
+    """max(x, 0), as rows of x's memory against a row of zeros: NumPy's maximum against a
+    scalar takes a loop about 2.5x slower than against an array."""
+    if x.ndim < 2:
         return np.maximum(x, 0)
-    out = np.empty_like(x)
-    for_each_slice(lambda b: np.maximum(x[b], 0, out=out[b]), x.shape[0], x.size)
-    return out
+    layout = ChannelRows.of(x)
+    out = np.empty_like(layout.rows)
+    zeros = np.zeros(layout.rows.shape[1], dtype=x.dtype)
+
+    def part(batch: slice) -> None:
+        rows = layout.samples(batch)
+        np.maximum(layout.rows[rows], zeros, out=out[rows])
+
+    for_each_slice(part, x.shape[0], x.size)
+    return layout.array(out)
 
 
 def relu_reference(x: np.ndarray) -> np.ndarray:
