@@ -210,26 +210,31 @@ class Function:
     def apply(cls, *args: Any, **settings: Any) -> Any:
         ctx = cls()
         grad_on = _state.grad_enabled
-        needs, values, edges, arrays = [], [], [], []
-        for a in args:  # one pass: this runs for every operation, so it is kept lean
-            if isinstance(a, Tensor):
-                needs.append(grad_on and a._requires_grad)
-                values.append(a.data)
-                arrays.append(a.data)
-                edges.append(None if a._ctx is None else (a._ctx, a._output_index))
-            else:
-                needs.append(False)
-                values.append(a)
-                edges.append(None)
-        ctx.needs_input_grad = needs = tuple(needs)
-        requires = True in needs
         tracing = _debug.tracing  # export records every operation, gradients or not
+        if grad_on or tracing:  # one pass: this runs for every operation, so it is kept lean
+            needs, values, edges, arrays = [], [], [], []
+            for a in args:
+                if isinstance(a, Tensor):
+                    needs.append(grad_on and a._requires_grad)
+                    values.append(a.data)
+                    arrays.append(a.data)
+                    edges.append(None if a._ctx is None else (a._ctx, a._output_index))
+                else:
+                    needs.append(False)
+                    values.append(a)
+                    edges.append(None)
+            needs = tuple(needs)
+        else:  # no_grad, or a backward without create_graph: nothing to record
+            values = [a.data if isinstance(a, Tensor) else a for a in args]
+            needs = (False,) * len(args)
+        ctx.needs_input_grad = needs
+        requires = True in needs
         record = requires or tracing
         ctx._saved = ()
         raw = cls.forward(ctx, *values, **settings)
         if not isinstance(raw, tuple):
-            out = Tensor._from_op(raw, ctx, 0, requires) if tracing or (requires and _is_float(raw)) else \
-                Tensor._from_op(raw, None, 0, False)
+            keep = tracing or (requires and (raw.dtype.kind == "f" if isinstance(raw, np.ndarray) else _is_float(raw)))
+            out = Tensor._from_op(raw, ctx, 0, requires) if keep else Tensor._from_op(raw, None, 0, False)
             outputs = (out,)
         else:
             outputs = tuple([
