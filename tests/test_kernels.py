@@ -182,6 +182,10 @@ def test_elementwise_kernels(thread_count, layout, row_elements, monkeypatch):
           elementwise.scale_shift_channels_reference(x, scale, shift), np.float64)
     assert elementwise.relu(np.float64(-2.0)) == 0
     assert elementwise.threshold_backward(np.float64(3.0), np.float64(1.0)) == 3.0
+    # PyTorch's rule is "0 where x <= 0": a NaN input passes its gradient on
+    special = np.array([np.nan, -np.inf, -1.0, -0.0, 0.0, 2.0, np.inf]).reshape(1, 7, 1, 1)
+    np.testing.assert_array_equal(elementwise.threshold_backward(np.ones_like(special), special).reshape(-1),
+                                  [1, 0, 0, 0, 0, 1, 1])
 
 
 @pytest.mark.parametrize("size", [1, 1000, elementwise.UPDATE_BLOCK * 3 + 17])

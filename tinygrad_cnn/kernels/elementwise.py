@@ -33,16 +33,23 @@ def relu_reference(x: np.ndarray) -> np.ndarray:
 
 
 def threshold_backward(grad: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """grad where x > 0, else 0 (ReLU's backward), in one pass with no mask array."""
+    """0 where x <= 0, else grad (ReLU's backward, PyTorch's rule: a NaN x passes grad on), in
+    one pass with no float mask array."""
     if grad.ndim == 0:
-        return grad * (x > 0)
+        return grad * np.logical_not(x <= 0)
     out = np.empty_like(grad, dtype=np.result_type(grad, x))
-    for_each_slice(lambda b: np.multiply(grad[b], x[b] > 0, out=out[b]), grad.shape[0], grad.size)
+
+    def part(b: slice) -> None:
+        passes = np.less_equal(x[b], 0)
+        np.logical_not(passes, out=passes)
+        np.multiply(grad[b], passes, out=out[b])
+
+    for_each_slice(part, grad.shape[0], grad.size)
     return out
 
 
 def threshold_backward_reference(grad: np.ndarray, x: np.ndarray) -> np.ndarray:
-    return np.where(x > 0, grad, 0).astype(np.result_type(grad, x))
+    return np.where(x <= 0, 0, grad).astype(np.result_type(grad, x))
 
 
 def scale_shift_channels(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:

@@ -311,7 +311,7 @@ class Relu(Function):
 
 
 class ReluBackward(Function):
-    """grad where x > 0, else 0 (PyTorch's threshold_backward): one fused pass.
+    """0 where x <= 0, else grad (PyTorch's threshold_backward, so a NaN x passes grad on).
 
     Linear in grad, so its own backward is itself; x only selects (a constant mask).
     """
