@@ -17,7 +17,7 @@ def relu(x: np.ndarray) -> np.ndarray:
     if x.ndim < 2:
         return np.maximum(x, 0)
     layout = ChannelRows.of(x)
-    out = np.empty_like(layout.rows)
+    result, out = layout.empty(x, x.dtype)
     zeros = np.zeros(layout.rows.shape[1], dtype=x.dtype)
 
     def part(batch: slice) -> None:
@@ -25,7 +25,7 @@ def relu(x: np.ndarray) -> np.ndarray:
         np.maximum(layout.rows[rows], zeros, out=out[rows])
 
     for_each_slice(part, x.shape[0], x.size)
-    return layout.array(out)
+    return result
 
 
 def relu_reference(x: np.ndarray) -> np.ndarray:
@@ -56,7 +56,7 @@ def scale_shift_channels(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) ->
     """x * scale + shift with per-channel ``scale``/``shift`` shaped to broadcast over (N, C, ...),
     in two passes over x's memory as long rows."""
     layout = ChannelRows.of(x)
-    out = np.empty(layout.rows.shape, dtype=np.result_type(x, scale, shift))
+    result, out = layout.empty(x, np.result_type(x, scale, shift))
 
     def part(batch: slice) -> None:
         rows = layout.samples(batch)
@@ -64,7 +64,7 @@ def scale_shift_channels(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) ->
         out[rows] += layout.per_channel(shift, batch)
 
     for_each_slice(part, x.shape[0], x.size)
-    return layout.array(out)
+    return result
 
 
 def scale_shift_channels_reference(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:

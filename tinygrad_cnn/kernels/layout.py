@@ -75,6 +75,19 @@ class ChannelRows:
             return rows.reshape(n, *spatial, c).transpose(0, len(self.shape) - 1, *range(1, len(self.shape) - 1))
         return rows.reshape(self.shape)
 
+    def empty(self, like: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+        """A new array of ``like``'s shape laid out as these rows, and its rows (a view).
+
+        The array owns its memory, as ``np.empty_like`` makes it: a view of a 2-D buffer with
+        the same strides measured 1.4x slower in the ResNet-18 convolutions that read it next
+        (reason not found)."""
+        array = np.empty_like(like, dtype=dtype)
+        rows = ChannelRows.of(array)
+        if rows.rows.shape != self.rows.shape or rows.channels_last != self.channels_last:
+            array = np.empty(like.shape, dtype)  # ``like`` was in neither layout: rows of an NCHW copy
+            rows = ChannelRows.of(array)
+        return array, rows.rows
+
     def samples(self, batch: slice) -> slice:
         """The rows that hold the samples ``batch``."""
         return slice(batch.start * self.rows_per_sample, batch.stop * self.rows_per_sample)

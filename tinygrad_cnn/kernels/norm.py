@@ -78,7 +78,7 @@ def batch_norm_backward(grad: np.ndarray, x: np.ndarray, weight: np.ndarray | No
     scale = invstd if weight is None else invstd * weight
     along_x = -scale * invstd * grad_weight / count
     offset = -scale * grad_bias / count - along_x * mean
-    grad_x = np.empty(layout.rows.shape, dtype=np.result_type(grad, x))
+    result, grad_x = layout.empty(x, np.result_type(grad, x))
 
     def combine(batch: slice) -> None:
         rows = layout.samples(batch)
@@ -88,7 +88,7 @@ def batch_norm_backward(grad: np.ndarray, x: np.ndarray, weight: np.ndarray | No
         out += grad_rows[rows] * layout.per_channel(scale, batch)
 
     for_each_slice(combine, x.shape[0], x.size)
-    return layout.array(grad_x), grad_weight, grad_bias
+    return result, grad_weight, grad_bias
 
 
 def batch_norm_backward_reference(grad: np.ndarray, x: np.ndarray, weight: np.ndarray | None,
