@@ -40,6 +40,10 @@ class Columns:
            out_hw: Pair, groups: int, ones: bool = False) -> Columns:
         if ones and groups != 1:
             raise ValueError("Columns: a ones entry needs a single group")
+        if not ones and _is_its_own_im2col(x, kernel, stride, padding):
+            n, c, h, w = x.shape
+            rows = x.transpose(0, 2, 3, 1).reshape(n * h * w, groups, c // groups)
+            return cls(rows.transpose(1, 0, 2), k_major=False)
         xp = windows.pad(x, padding)
         n, c = x.shape[:2]
         (kh, kw), (oh, ow), cg = kernel, out_hw, c // groups
@@ -117,6 +121,14 @@ def _add_bias(out: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     return out
 
 
+def _is_its_own_im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> bool:
+    """A 1x1 convolution with stride 1 and no padding over channels-last memory: x's memory
+    already is its im2col matrix (pixels as rows, channels innermost), so nothing is copied
+    (ResNet's bottlenecks, MobileNet's and DenseNet's 1x1 layers)."""
+    return (tuple(kernel) == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0)
+            and x.transpose(0, 2, 3, 1).flags.c_contiguous)
+
+
 def _is_depthwise(channels: int, weight_shape: tuple[int, ...], groups: int) -> bool:
     """One input channel and one output channel per group (MobileNet's 3x3 layers): per-offset
     multiply-adds over whole images beat one tiny matrix product per channel."""
@@ -179,7 +191,7 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: P
     oh, ow = windows.output_hw(x.shape, kernel, stride, padding, dilation)
     if _is_depthwise(x.shape[1], weight.shape, groups):
         return _depthwise_forward(x, weight, bias, stride, padding, dilation, (oh, ow)), None
-    fold_bias = bias is not None and groups == 1
+    fold_bias = bias is not None and groups == 1 and not _is_its_own_im2col(x, kernel, stride, padding)
     columns = Columns.of(x, kernel, stride, padding, dilation, (oh, ow), groups, ones=fold_bias)
     out = _from_group_columns(columns.times_weight(weight, groups, bias if fold_bias else None), n, oh, ow)
     return (out if fold_bias else _add_bias(out, bias)), columns
@@ -236,6 +248,10 @@ def conv_transpose2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     n, c_in, h, w = x.shape
     _, cg, kh, kw = weight.shape
     grouped = weight.reshape(groups, c_in // groups, cg, kh, kw)
+    if (kh, kw) == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0) and tuple(out_hw) == (h, w):
+        # one product per group: nothing to scatter, no zero-filled image
+        out = _from_group_columns(grouped_matmul(_to_group_rows(x, groups), grouped[..., 0, 0]), n, h, w)
+        return _add_bias(out, bias)
     (ph, pw), c_out = padding, groups * cg
     padded = np.zeros((n, out_hw[0] + 2 * ph, out_hw[1] + 2 * pw, c_out), dtype=x.dtype).transpose(0, 3, 1, 2)
 
