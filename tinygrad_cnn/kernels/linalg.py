@@ -3,7 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .threads import for_each_slice, workers
+from .threads import MULTIPLY_ADDS_PER_ELEMENT, for_each_slice, workers
+
+
+def _work(a: np.ndarray, b: np.ndarray) -> int:
+    """A 2-D product's multiply-adds, in the element passes ``for_each_slice`` weighs work by."""
+    return a.shape[0] * a.shape[1] * b.shape[1] // MULTIPLY_ADDS_PER_ELEMENT
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -12,7 +17,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         workers()  # BLAS on one thread before it runs
         return np.matmul(a, b)
     out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
-    for_each_slice(lambda s: np.matmul(a[s], b, out=out[s]), a.shape[0], a.size + out.size)
+    for_each_slice(lambda s: np.matmul(a[s], b, out=out[s]), a.shape[0], _work(a, b))
     return out
 
 
@@ -23,7 +28,7 @@ def matmul_reference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def matmul_inner(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for 2-D operands with a long shared dimension (weight gradients, sums): the
     shared dimension is split over the workers and the partial products are added."""
-    partials = for_each_slice(lambda s: a[:, s] @ b[s], a.shape[1], a.size + b.size)
+    partials = for_each_slice(lambda s: a[:, s] @ b[s], a.shape[1], _work(a, b))
     total = partials[0]
     for part in partials[1:]:
         total += part

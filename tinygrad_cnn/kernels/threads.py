@@ -20,7 +20,13 @@ from typing import Any
 
 import numpy as np
 
-MIN_ELEMENTS = 1 << 16  # below this, splitting costs more than it saves
+# Below this many elements a kernel runs on the calling thread: waking a sleeping worker and
+# waiting for it costs 50-150 µs on a virtual machine's cores, which a pass over half a
+# million float32 elements (~150 µs on one core) only just repays. Matrix products count
+# their multiply-adds divided by MULTIPLY_ADDS_PER_ELEMENT (BLAS does about that many in
+# the time of one element's pass).
+MIN_ELEMENTS = 1 << 19
+MULTIPLY_ADDS_PER_ELEMENT = 8
 
 
 def default_num_threads() -> int:
