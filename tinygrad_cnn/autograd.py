@@ -124,6 +124,7 @@ def _spec(shape: tuple[int, ...], dtype: np.dtype) -> TensorSpec:
     return tuple.__new__(TensorSpec, (shape, dtype))
 
 
+
 class Function:
     """Base class of every differentiable primitive.
 
@@ -478,10 +479,11 @@ def run_backward(
                 )
             if node._versions:
                 node.check_versions()
-            for k, g in enumerate(slots):  # outputs that received no gradient get zeros
-                if g is None:
-                    spec = node.output_specs[k]
-                    slots[k] = Tensor(np.zeros(spec.shape, dtype=spec.dtype))
+            if len(slots) > 1:  # outputs that received no gradient get zeros (one output always has one)
+                for k, g in enumerate(slots):
+                    if g is None:
+                        spec = node.output_specs[k]
+                        slots[k] = Tensor(np.zeros(spec.shape, dtype=spec.dtype))
             grads = _checked_backward(node, slots) if _debug.anomaly else node.backward(node, *slots)
             if not isinstance(grads, tuple):
                 grads = (grads,)
