@@ -67,6 +67,10 @@ CONV_CASES = [  # (N, C, H, W), out channels, kernel, stride, padding, dilation,
     ((3, 5, 6, 8), 10, (3, 3), (1, 1), (1, 1), (1, 1), 5),  # two outputs per channel: im2col
     ((2, 5, 4, 3), 7, (1, 1), (1, 1), (0, 0), (1, 1), 1),   # 1x1: channels-last x is its own im2col
     ((3, 6, 5, 4), 4, (1, 1), (1, 1), (0, 0), (2, 2), 2),   # 1x1 in groups
+    ((2, 6, 3, 3), 20, (3, 3), (1, 1), (1, 1), (1, 1), 1),  # fewer output pixels than out channels:
+    ((2, 8, 4, 4), 16, (3, 3), (2, 2), (1, 1), (1, 1), 1),  # columns in the weight's order
+    ((1, 4, 3, 2), 24, (2, 2), (1, 1), (1, 0), (1, 1), 2),
+    ((1, 24, 2, 2), 6, (3, 3), (1, 1), (1, 1), (1, 1), 3),  # transposed: one product with the weight
 ]
 
 

@@ -20,8 +20,10 @@ ROW_ELEMENTS = 1 << 13  # the longest row of whole pixels; longer rows gain noth
 
 
 def is_channels_last(x: np.ndarray) -> bool:
-    """True when an (N, C, H, W) array has its channels innermost in memory."""
-    return x.strides[1] < x.strides[3]
+    """True when an (N, C, H, W) array has its channels innermost in memory (an image of one
+    pixel, as late layers of a network at small input sizes have, is in both layouts)."""
+    spatial = [x.strides[d] for d in (2, 3) if x.shape[d] > 1]
+    return not spatial or x.strides[1] < min(spatial)
 
 
 @functools.lru_cache(maxsize=256)

@@ -27,8 +27,13 @@ def matmul_reference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def matmul_inner(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for 2-D operands with a long shared dimension (weight gradients, sums): the
-    shared dimension is split over the workers and the partial products are added."""
-    partials = for_each_slice(lambda s: a[:, s] @ b[s], a.shape[1], _work(a, b))
+    shared dimension is split over the workers and the partial products are added. Where the
+    shared dimension is the short one (a late layer's weight gradient at small batch: 512 x 32
+    @ 32 x 4608), the partial outputs would cost more than the product: rows are split instead."""
+    (p, m), q = a.shape, b.shape[1]
+    if m * (p + q) < p * q:
+        return matmul(a, b)
+    partials = for_each_slice(lambda s: a[:, s] @ b[s], m, _work(a, b))
     total = partials[0]
     for part in partials[1:]:
         total += part
