@@ -71,7 +71,7 @@ def scale_shift_channels_reference(x: np.ndarray, scale: np.ndarray, shift: np.n
     return x * scale + shift
 
 
-UPDATE_BLOCK = 1 << 15  # elements per pass of an in-place update: the block and its temporary stay in cache
+UPDATE_BLOCK = 1 << 17  # elements per pass of an in-place update: the block and its temporary stay in cache
 
 
 def scale_add_into(target: np.ndarray, a: float, x: np.ndarray, b: float) -> np.ndarray:
@@ -88,7 +88,10 @@ def scale_add_into(target: np.ndarray, a: float, x: np.ndarray, b: float) -> np.
             block = slice(start, min(start + UPDATE_BLOCK, span.stop))
             if a != 1:
                 flat_target[block] *= a
-            flat_target[block] += np.multiply(flat_x[block], b, out=scratch[:block.stop - block.start])
+            if b == 1:  # momentum's buffer update adds the gradient as it is
+                flat_target[block] += flat_x[block]
+            else:
+                flat_target[block] += np.multiply(flat_x[block], b, out=scratch[:block.stop - block.start])
 
     for_each_slice(part, flat_target.size, flat_target.size)
     return target
