@@ -268,7 +268,8 @@ def child(threads: int, quick: bool) -> dict:
         a, b = interleaved(run, theirs_p.get(name), repeats)
         rows["primitives"].append({"name": name, "ours": a, "torch": b})
     count = 1000
-    a, b = interleaved(ours_tiny_ops(count), _torch_tiny_ops(count) if has_torch else None, repeats)
+    theirs = _torch_tiny_ops(count) if has_torch else None
+    a, b = interleaved(ours_tiny_ops(count), theirs, 3 * repeats)  # 10 ms calls: the noisiest row
     rows["overhead"].append({"name": f"{count} tiny ops, forward+backward", "ours": a, "torch": b, "ops": count})
     return rows
 
