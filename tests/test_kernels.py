@@ -71,6 +71,9 @@ CONV_CASES = [  # (N, C, H, W), out channels, kernel, stride, padding, dilation,
     ((2, 8, 4, 4), 16, (3, 3), (2, 2), (1, 1), (1, 1), 1),  # columns in the weight's order
     ((1, 4, 3, 2), 24, (2, 2), (1, 1), (1, 0), (1, 1), 2),
     ((1, 24, 2, 2), 6, (3, 3), (1, 1), (1, 1), (1, 1), 3),  # transposed: one product with the weight
+    ((2, 9, 6, 5), 4, (3, 3), (1, 1), (1, 1), (1, 1), 1),   # few channels, channels-last:
+    ((2, 8, 7, 7), 5, (3, 2), (1, 1), (2, 1), (2, 2), 1),   # shifted products, no im2col
+    ((1, 12, 5, 6), 3, (2, 3), (1, 1), (0, 0), (1, 1), 1),
 ]
 
 
@@ -86,6 +89,7 @@ def test_conv2d_kernels(thread_count, layout, dtype, case, with_bias):
     out, columns = conv.conv2d(x, w, b, s, p, d, g)
     expected, _ = conv.conv2d_reference(x, w, b, s, p, d, g)
     close(out, expected, dtype)
+    close(conv.conv2d(x, w, b, s, p, d, g, columns_wanted=False)[0], expected, dtype)  # inference paths
     grad_out = rand(expected.shape, 3, dtype)
     expected_w = conv.conv2d_weight_reference(x, grad_out, k, s, p, d, g)
     close(conv.conv2d_weight(x, grad_out, k, s, p, d, g, columns), expected_w, dtype)

@@ -23,9 +23,10 @@ class Conv2d(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
-        out, columns = kernels.conv2d(x, weight, bias, stride, padding, dilation, groups)
-        if ctx.needs_input_grad[1]:
-            ctx.save_for_backward(columns)  # x's im2col matrix, reused by the weight gradient
+        wanted = ctx.needs_input_grad[1]  # x's im2col matrix, reused by the weight gradient
+        out, columns = kernels.conv2d(x, weight, bias, stride, padding, dilation, groups, wanted)
+        if wanted:
+            ctx.save_for_backward(columns)
         return out
 
     @staticmethod
