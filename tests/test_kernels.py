@@ -74,6 +74,10 @@ CONV_CASES = [  # (N, C, H, W), out channels, kernel, stride, padding, dilation,
     ((2, 9, 6, 5), 4, (3, 3), (1, 1), (1, 1), (1, 1), 1),   # few channels, channels-last:
     ((2, 8, 7, 7), 5, (3, 2), (1, 1), (2, 1), (2, 2), 1),   # shifted products, no im2col
     ((1, 12, 5, 6), 3, (2, 3), (1, 1), (0, 0), (1, 1), 1),
+    ((2, 5, 1, 1), 6, (3, 3), (1, 1), (1, 1), (1, 1), 1),   # offsets that only see padding:
+    ((2, 4, 1, 5), 3, (3, 3), (1, 1), (1, 1), (1, 1), 1),   # one live row; both axes; dilated;
+    ((1, 3, 2, 2), 4, (3, 3), (1, 1), (2, 2), (2, 2), 1),   # a strided axis keeps every offset
+    ((2, 4, 1, 4), 4, (3, 3), (1, 2), (1, 1), (1, 1), 2),
 ]
 
 

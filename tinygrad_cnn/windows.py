@@ -88,6 +88,16 @@ def sliding(padded: np.ndarray, kernel: Pair, stride: Pair, out_hw: Pair,
         writeable=padded.flags.writeable)
 
 
+def live_taps(size: int, kernel: int, padding: int, dilation: int, out: int) -> tuple[int, int]:
+    """The first and last kernel offsets, along one axis of a stride-1 window, that ever touch
+    the input rather than only its padding (offset i reads input rows i * dilation - padding
+    up to that plus out - 1). On an image smaller than its padding, as a network's last layers
+    on small inputs have, the others only ever multiply zeros. first > last when no offset
+    touches the input."""
+    first = max(0, -(-(padding - out + 1) // dilation))
+    return first, min(kernel - 1, (size - 1 + padding) // dilation)
+
+
 def offsets(padded: np.ndarray, kernel: Pair, stride: Pair, out_hw: Pair, dilation: Pair = (1, 1)):
     """For each kernel offset (i, j), row-major, the (..., OH, OW) view of that pixel of every window.
 

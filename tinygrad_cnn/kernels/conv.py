@@ -133,6 +133,27 @@ def _add_bias(out: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     return out
 
 
+def _live_window(x_shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
+                 out_hw: Pair) -> tuple[Pair, Pair] | None:
+    """The (first, last) kernel offsets along each axis that ever touch the input (stride-1
+    axes only), or None when every offset does. A ResNet's 3x3 layers on a 1x1 image read
+    their input with the centre offset alone: the other eight only multiply padding."""
+    spans = tuple(windows.live_taps(x_shape[2 + a], kernel[a], padding[a], dilation[a], out_hw[a])
+                  if stride[a] == 1 else (0, kernel[a] - 1) for a in range(2))
+    if spans == ((0, kernel[0] - 1), (0, kernel[1] - 1)) or any(first > last for first, last in spans):
+        return None  # all live, or none (an output of padding alone: the full computation gives its zeros)
+    return spans
+
+
+def _live_input(x: np.ndarray, live: tuple[Pair, Pair], stride: Pair, padding: Pair, dilation: Pair,
+                out_hw: Pair) -> np.ndarray:
+    """x padded and cut to what the live offsets read: a padding-0 convolution with the live
+    part of the kernel gives the same output."""
+    (i0, i1), (j0, j1) = live
+    return windows.pad(x, padding)[:, :, i0 * dilation[0]:(out_hw[0] - 1) * stride[0] + i1 * dilation[0] + 1,
+                                   j0 * dilation[1]:(out_hw[1] - 1) * stride[1] + j1 * dilation[1] + 1]
+
+
 def _is_its_own_im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> bool:
     """A 1x1 convolution with stride 1 and no padding over channels-last memory: x's memory
     already is its im2col matrix (pixels as rows, channels innermost), so nothing is copied
@@ -256,6 +277,11 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: P
     n = x.shape[0]
     kernel = weight.shape[2:]
     oh, ow = windows.output_hw(x.shape, kernel, stride, padding, dilation)
+    live = _live_window(x.shape, kernel, stride, padding, dilation, (oh, ow))
+    if live is not None:  # leave out the offsets that only see padding (they add zeros)
+        (i0, i1), (j0, j1) = live
+        return conv2d(_live_input(x, live, stride, padding, dilation, (oh, ow)),
+                      weight[:, :, i0:i1 + 1, j0:j1 + 1], bias, stride, (0, 0), dilation, groups, columns_wanted)
     if _is_depthwise(x.shape[1], weight.shape, groups):
         return _depthwise_forward(x, weight, bias, stride, padding, dilation, (oh, ow)), None
     if not columns_wanted and _is_shiftable(x, weight.shape, stride, groups):
@@ -288,6 +314,15 @@ def conv2d_weight(x: np.ndarray, grad_out: np.ndarray, kernel: Pair, stride: Pai
                   with_bias: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """d(conv2d)/d(weight) contracted with ``grad_out``; ``columns`` is x's im2col when known.
     With ``with_bias``, also the bias gradient: free when the columns carry a ones entry."""
+    live = _live_window(x.shape, kernel, stride, padding, dilation, grad_out.shape[2:])
+    if live is not None:  # offsets that only see padding get a zero gradient (as conv2d left them out)
+        (i0, i1), (j0, j1) = live
+        found = conv2d_weight(_live_input(x, live, stride, padding, dilation, grad_out.shape[2:]), grad_out,
+                              (i1 - i0 + 1, j1 - j0 + 1), stride, (0, 0), dilation, groups, columns, with_bias)
+        part = found[0] if with_bias else found
+        weight = np.zeros((grad_out.shape[1], x.shape[1] // groups, *kernel), dtype=part.dtype)
+        weight[:, :, i0:i1 + 1, j0:j1 + 1] = part
+        return (weight, found[1]) if with_bias else weight
     bias = None
     if columns is None and _is_depthwise(x.shape[1], (grad_out.shape[1], x.shape[1] // groups), groups):
         weight = _depthwise_weight_gradient(x, grad_out, kernel, stride, padding, dilation)
@@ -322,6 +357,18 @@ def conv_transpose2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     per kernel offset, one matrix product added into that offset's view of the output."""
     n, c_in, h, w = x.shape
     _, cg, kh, kw = weight.shape
+    live = _live_window((n, c_in, *out_hw), (kh, kw), stride, padding, dilation, (h, w))
+    if live is not None:  # offsets whose writes all land in the cropped-off padding
+        (i0, i1), (j0, j1) = live
+        block_hw = tuple((size - 1) * stride[a] + (last - first) * dilation[a] + 1
+                         for a, (size, (first, last)) in enumerate(zip((h, w), live)))
+        block = conv_transpose2d(x, weight[:, :, i0:i1 + 1, j0:j1 + 1], None, block_hw, stride, (0, 0),
+                                 dilation, groups)
+        padded = np.zeros((n, out_hw[0] + 2 * padding[0], out_hw[1] + 2 * padding[1], groups * cg),
+                          dtype=block.dtype).transpose(0, 3, 1, 2)
+        top, left = i0 * dilation[0], j0 * dilation[1]
+        padded[:, :, top:top + block_hw[0], left:left + block_hw[1]] = block
+        return _add_bias(windows.crop(padded, padding, out_hw), bias)
     grouped = weight.reshape(groups, c_in // groups, cg, kh, kw)
     if (kh, kw) == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0) and tuple(out_hw) == (h, w):
         # one product per group: nothing to scatter, no zero-filled image
