@@ -217,7 +217,7 @@ def test_scale_add_kernel_matches_the_numpy_lines_bit_for_bit(thread_count, monk
         np.testing.assert_array_equal(elementwise.scale_add_into(target, a, x, b), expected)
 
 
-@pytest.mark.parametrize("m,k,n", [(7, 5, 3), (64, 33, 17), (1, 9, 1)])
+@pytest.mark.parametrize("m,k,n", [(7, 5, 3), (64, 33, 17), (1, 9, 1), (3, 8, 11)])  # last: columns split
 def test_matmul_kernels(thread_count, m, k, n):
     a, b = rand((m, k), 0), rand((k, n), 1)
     close(linalg.matmul(a, b), linalg.matmul_reference(a, b), np.float64)
