@@ -64,6 +64,8 @@ CONV_CASES = [  # (N, C, H, W), out channels, kernel, stride, padding, dilation,
     ((2, 1, 5, 5), 3, (1, 1), (1, 1), (0, 0), (1, 1), 1),
     ((2, 6, 11, 7), 3, (3, 3), (3, 2), (2, 1), (2, 2), 3),
     ((5, 6, 9, 7), 6, (3, 3), (2, 2), (1, 1), (1, 1), 6),  # depthwise: per-offset multiply-adds
+    ((2, 4, 9, 8), 4, (3, 2), (2, 3), (2, 1), (2, 2), 4),  # depthwise, dilated, column stride 3
+    ((3, 5, 6, 6), 5, (3, 3), (1, 1), (1, 1), (1, 1), 5),  # depthwise, stride 1
     ((3, 5, 6, 8), 10, (3, 3), (1, 1), (1, 1), (1, 1), 5),  # two outputs per channel: im2col
     ((2, 5, 4, 3), 7, (1, 1), (1, 1), (0, 0), (1, 1), 1),   # 1x1: channels-last x is its own im2col
     ((3, 6, 5, 4), 4, (1, 1), (1, 1), (0, 0), (2, 2), 2),   # 1x1 in groups

@@ -231,9 +231,8 @@ def _depthwise_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | Non
     xp = windows.pad(x, padding)
     dtype = np.result_type(x, weight)
     if is_channels_last(x):
-        out = np.empty((n, *out_hw, c), dtype=dtype).transpose(0, 3, 1, 2)  # an NCHW view
-    else:
-        out = np.empty((n, c, *out_hw), dtype=dtype)
+        return _depthwise_forward_rows(xp, weight, bias, stride, dilation, out_hw, dtype)
+    out = np.empty((n, c, *out_hw), dtype=dtype)
     taps = weight.reshape(c, kh * kw).T[:, :, None, None]                 # (kH*kW, C, 1, 1)
 
     def part(batch: slice) -> None:
@@ -249,6 +248,40 @@ def _depthwise_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | Non
 
     for_each_slice(part, n, out.size * kh * kw)
     return out
+
+
+def _depthwise_forward_rows(xp: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Pair,
+                            dilation: Pair, out_hw: Pair, dtype: np.dtype) -> np.ndarray:
+    """``_depthwise_forward`` for channels-last input: each offset's view is (N, OH, OW * C) with
+    whole output rows contiguous, against that offset's weights tiled OW times, so NumPy's loops
+    run along rows instead of one pixel's C channels. With a column stride s the padded input
+    is first split into its s column phases (one copy), each read at stride 1."""
+    n, c = xp.shape[:2]
+    kh, kw = weight.shape[2:]
+    (oh, ow), (dh, dw), (sh, sw) = out_hw, dilation, stride
+    out = np.empty((n, oh, ow, c), dtype=dtype)
+    rows = out.reshape(n, oh, ow * c)
+    taps = np.tile(weight.reshape(c, kh * kw).T, (1, ow))                    # (kH*kW, OW*C)
+    pixels = xp.transpose(0, 2, 3, 1)                                      # (N, Hp, Wp, C)
+
+    def part(batch: slice) -> None:
+        target = rows[batch]
+        scratch = np.empty_like(target)
+        phases = [pixels[batch, :, b::sw] if sw == 1 else np.ascontiguousarray(pixels[batch, :, b::sw])
+                  for b in range(sw)]
+        for k in range(kh * kw):
+            i, j = divmod(k, kw)
+            phase, start = phases[j * dw % sw], j * dw // sw
+            view = phase[:, i * dh:i * dh + (oh - 1) * sh + 1:sh, start:start + ow].reshape(-1, oh, ow * c)
+            if k == 0:
+                np.multiply(view, taps[0], out=target)
+            else:
+                target += np.multiply(view, taps[k], out=scratch)
+        if bias is not None:
+            target += np.tile(bias, ow)
+
+    for_each_slice(part, n, out.size * kh * kw)
+    return out.transpose(0, 3, 1, 2)
 
 
 def _depthwise_weight_gradient(x: np.ndarray, grad_out: np.ndarray, kernel: Pair, stride: Pair,
