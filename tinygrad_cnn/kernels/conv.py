@@ -284,6 +284,34 @@ def _depthwise_forward_rows(xp: np.ndarray, weight: np.ndarray, bias: np.ndarray
     return out.transpose(0, 3, 1, 2)
 
 
+def _depthwise_transpose(x: np.ndarray, weight: np.ndarray, out_hw: Pair, stride: Pair, padding: Pair,
+                         dilation: Pair) -> np.ndarray:
+    """The transposed depthwise convolution (a depthwise layer's input gradient): each input
+    pixel times its channel's weight at offset (i, j) is added where that offset lands, as
+    whole rows of channels-last memory when the column stride is 1 (a grouped product per
+    channel would be a thousand 1x1 matrix products)."""
+    n, c, h, w = x.shape
+    kh, kw = weight.shape[2:]
+    (dh, dw), (sh, sw), dtype = dilation, stride, np.result_type(x, weight)
+    padded = np.zeros((n, out_hw[0] + 2 * padding[0], out_hw[1] + 2 * padding[1], c), dtype=dtype)
+    source = x.transpose(0, 2, 3, 1)                                         # (N, H, W, C)
+    taps = weight.reshape(c, kh * kw).T                                     # (kH*kW, C)
+    if sw == 1:  # whole rows: (N, H, W*C) against a tap tiled W times
+        source, taps = source.reshape(n, h, w * c), np.tile(taps, (1, w))
+
+    def part(batch: slice) -> None:
+        scratch = np.empty(source[batch].shape, dtype=dtype)
+        for k in range(kh * kw):
+            i, j = divmod(k, kw)
+            target = padded[batch, i * dh:i * dh + (h - 1) * sh + 1:sh, j * dw:j * dw + (w - 1) * sw + 1:sw]
+            if sw == 1:
+                target = target.reshape(-1, h, w * c, copy=False)  # a view: written through
+            target += np.multiply(source[batch], taps[k], out=scratch)
+
+    for_each_slice(part, n, padded.size)
+    return windows.crop(padded.transpose(0, 3, 1, 2), padding, out_hw)
+
+
 def _depthwise_weight_gradient(x: np.ndarray, grad_out: np.ndarray, kernel: Pair, stride: Pair,
                                padding: Pair, dilation: Pair) -> np.ndarray:
     """grad_w[c, 0, i, j] = sum over (n, oh, ow) of grad_out[:, c] * offset (i, j)'s view of x[:, c]."""
@@ -402,6 +430,8 @@ def conv_transpose2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
         top, left = i0 * dilation[0], j0 * dilation[1]
         padded[:, :, top:top + block_hw[0], left:left + block_hw[1]] = block
         return _add_bias(windows.crop(padded, padding, out_hw), bias)
+    if groups == c_in > 1 and cg == 1:  # depthwise: per-offset multiply-adds, no products
+        return _add_bias(_depthwise_transpose(x, weight, out_hw, stride, padding, dilation), bias)
     grouped = weight.reshape(groups, c_in // groups, cg, kh, kw)
     if (kh, kw) == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0) and tuple(out_hw) == (h, w):
         # one product per group: nothing to scatter, no zero-filled image
