@@ -434,11 +434,16 @@ def conv_transpose2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
         return _add_bias(_depthwise_transpose(x, weight, out_hw, stride, padding, dilation), bias)
     flipped = weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]  # as a convolution's (C_out, C_in, kH, kW)
     full = tuple(dilation[a] * (weight.shape[2 + a] - 1) - padding[a] for a in range(2))
-    if (_is_shiftable(x, flipped.shape, stride, groups) and min(full) >= 0
+    if (tuple(stride) == (1, 1) and groups == 1 and min(full) >= 0
             and tuple(out_hw) == (h + full[0] - padding[0], w + full[1] - padding[1])):
         # at stride 1 the transposed convolution is the convolution of x, padded to full
-        # correlation, with the flipped kernel: few channels take the shifted products
-        return _shifted_forward(x, flipped, bias, full, dilation, out_hw)
+        # correlation, with the flipped kernel: few channels take the shifted products, and
+        # fewer channels in than out one product with K = kH*kW*C_in instead of kH*kW
+        # products with K = C_in (DenseNet's 32 -> 128 input gradients)
+        if _is_shiftable(x, flipped.shape, stride, groups):
+            return _shifted_forward(x, flipped, bias, full, dilation, out_hw)
+        if c_in < cg:
+            return conv2d(x, flipped, bias, stride, full, dilation, groups)[0]
     grouped = weight.reshape(groups, c_in // groups, cg, kh, kw)
     if (kh, kw) == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0) and tuple(out_hw) == (h, w):
         # one product per group: nothing to scatter, no zero-filled image
