@@ -124,7 +124,6 @@ def _spec(shape: tuple[int, ...], dtype: np.dtype) -> TensorSpec:
     return tuple.__new__(TensorSpec, (shape, dtype))
 
 
-
 class Function:
     """Base class of every differentiable primitive.
 

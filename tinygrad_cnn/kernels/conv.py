@@ -357,8 +357,7 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: P
 
 
 def conv2d_reference(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Pair,
-                     padding: Pair, dilation: Pair, groups: int, columns_wanted: bool = True
-                     ) -> tuple[np.ndarray, None]:
+                     padding: Pair, dilation: Pair, groups: int) -> tuple[np.ndarray, None]:
     """out[n, o] = sum over the window of x (group of o) * weight[o], one einsum."""
     n, c = x.shape[:2]
     o, cg, kh, kw = weight.shape
@@ -415,7 +414,11 @@ def conv2d_weight_reference(x: np.ndarray, grad_out: np.ndarray, kernel: Pair, s
 def conv_transpose2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, out_hw: Pair,
                      stride: Pair, padding: Pair, dilation: Pair, groups: int) -> np.ndarray:
     """Scatter every input pixel's weighted kernel into the output (the adjoint of conv2d):
-    per kernel offset, one matrix product added into that offset's view of the output."""
+    per kernel offset, one matrix product added into that offset's view of the output.
+
+    Offsets that only write into the cropped padding are left out; depthwise layers add
+    per-offset products along rows; at stride 1 with few channels, or fewer channels in than
+    out, it runs as the equivalent convolution; 1x1 layers are one product per group."""
     n, c_in, h, w = x.shape
     _, cg, kh, kw = weight.shape
     live = _live_window((n, c_in, *out_hw), (kh, kw), stride, padding, dilation, (h, w))

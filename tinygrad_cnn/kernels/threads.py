@@ -45,9 +45,10 @@ def default_num_threads() -> int:
 class _Worker:
     """A thread that sleeps on a lock until it is handed one slice of a kernel.
 
-    Two locks and a slot make the round trip: half the cost of a ThreadPoolExecutor's
-    future and queue (32 against 63 µs per call on a 2-core virtual machine), which adds up
-    over the tens of kernels in a small batch's step.
+    Two locks and a slot make the round trip cheaper than a ThreadPoolExecutor's future and
+    queue (44 against 63-72 µs back to back on a 2-core virtual machine; after an idle gap the
+    core's wake-up dominates both), which adds up over the tens of kernels in a small batch's
+    step.
     """
 
     def __init__(self, name: str) -> None:
