@@ -47,9 +47,18 @@ def threshold_backward_reference(grad: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.where(x <= 0, 0, grad).astype(np.result_type(grad, x))
 
 
+SMALL = 1 << 16  # elements: a small activation's passes take less time than arranging them
+
+
 def scale_shift_channels(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
     """x * scale + shift with per-channel ``scale``/``shift`` shaped to broadcast over (N, C, ...),
-    in two passes over x's memory as long rows."""
+    in two passes over x's memory as long rows (below SMALL elements, where setting up the
+    rows costs more than it saves, as plain broadcasting in x's layout)."""
+    if x.size < SMALL:
+        out = np.empty_like(x, dtype=np.result_type(x, scale, shift))  # x's memory layout
+        np.multiply(x, scale, out=out)
+        out += shift
+        return out
     layout = ChannelRows.of(x)
     result, out = layout.empty(x, np.result_type(x, scale, shift))
 
