@@ -28,8 +28,8 @@ def relu_reference(x: np.ndarray) -> np.ndarray:
 
 
 def threshold_backward(grad: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """0 where x <= 0, else grad (ReLU's backward, PyTorch's rule: a NaN x passes grad on), in
-    one pass with no float mask array."""
+    """0 where x <= 0, else grad (ReLU's backward, PyTorch's rule: a NaN x passes grad on):
+    a bool mask and one multiply, no float mask array."""
     if grad.ndim == 0:
         return grad * np.logical_not(x <= 0)
     out = np.empty_like(grad, dtype=np.result_type(grad, x))
