@@ -6,7 +6,7 @@ memory as long rows (``layout.ChannelRows``), whichever of the two layouts it ha
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -27,19 +27,19 @@ def channel_shape(ndim: int, channels: int) -> tuple[int, ...]:
     return (1, channels) + (1,) * (ndim - 2)
 
 
-def _chunks(batch: slice, sample_size: int) -> Iterator[slice]:
-    """Pieces of ``batch`` small enough to stay in cache."""
-    step = max(1, CACHE_ELEMENTS // max(1, sample_size))
+def _pieces(layout: ChannelRows, batch: slice, *vectors: np.ndarray
+            ) -> Iterator[tuple[slice, list[np.ndarray]]]:
+    """The rows of ``batch`` in pieces small enough to stay in cache, each with the per-channel
+    ``vectors`` shaped to broadcast against it (tiled once for the whole batch)."""
+    shaped = [layout.per_channel(v, batch) for v in vectors]
+    step = max(1, CACHE_ELEMENTS // max(1, layout.rows.size // layout.shape[0]))
     for start in range(batch.start, batch.stop, step):
-        yield slice(start, min(start + step, batch.stop))
-
-
-def _per_channel(layout: ChannelRows, terms: Callable[[slice], np.ndarray]) -> np.ndarray:
-    """The per-channel sum over the batch of ``terms(chunk)``, chunk by chunk on the workers."""
-    sample_size = layout.rows.size // layout.shape[0]
-    partials = for_each_slice(lambda batch: sum(terms(chunk) for chunk in _chunks(batch, sample_size)),
-                              layout.shape[0], layout.rows.size)
-    return sum(partials)
+        rows = layout.samples(slice(start, min(start + step, batch.stop)))
+        if layout.channels_last:  # every row holds the same channels
+            yield rows, shaped
+        else:  # a channel per row: the vectors' rows that go with these
+            first = (start - batch.start) * layout.rows_per_sample
+            yield rows, [v[first:first + rows.stop - rows.start] for v in shaped]
 
 
 def batch_norm_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -49,11 +49,14 @@ def batch_norm_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = sum_axes(x, reduce_axes(x.ndim)) / count
     layout = ChannelRows.of(x)
 
-    def squares(chunk: slice) -> np.ndarray:
-        centred = layout.rows[layout.samples(chunk)] - layout.per_channel(mean, chunk)
-        return layout.channel_dot(centred, centred)
+    def squares(batch: slice) -> np.ndarray:
+        total = 0
+        for rows, (centre,) in _pieces(layout, batch, mean):
+            centred = layout.rows[rows] - centre
+            total = total + layout.channel_sum(np.square(centred, out=centred))
+        return total
 
-    return mean, _per_channel(layout, squares) / count
+    return mean, sum(for_each_slice(squares, x.shape[0], x.size)) / count
 
 
 def batch_norm_statistics_reference(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -64,28 +67,39 @@ def batch_norm_statistics_reference(x: np.ndarray) -> tuple[np.ndarray, np.ndarr
 def batch_norm_backward(grad: np.ndarray, x: np.ndarray, weight: np.ndarray | None, mean: np.ndarray,
                         invstd: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(grad_x, grad_weight, grad_bias) of training-mode batch norm, with grad_x computed as
-    grad * scale + x * a + b per channel (three passes over the data in all)."""
+    grad * scale + x * a + b per channel: two passes over grad and x, in cache-sized pieces,
+    one for both per-channel sums and one for grad_x."""
     count = x.size // x.shape[1]
     layout = ChannelRows.of(x)
     grad_rows = layout.like(grad)
-    grad_bias = sum_axes(layout.array(grad_rows), reduce_axes(x.ndim))
 
-    def grad_dot_centred(chunk: slice) -> np.ndarray:
-        rows = layout.samples(chunk)
-        return layout.channel_dot(grad_rows[rows], layout.rows[rows] - layout.per_channel(mean, chunk))
+    def sums(batch: slice) -> tuple[np.ndarray, np.ndarray]:
+        """The per-channel sums of grad and of grad * (x - mean) over ``batch``."""
+        grad_sum = grad_dot = 0
+        for rows, (centre,) in _pieces(layout, batch, mean):
+            g = grad_rows[rows]
+            centred = layout.rows[rows] - centre
+            grad_sum = grad_sum + layout.channel_sum(g)
+            grad_dot = grad_dot + layout.channel_sum(np.multiply(centred, g, out=centred))
+        return grad_sum, grad_dot
 
-    grad_weight = _per_channel(layout, grad_dot_centred) * invstd  # = sum(grad * normalized)
+    partials = for_each_slice(sums, x.shape[0], x.size)
+    grad_bias = sum(p[0] for p in partials)
+    grad_weight = sum(p[1] for p in partials) * invstd  # = sum(grad * normalized)
     scale = invstd if weight is None else invstd * weight
     along_x = -scale * invstd * grad_weight / count
     offset = -scale * grad_bias / count - along_x * mean
     result, grad_x = layout.empty(x, np.result_type(grad, x))
 
     def combine(batch: slice) -> None:
-        rows = layout.samples(batch)
-        out = grad_x[rows]
-        np.multiply(layout.rows[rows], layout.per_channel(along_x, batch), out=out)
-        out += layout.per_channel(offset, batch)
-        out += grad_rows[rows] * layout.per_channel(scale, batch)
+        scratch = None
+        for rows, (on_grad, shift, on_x) in _pieces(layout, batch, scale, offset, along_x):
+            out = grad_x[rows]
+            np.multiply(grad_rows[rows], on_grad, out=out)
+            out += shift
+            if scratch is None:
+                scratch = np.empty_like(out)
+            out += np.multiply(layout.rows[rows], on_x, out=scratch[:out.shape[0]])
 
     for_each_slice(combine, x.shape[0], x.size)
     return result, grad_weight, grad_bias
