@@ -308,7 +308,7 @@ def _depthwise_transpose(x: np.ndarray, weight: np.ndarray, out_hw: Pair, stride
                 target = target.reshape(-1, h, w * c, copy=False)  # a view: written through
             target += np.multiply(source[batch], taps[k], out=scratch)
 
-    for_each_slice(part, n, padded.size)
+    for_each_slice(part, n, x.size * kh * kw)  # a multiply-add over x per offset
     return windows.crop(padded.transpose(0, 3, 1, 2), padding, out_hw)
 
 
@@ -469,7 +469,8 @@ def conv_transpose2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
             i, j = divmod(k, kw)
             target += _from_group_columns(np.matmul(rows, grouped[:, :, :, i, j]), size, h, w)
 
-    for_each_slice(scatter, n, padded.size)
+    multiply_adds = n * h * w * c_in * cg * kh * kw // groups  # the products' work, more than the adds'
+    for_each_slice(scatter, n, padded.size + multiply_adds // MULTIPLY_ADDS_PER_ELEMENT)
     return _add_bias(windows.crop(padded, padding, out_hw), bias)
 
 
