@@ -12,6 +12,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
+from itertools import repeat
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -30,7 +31,7 @@ from .debug import (
 )
 from .debug import flags as _debug
 from .tensor import Tensor
-from .versions import storage_of, version_of
+from .versions import any_changed, storage_of, version_of
 
 __all__ = [  # tc.autograd: the engine, plus the debugging aids of debug.py under PyTorch's names
     "Function", "TensorSpec", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
@@ -169,7 +170,7 @@ class Function:
     # Slots for what every node carries (faster to set, once per operation); a subclass
     # without __slots__ still gets a __dict__ for anything else.
     __slots__ = ("needs_input_grad", "inputs", "next_functions", "settings", "scope", "output_specs",
-                 "_outputs", "_saved", "_versions", "__dict__", "__weakref__")
+                 "_outputs", "_saved", "_versions", "_version_numbers", "__dict__", "__weakref__")
     needs_input_grad: tuple[bool, ...]
     inputs: tuple[Any, ...]
     next_functions: tuple[tuple[Function, int] | None, ...]
@@ -179,7 +180,8 @@ class Function:
     creation_site: str | None = None
     _outputs: tuple[weakref.ref, ...]
     _saved: tuple[Any, ...] | None
-    _versions: tuple[tuple[np.ndarray, int], ...]
+    _versions: tuple[np.ndarray, ...]  # the arrays backward reads, whose versions it checks
+    _version_numbers: tuple[int, ...] | None  # their versions at creation; None: all 0
 
     @staticmethod
     def forward(ctx: Function, *args: Any, **settings: Any) -> Any:
@@ -256,7 +258,8 @@ class Function:
                 arrays = [values[i] for i in reads if isinstance(args[i], Tensor)]
             if ctx._saved:
                 arrays += [v for v in ctx._saved if isinstance(v, np.ndarray)]
-            ctx._versions = tuple(zip(arrays, map(version_of, arrays)))
+            ctx._versions = tuple(arrays)
+            ctx._version_numbers = tuple(map(version_of, arrays)) if any_changed() else None
             if cls.returns_view:
                 _mark_views(args, outputs)
         else:
@@ -271,7 +274,7 @@ class Function:
 
     def check_versions(self) -> None:
         """Refuse to run backward on values that an in-place operation changed since forward."""
-        for array, version in self._versions:
+        for array, version in zip(self._versions, self._version_numbers or repeat(0)):
             now = version_of(array)
             if now != version:
                 raise RuntimeError(
@@ -331,7 +334,7 @@ class Function:
     def release(self) -> None:
         """Free the arrays saved for backward."""
         self._saved = None
-        self._versions = ()
+        self._versions, self._version_numbers = (), None
 
 
 _viewed: dict[int, weakref.ref] = {}
@@ -476,7 +479,7 @@ def run_backward(
                     "graph's saved arrays were freed after the first backward); pass "
                     "retain_graph=True to the first backward if you need to do this"
                 )
-            if node._versions:
+            if node._versions and any_changed():  # with no in-place change anywhere, all are 0
                 node.check_versions()
             if len(slots) > 1:  # outputs that received no gradient get zeros (one output always has one)
                 for k, g in enumerate(slots):

@@ -29,6 +29,12 @@ def storage_of(array: np.ndarray) -> np.ndarray:
     return root
 
 
+def any_changed() -> bool:
+    """True when some live storage has been changed in place. Until then every version is 0,
+    so the engine skips recording and checking them (the common case, met once per operation)."""
+    return bool(_counters)
+
+
 def version_of(array: np.ndarray) -> int:
     """How many in-place changes the storage behind ``array`` has seen."""
     if not _counters:
