@@ -66,6 +66,31 @@ def test_in_place_methods_change_the_tensor_and_return_it():
     assert t._version == 15  # each of the 15 changes above bumps the version once
 
 
+@pytest.mark.parametrize("layer", [nn.ReLU(inplace=True), nn.ReLU6(inplace=True), nn.Hardtanh(-0.5, 0.5, inplace=True)],
+                         ids=["ReLU", "ReLU6", "Hardtanh"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_in_place_activation_without_a_graph_writes_the_tensor_itself(layer, dtype):
+    """Inference's in-place activations change the tensor's own memory (a view included),
+    equal to the out-of-place result, and bump its version once."""
+    values = np.array([[-7.0, -0.5, -0.0, 0.0], [0.25, 0.5, 5.5, 9.0], [np.nan, -np.inf, np.inf, 1.0]])
+    if dtype == np.int64:
+        values = np.array([[-7, -1, 0, 1], [2, 5, 6, 9], [3, -3, 4, 8]])
+    base = Tensor(values.astype(dtype))
+    t = base[:, 1:]  # a view: the change must reach base's memory
+    expected = layer.__class__(**({} if isinstance(layer, (nn.ReLU, nn.ReLU6)) else
+                                  {"min_val": -0.5, "max_val": 0.5}))(t).numpy()
+    memory, version = t.data, t._version
+    with tc.no_grad():
+        try:
+            out = layer(t)
+        except RuntimeError:  # an integer tensor cannot hold a float bound's result, as in PyTorch
+            assert dtype == np.int64 and not isinstance(layer, nn.ReLU)
+            return
+    assert out is t and t.data is memory and t._version == version + 1
+    np.testing.assert_array_equal(base.numpy()[:, 1:], expected)
+    np.testing.assert_array_equal(np.signbit(base.numpy()[:, 1:]), np.signbit(expected))
+
+
 def test_random_fills_follow_the_seed():
     tc.manual_seed(3)
     a = tc.zeros(1000).normal_(2.0, 0.5)

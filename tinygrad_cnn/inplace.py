@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import autograd, debug
+from . import autograd, debug, kernels
 from .ops import elementwise, shape
 from .random import generator
 from .tensor import Tensor
@@ -30,11 +30,14 @@ from .versions import bump_version
 
 
 def change(target: Tensor, op: str, new_value: Callable[..., Tensor], *others: Any,
-           reads_old: bool = False) -> Tensor:
+           reads_old: bool = False, kernel: Callable[[np.ndarray], Any] | None = None) -> Tensor:
     """Give ``target`` the value ``new_value(target, *others)`` in place and return it.
 
     ``reads_old`` says whether the primitive's backward reads the old value, which then has
-    to be copied before it is overwritten.
+    to be copied before it is overwritten. ``kernel``, where given, makes the same change
+    directly in target's memory (one pass instead of a new array and a copy); it is used when
+    nothing is recorded, as in inference (``nn.ReLU(inplace=True)`` after every convolution),
+    on floating-point tensors (others take the general path, and its errors).
     """
     if not isinstance(target, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(target).__name__}")
@@ -49,8 +52,12 @@ def change(target: Tensor, op: str, new_value: Callable[..., Tensor], *others: A
     record = (grad_on and (target.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others))) \
         or debug.flags.tracing  # an export records the change as the operation it is
     if not record:
-        with autograd.no_grad():
-            _write(op, target, new_value(target, *others).data)
+        if kernel is not None and target.dtype.kind == "f":
+            kernel(target.data)
+            bump_version(target.data)
+        else:
+            with autograd.no_grad():
+                _write(op, target, new_value(target, *others).data)
         return target
     if autograd.is_viewed(target.data):
         raise RuntimeError(
@@ -107,7 +114,12 @@ def clamp_(t: Tensor, min: float | None = None, max: float | None = None) -> Ten
 
 
 def relu_(t: Tensor) -> Tensor:
-    return change(t, "relu_", elementwise.relu, reads_old=True)
+    return change(t, "relu_", elementwise.relu, reads_old=True, kernel=relu_kernel)
+
+
+def relu_kernel(data: np.ndarray) -> None:
+    """ReLU written into ``data`` itself."""
+    kernels.relu(data, out=data)
 
 
 def setitem_(t: Tensor, index: Any, value: Any) -> Tensor:

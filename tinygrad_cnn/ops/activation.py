@@ -23,10 +23,15 @@ SELU_SCALE = 1.0507009873554804934193349852946
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
-def _maybe_in_place(name: str, x: Tensor, inplace: bool, compute: Callable[[Tensor], Tensor]) -> Tensor:
+def _maybe_in_place(name: str, x: Tensor, inplace: bool, compute: Callable[[Tensor], Tensor],
+                    kernel: Callable[[np.ndarray], object] | None = None) -> Tensor:
+    """``compute(x)``, or with ``inplace`` the same written into x (``kernel``: see
+    ``inplace.change``)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(x).__name__}")
-    return in_place.change(x, f"{name}_", compute, reads_old=True) if inplace else compute(x)
+    if not inplace:
+        return compute(x)
+    return in_place.change(x, f"{name}_", compute, reads_old=True, kernel=kernel)
 
 
 class Erf(Function):
@@ -96,7 +101,7 @@ def erf(x: Tensor) -> Tensor:
 
 
 def relu(x: Tensor, inplace: bool = False) -> Tensor:
-    return _maybe_in_place("relu", x, inplace, lambda t: t.relu())
+    return _maybe_in_place("relu", x, inplace, lambda t: t.relu(), in_place.relu_kernel)
 
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
@@ -105,7 +110,8 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bo
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
 
     return _maybe_in_place("hardtanh", x, inplace,
-                           lambda t: Hardtanh.apply(t, min_val=float(min_val), max_val=float(max_val)))
+                           lambda t: Hardtanh.apply(t, min_val=float(min_val), max_val=float(max_val)),
+                           lambda data: np.clip(data, min_val, max_val, out=data))
 
 
 def relu6(x: Tensor, inplace: bool = False) -> Tensor:
