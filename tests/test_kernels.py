@@ -188,8 +188,10 @@ def test_batch_norm_kernels(thread_count, layout, affine, row_elements, cache_el
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("row_elements", [6, 1 << 13], ids=["two pixels a row", "a sample a row"])
-def test_elementwise_kernels(thread_count, layout, row_elements, monkeypatch):
+@pytest.mark.parametrize("small", [1, 1 << 18], ids=["as rows", "broadcast"])
+def test_elementwise_kernels(thread_count, layout, row_elements, small, monkeypatch):
     monkeypatch.setattr(layouts, "ROW_ELEMENTS", row_elements)
+    monkeypatch.setattr(elementwise, "SMALL", small)  # scale_shift_channels: both of its paths
     x, grad = LAYOUTS[layout](rand((4, 3, 5, 6), 0)), LAYOUTS[layout](rand((4, 3, 5, 6), 1))
     np.testing.assert_array_equal(elementwise.relu(x), elementwise.relu_reference(x))
     np.testing.assert_array_equal(elementwise.threshold_backward(grad, x),
