@@ -73,9 +73,10 @@ CONV_CASES = [  # (N, C, H, W), out channels, kernel, stride, padding, dilation,
     ((2, 8, 4, 4), 16, (3, 3), (2, 2), (1, 1), (1, 1), 1),  # columns in the weight's order
     ((1, 4, 3, 2), 24, (2, 2), (1, 1), (1, 0), (1, 1), 2),
     ((1, 24, 2, 2), 6, (3, 3), (1, 1), (1, 1), (1, 1), 3),  # transposed: one product with the weight
-    ((2, 9, 6, 5), 4, (3, 3), (1, 1), (1, 1), (1, 1), 1),   # few channels, channels-last:
-    ((2, 8, 7, 7), 5, (3, 2), (1, 1), (2, 1), (2, 2), 1),   # shifted products, no im2col
-    ((1, 12, 5, 6), 3, (2, 3), (1, 1), (0, 0), (1, 1), 1),
+    ((2, 9, 6, 5), 4, (3, 3), (1, 1), (1, 1), (1, 1), 1),   # transposed, stride 1: more channels in
+    ((2, 8, 7, 7), 5, (3, 2), (1, 1), (2, 1), (2, 2), 1),   # than out scatter per offset; as many,
+    ((1, 12, 5, 6), 3, (2, 3), (1, 1), (0, 0), (1, 1), 1),  # with enough pixels, run as a convolution
+    ((2, 4, 8, 8), 4, (3, 3), (1, 1), (1, 1), (1, 1), 1),
     ((2, 5, 1, 1), 6, (3, 3), (1, 1), (1, 1), (1, 1), 1),   # offsets that only see padding:
     ((2, 4, 1, 5), 3, (3, 3), (1, 1), (1, 1), (1, 1), 1),   # one live row; both axes; dilated;
     ((1, 3, 2, 2), 4, (3, 3), (1, 1), (2, 2), (2, 2), 1),   # a strided axis keeps every offset
@@ -87,7 +88,9 @@ CONV_CASES = [  # (N, C, H, W), out channels, kernel, stride, padding, dilation,
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CONV_CASES)
 @pytest.mark.parametrize("with_bias", [True, False])
-def test_conv2d_kernels(thread_count, layout, dtype, case, with_bias):
+@pytest.mark.parametrize("cache_block", [1, conv.CACHE_BLOCK], ids=["a sample a block", "blocks of samples"])
+def test_conv2d_kernels(thread_count, layout, dtype, case, with_bias, cache_block, monkeypatch):
+    monkeypatch.setattr(conv, "CACHE_BLOCK", cache_block)  # im2col rows copied and multiplied in blocks
     shape, o, k, s, p, d, g = case
     x = LAYOUTS[layout](rand(shape, 0, dtype))
     w = rand((o, shape[1] // g) + k, 1, dtype)

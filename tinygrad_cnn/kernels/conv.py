@@ -5,7 +5,8 @@ windows as rows (channels innermost) for channels-last memory, as columns (width
 for NCHW memory, so the copy always runs along contiguous memory. Results are NCHW views of
 channels-last memory, which the next convolution and the elementwise kernels read without a
 copy. For one group the bias rides along in the product: im2col gains a column of ones and
-the weight matrix a row holding the bias.
+the weight matrix a row holding the bias; rows from channels-last memory are copied a few
+samples at a time and multiplied while they are still in cache.
 """
 from __future__ import annotations
 
@@ -20,6 +21,53 @@ from .reduce import sum_axes
 from .threads import MULTIPLY_ADDS_PER_ELEMENT, for_each_slice
 
 Pair = tuple[int, int]
+
+
+def _weight_matrix(weight: np.ndarray, groups: int, weight_order: bool = False,
+                   bias: np.ndarray | None = None) -> np.ndarray:
+    """The weight as the (G, K, O/g) right-hand side of a product with im2col rows, K in the
+    rows' order; a bias becomes a last row (for rows that end in a ones entry)."""
+    o, cg, kh, kw = weight.shape
+    grouped = weight.reshape(groups, o // groups, cg, kh, kw)
+    if weight_order:  # the weight enters as a view, transposed
+        matrix = grouped.reshape(groups, o // groups, -1).transpose(0, 2, 1)
+    else:
+        matrix = grouped.transpose(0, 3, 4, 2, 1).reshape(groups, kh * kw * cg, o // groups)
+    if bias is not None:
+        matrix = np.concatenate([matrix, bias.reshape(1, 1, o).astype(matrix.dtype)], axis=1)
+    return matrix
+
+
+@dataclass
+class WindowRows:
+    """The windows of channels-last x as im2col rows, copied a slice of the batch at a time
+    into blocks of shape (G, samples, OH, OW, K), K in (kH, kW, C/g) order (or the weight's
+    (C/g, kH, kW) with ``weight_order``) plus a last entry of ones with ``ones``."""
+
+    view: np.ndarray  # (G, N, OH, OW, K split into its three axes): the padded input's windows
+    ones: bool
+
+    @classmethod
+    def of(cls, x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, out_hw: Pair,
+           groups: int, ones: bool = False, weight_order: bool = False) -> WindowRows:
+        n, c = x.shape[:2]
+        cg = c // groups
+        view = windows.sliding(windows.pad(x, padding), kernel, stride, out_hw, dilation)  # (N, C, OH, OW, kH, kW)
+        view = view.reshape(n, groups, cg, *out_hw, *kernel, copy=False)
+        return cls(view.transpose((1, 0, 3, 4, 2, 5, 6) if weight_order else (1, 0, 3, 4, 5, 6, 2)), ones)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        g, n, oh, ow, *k = self.view.shape
+        return g, n, oh, ow, k[0] * k[1] * k[2] + self.ones
+
+    def copy(self, batch: slice, block: np.ndarray) -> None:
+        """Copy the windows of the samples ``batch`` into ``block`` (G, len(batch), OH, OW, K)."""
+        source = self.view[:, batch]
+        k = block.shape[-1] - self.ones
+        np.copyto(block[..., :k].reshape(source.shape, copy=False), source)
+        if self.ones:
+            block[..., k] = 1
 
 
 @dataclass
@@ -49,21 +97,16 @@ class Columns:
             n, c, h, w = x.shape
             rows = x.transpose(0, 2, 3, 1).reshape(n * h * w, groups, c // groups)
             return cls(rows.transpose(1, 0, 2), k_major=False, weight_order=True)
+        if is_channels_last(x):  # one copy of the window view, as rows
+            rows = WindowRows.of(x, kernel, stride, padding, dilation, out_hw, groups, ones, weight_order)
+            data = np.empty(rows.shape, dtype=x.dtype)
+            for_each_slice(lambda b: rows.copy(b, data[:, b]), x.shape[0], data.size)
+            return cls.of_rows(data, ones, weight_order)
         xp = windows.pad(x, padding)
         n, c = x.shape[:2]
         (kh, kw), (oh, ow), cg = kernel, out_hw, c // groups
         k = kh * kw * cg
         view = windows.sliding(xp, kernel, stride, out_hw, dilation)          # (N, C, OH, OW, kH, kW)
-        if is_channels_last(x):  # one copy of the window view, as rows
-            grouped = view.reshape(n, groups, cg, oh, ow, kh, kw, copy=False)
-            grouped = grouped.transpose((1, 0, 3, 4, 2, 5, 6) if weight_order else (1, 0, 3, 4, 5, 6, 2))
-            data = np.empty((groups, n, oh, ow, k + ones), dtype=x.dtype)
-            body = data[..., :k].reshape(grouped.shape, copy=False)
-            for_each_slice(lambda b: np.copyto(body[:, b], grouped[:, b]), n, body.size)
-            if ones:
-                data[..., k] = 1
-            return cls(data.reshape(groups, n * oh * ow, k + ones), k_major=False, ones=ones,
-                       weight_order=weight_order)
         data = np.empty((k * groups + ones, n, oh, ow), dtype=x.dtype)
         body = data[:k * groups].reshape(c, kh, kw, n, oh, ow)
 
@@ -77,16 +120,15 @@ class Columns:
             data[k] = 1
         return cls(data.reshape(groups, k + ones, n * oh * ow), k_major=True, ones=ones, weight_order=True)
 
+    @classmethod
+    def of_rows(cls, data: np.ndarray, ones: bool = False, weight_order: bool = False) -> Columns:
+        """Columns from ``WindowRows`` blocks filled for the whole batch, (G, N, OH, OW, K)."""
+        return cls(data.reshape(data.shape[0], -1, data.shape[-1]), k_major=False, ones=ones,
+                   weight_order=weight_order)
+
     def times_weight(self, weight: np.ndarray, groups: int, bias: np.ndarray | None = None) -> np.ndarray:
         """The convolution as (G, M, O/g) = columns @ weight (+ bias, when built with ones)."""
-        o, cg, kh, kw = weight.shape
-        grouped = weight.reshape(groups, o // groups, cg, kh, kw)
-        if self.weight_order:  # the weight enters as a view, transposed
-            matrix = grouped.reshape(groups, o // groups, -1).transpose(0, 2, 1)
-        else:
-            matrix = grouped.transpose(0, 3, 4, 2, 1).reshape(groups, kh * kw * cg, o // groups)
-        if self.ones:
-            matrix = np.concatenate([matrix, bias.reshape(1, 1, o).astype(matrix.dtype)], axis=1)
+        matrix = _weight_matrix(weight, groups, self.weight_order, bias if self.ones else None)
         return grouped_matmul(self.data.transpose(0, 2, 1) if self.k_major else self.data, matrix)
 
     def weight_gradient(self, rows: np.ndarray, kernel: Pair) -> tuple[np.ndarray, np.ndarray | None]:
@@ -108,6 +150,33 @@ class Columns:
             return grad.reshape(g * og, -1, kh, kw), None
         weight = np.ascontiguousarray(grad[:, :, :k].reshape(g * og, kh, kw, -1).transpose(0, 3, 1, 2))
         return weight, (grad[0, :, k].copy() if self.ones else None)
+
+
+CACHE_BLOCK = 1 << 17  # elements of im2col rows copied before they are multiplied, so they are still in cache
+
+
+def _window_product(rows: WindowRows, matrix: np.ndarray, keep: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """(N*OH*OW, O) = im2col rows @ matrix for one group, the rows copied a few samples at a
+    time and multiplied while they are in cache (seed CNN's conv2 at batch 128, one core:
+    3.4-3.5 ms, against 4.0-4.8 for all the rows and then one product). With ``keep`` the rows
+    are kept for the weight gradient, (1, N, OH, OW, K); else each worker reuses one block."""
+    _, n, oh, ow, k = rows.shape
+    per_sample = oh * ow
+    step = max(1, CACHE_BLOCK // (per_sample * k))
+    dtype = rows.view.dtype
+    data = np.empty(rows.shape, dtype=dtype) if keep else None
+    out = np.empty((n * per_sample, matrix.shape[1]), dtype=np.result_type(dtype, matrix))
+
+    def part(batch: slice) -> None:
+        scratch = None if keep else np.empty((1, min(step, batch.stop - batch.start), oh, ow, k), dtype=dtype)
+        for start in range(batch.start, batch.stop, step):
+            block = slice(start, min(start + step, batch.stop))
+            target = data[:, block] if keep else scratch[:, :block.stop - block.start]
+            rows.copy(block, target)
+            np.matmul(target.reshape(-1, k), matrix, out=out[block.start * per_sample:block.stop * per_sample])
+
+    for_each_slice(part, n, out.shape[0] * k * (1 + matrix.shape[1] // MULTIPLY_ADDS_PER_ELEMENT))
+    return out, data
 
 
 def _from_group_columns(y: np.ndarray, n: int, h: int, w: int) -> np.ndarray:
@@ -168,52 +237,6 @@ def _weight_outweighs(m: int, weight_rows: int) -> bool:
     the product as a view. Late ResNet and VGG layers at small batch: permuting a 512x512x3x3
     weight took 4.6 ms, for a 1 ms product."""
     return m < weight_rows
-
-
-FEW_CHANNELS = 16  # up to this many input channels, im2col copies in pieces too small to be fast
-
-
-def _is_shiftable(x: np.ndarray, weight_shape: tuple[int, ...], stride: Pair, groups: int) -> bool:
-    """A stride-1, one-group convolution of a channels-last input with few channels in and out
-    (ResNet-20's 16-channel layers): im2col copies in 48-float pieces and its product has 16
-    columns, slower than the 9 products of ``_shifted_forward`` (0.67-0.81 of the time,
-    measured; 0.96 at 8 channels in, 1.17 at 32 out)."""
-    return (tuple(stride) == (1, 1) and groups == 1 and 8 <= x.shape[1] <= FEW_CHANNELS
-            and weight_shape[0] <= FEW_CHANNELS and weight_shape[2] * weight_shape[3] > 1
-            and is_channels_last(x))
-
-
-def _shifted_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, padding: Pair,
-                     dilation: Pair, out_hw: Pair) -> np.ndarray:
-    """A stride-1 convolution without im2col: the padded input, flattened to (pixels, C) rows,
-    is multiplied by each kernel offset's (C, O) weights with the rows shifted by that offset's
-    place in the flattened image, and the products are added. Rows that wrap past an image's
-    right or bottom edge give outputs outside ``out_hw``, which are dropped."""
-    n, c, h, w = x.shape
-    o, _, kh, kw = weight.shape
-    (ph, pw), (dh, dw), (oh, ow) = padding, dilation, out_hw
-    hp, wp = h + 2 * ph, w + 2 * pw
-    rows = n * hp * wp
-    slack = (kh - 1) * dh * wp + (kw - 1) * dw  # the last rows' shifted reads stay in the buffer
-    flat = np.zeros((rows + slack, c), dtype=np.result_type(x, weight))
-    flat[:rows].reshape(n, hp, wp, c)[:, ph:ph + h, pw:pw + w] = x.transpose(0, 2, 3, 1)
-    taps = np.ascontiguousarray(weight.transpose(2, 3, 1, 0)).reshape(kh * kw, c, o)
-    full = np.empty((rows, o), dtype=flat.dtype)
-
-    def part(span: slice) -> None:
-        products = np.empty((span.stop - span.start, o), dtype=flat.dtype)
-        for k in range(kh * kw):
-            shift = (k // kw) * dh * wp + (k % kw) * dw
-            source = flat[span.start + shift:span.stop + shift]
-            if k == 0:
-                np.matmul(source, taps[0], out=full[span])
-            else:
-                full[span] += np.matmul(source, taps[k], out=products)
-
-    for_each_slice(part, rows, rows * c * o * kh * kw // MULTIPLY_ADDS_PER_ELEMENT)
-    out = np.empty((n, oh, ow, o), dtype=full.dtype)
-    np.copyto(out, full.reshape(n, hp, wp, o)[:, :oh, :ow])
-    return _add_bias(out.transpose(0, 3, 1, 2), bias)
 
 
 def _is_depthwise(channels: int, weight_shape: tuple[int, ...], groups: int) -> bool:
@@ -333,8 +356,8 @@ def _depthwise_weight_gradient(x: np.ndarray, grad_out: np.ndarray, kernel: Pair
 def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Pair, padding: Pair,
            dilation: Pair, groups: int, columns_wanted: bool = True) -> tuple[np.ndarray, Columns | None]:
     """The convolution, and x's im2col matrix for the weight gradient to reuse (None for a
-    depthwise convolution, which needs none, and where ``columns_wanted`` is off and a
-    few-channel convolution runs without im2col)."""
+    depthwise convolution, which needs none, and where ``columns_wanted`` is off: channels-last
+    input then goes through one reused block of im2col rows per worker)."""
     n = x.shape[0]
     kernel = weight.shape[2:]
     oh, ow = windows.output_hw(x.shape, kernel, stride, padding, dilation)
@@ -345,14 +368,19 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: P
                       weight[:, :, i0:i1 + 1, j0:j1 + 1], bias, stride, (0, 0), dilation, groups, columns_wanted)
     if _is_depthwise(x.shape[1], weight.shape, groups):
         return _depthwise_forward(x, weight, bias, stride, padding, dilation, (oh, ow)), None
-    if not columns_wanted and _is_shiftable(x, weight.shape, stride, groups):
-        return _shifted_forward(x, weight, bias, padding, dilation, (oh, ow)), None
     weight_order = _weight_outweighs(n * oh * ow, weight.shape[0] // groups)
-    fold_bias = bias is not None and groups == 1 and not weight_order \
-        and not _is_its_own_im2col(x, kernel, stride, padding)
-    columns = Columns.of(x, kernel, stride, padding, dilation, (oh, ow), groups, ones=fold_bias,
-                         weight_order=weight_order)
-    out = _from_group_columns(columns.times_weight(weight, groups, bias if fold_bias else None), n, oh, ow)
+    own_im2col = _is_its_own_im2col(x, kernel, stride, padding)
+    fold_bias = bias is not None and groups == 1 and not weight_order and not own_im2col
+    if groups == 1 and not weight_order and not own_im2col and is_channels_last(x) and n * oh * ow > 0:
+        rows = WindowRows.of(x, kernel, stride, padding, dilation, (oh, ow), 1, ones=fold_bias)
+        matrix = _weight_matrix(weight, 1, bias=bias if fold_bias else None)[0]
+        product, data = _window_product(rows, matrix, keep=columns_wanted)
+        out = _from_group_columns(product[None], n, oh, ow)
+        columns = None if data is None else Columns.of_rows(data, ones=fold_bias)
+    else:
+        columns = Columns.of(x, kernel, stride, padding, dilation, (oh, ow), groups, ones=fold_bias,
+                             weight_order=weight_order)
+        out = _from_group_columns(columns.times_weight(weight, groups, bias if fold_bias else None), n, oh, ow)
     return (out if fold_bias else _add_bias(out, bias)), columns
 
 
@@ -440,13 +468,13 @@ def conv_transpose2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     if (tuple(stride) == (1, 1) and groups == 1 and min(full) >= 0
             and tuple(out_hw) == (h + full[0] - padding[0], w + full[1] - padding[1])):
         # at stride 1 the transposed convolution is the convolution of x, padded to full
-        # correlation, with the flipped kernel: few channels take the shifted products, and
-        # fewer channels in than out one product with K = kH*kW*C_in instead of kH*kW
-        # products with K = C_in (DenseNet's 32 -> 128 input gradients)
-        if _is_shiftable(x, flipped.shape, stride, groups):
-            return _shifted_forward(x, flipped, bias, full, dilation, out_hw)
-        if c_in < cg:
-            return conv2d(x, flipped, bias, stride, full, dilation, groups)[0]
+        # correlation, with the flipped kernel: one im2col product with K = kH*kW*C_in instead
+        # of kH*kW products with K = C_in added into shifted views. Measured faster with fewer
+        # channels in than out (DenseNet's 32 -> 128: 0.4-0.7 of the time), and with as many
+        # where the image has at least 16 pixels per channel (0.66-0.88); slower with more in
+        # than out (the seed CNN's 64 -> 32: 1.3-1.4) and for large weights on tiny images
+        if c_in < cg or (c_in == cg and n * out_hw[0] * out_hw[1] >= 16 * cg):
+            return conv2d(x, flipped, bias, stride, full, dilation, groups, columns_wanted=False)[0]
     grouped = weight.reshape(groups, c_in // groups, cg, kh, kw)
     if (kh, kw) == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0) and tuple(out_hw) == (h, w):
         # one product per group: nothing to scatter, no zero-filled image
