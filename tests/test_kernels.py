@@ -170,9 +170,9 @@ def test_max_pool2d_kernels(thread_count, layout, case, ties):
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("affine", [True, False])
 @pytest.mark.parametrize("row_elements", [6, 1 << 13], ids=["two pixels a row", "a sample a row"])
-@pytest.mark.parametrize("cache_elements", [40, 150], ids=["a sample a piece", "two samples a piece"])
-def test_batch_norm_kernels(thread_count, layout, affine, row_elements, cache_elements, monkeypatch):
-    monkeypatch.setattr(norm, "CACHE_ELEMENTS", cache_elements)  # several cache-sized pieces per slice
+@pytest.mark.parametrize("piece_elements", [40, 150], ids=["a sample a piece", "two samples a piece"])
+def test_batch_norm_kernels(thread_count, layout, affine, row_elements, piece_elements, monkeypatch):
+    monkeypatch.setattr(norm, "PIECE_ELEMENTS", piece_elements)  # several pieces per slice
     monkeypatch.setattr(layouts, "ROW_ELEMENTS", row_elements)
     x = LAYOUTS[layout](rand((5, 3, 4, 6), 0) * 3 + 2)
     mean, var = norm.batch_norm_statistics(x)
