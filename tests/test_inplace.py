@@ -294,6 +294,26 @@ def test_running_statistics_updates_bump_versions():
     assert layer.running_mean._version == before + 1 and layer.running_var._version == before + 1
 
 
+def test_relu_backward_reads_its_output_as_pytorch_does():
+    """Changing ReLU's input afterwards is fine, changing its output is refused (PyTorch's
+    relu saves its result); an in-place ReLU gives the gradient of the values it replaced."""
+    x = leaf([-1.0, 0.5, 2.0])
+    h = x * 2
+    y = h.relu()
+    h.add_(1)
+    (y * y).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 4.0, 16.0])  # d(4 x^2)/dx where x > 0
+    y = (x * 2).relu()
+    y.add_(1)
+    with pytest.raises(RuntimeError, match=version_error("Relu", (3,), 0, 1)):
+        y.sum().backward()
+    x.grad = None
+    h = x * 3
+    h.relu_()
+    (h * h).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 9.0, 36.0])
+
+
 def test_ops_that_do_not_read_values_allow_later_changes():
     """Add's backward reads no input values, so changing an input after it is fine (PyTorch too)."""
     x = leaf([1.0, 2.0])

@@ -114,7 +114,7 @@ def clamp_(t: Tensor, min: float | None = None, max: float | None = None) -> Ten
 
 
 def relu_(t: Tensor) -> Tensor:
-    return change(t, "relu_", elementwise.relu, reads_old=True, kernel=relu_kernel)
+    return change(t, "relu_", elementwise.relu, kernel=relu_kernel)  # its backward reads the output
 
 
 def relu_kernel(data: np.ndarray) -> None:

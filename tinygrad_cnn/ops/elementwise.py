@@ -298,20 +298,26 @@ class Rounding(Function):
 
 
 class Relu(Function):
-    backward_reads = (0,)
+    """max(x, 0). Backward reads the output, as PyTorch's does (it is 0 exactly where x <= 0),
+    so an in-place ReLU needs no copy of the values it overwrites."""
+
+    backward_reads = ()  # the saved output's version is checked instead
 
     @staticmethod
     def forward(ctx, x):
-        return kernels.relu(x)
+        out = kernels.relu(x)
+        ctx.save_for_backward(out)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.inputs
-        return ReluBackward.apply(grad, x.data)
+        (out,) = ctx.saved_tensors
+        return ReluBackward.apply(grad, out)
 
 
 class ReluBackward(Function):
-    """0 where x <= 0, else grad (PyTorch's threshold_backward, so a NaN x passes grad on).
+    """0 where x <= 0, else grad (PyTorch's threshold_backward, so a NaN x passes grad on); x
+    may be ReLU's input or its output, which is <= 0 at the same places.
 
     Linear in grad, so its own backward is itself; x only selects (a constant mask).
     """
