@@ -77,6 +77,7 @@ CONV_CASES = [  # (N, C, H, W), out channels, kernel, stride, padding, dilation,
     ((2, 8, 7, 7), 5, (3, 2), (1, 1), (2, 1), (2, 2), 1),   # than out scatter per offset; as many,
     ((1, 12, 5, 6), 3, (2, 3), (1, 1), (0, 0), (1, 1), 1),  # with enough pixels, run as a convolution
     ((2, 4, 8, 8), 4, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+    ((2, 5, 9, 8), 6, (3, 3), (2, 1), (1, 1), (2, 1), 1),   # narrow: two output pixels per im2col row
     ((2, 5, 1, 1), 6, (3, 3), (1, 1), (1, 1), (1, 1), 1),   # offsets that only see padding:
     ((2, 4, 1, 5), 3, (3, 3), (1, 1), (1, 1), (1, 1), 1),   # one live row; both axes; dilated;
     ((1, 3, 2, 2), 4, (3, 3), (1, 1), (2, 2), (2, 2), 1),   # a strided axis keeps every offset
