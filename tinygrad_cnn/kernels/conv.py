@@ -80,7 +80,7 @@ class WindowRows:
             block[..., k] = 1
 
 
-NARROW = 16  # output channels up to which two pixels per im2col row pay
+NARROW = 16  # channels in and out up to which two pixels per im2col row pay
 
 
 def _pixels_per_row(x: np.ndarray, weight_shape: tuple[int, ...], stride: Pair, dilation: Pair, out_w: int,
@@ -197,8 +197,9 @@ CACHE_BLOCK = 1 << 18  # elements of im2col rows copied before they are multipli
 
 
 def _window_product(rows: WindowRows, matrix: np.ndarray, keep: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """(N*OH*OW, O) = im2col rows @ matrix for one group, the rows copied a few samples at a
-    time and multiplied while they are in cache (seed CNN's conv2 at batch 128, one core:
+    """im2col rows @ matrix for one group (a row of the result per output pixel, or per group
+    of ``pixels`` neighbours), the rows copied a few samples at a time and multiplied while
+    they are in cache (seed CNN's conv2 at batch 128, one core:
     3.4-3.5 ms, against 4.0-4.8 for all the rows and then one product). With ``keep`` the rows
     are kept for the weight gradient, (1, N, OH, OW, K); else each worker reuses one block."""
     _, n, oh, ow, k = rows.shape
