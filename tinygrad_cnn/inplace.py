@@ -114,12 +114,8 @@ def clamp_(t: Tensor, min: float | None = None, max: float | None = None) -> Ten
 
 
 def relu_(t: Tensor) -> Tensor:
-    return change(t, "relu_", elementwise.relu, kernel=relu_kernel)  # its backward reads the output
-
-
-def relu_kernel(data: np.ndarray) -> None:
-    """ReLU written into ``data`` itself."""
-    kernels.relu(data, out=data)
+    """ReLU in place; its backward reads the output, so the old values need no copy."""
+    return change(t, "relu_", elementwise.relu, kernel=lambda data: kernels.relu(data, out=data))
 
 
 def setitem_(t: Tensor, index: Any, value: Any) -> Tensor:

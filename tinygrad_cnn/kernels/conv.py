@@ -83,7 +83,7 @@ class WindowRows:
 NARROW = 16  # channels in and out up to which two pixels per im2col row pay
 
 
-def _pixels_per_row(x: np.ndarray, weight_shape: tuple[int, ...], stride: Pair, dilation: Pair, out_w: int,
+def _pixels_per_window_row(x: np.ndarray, weight_shape: tuple[int, ...], stride: Pair, dilation: Pair, out_w: int,
                     columns_wanted: bool) -> int:
     """2 for narrow layers (at most 16 channels in and out, ResNet-20's first stage): their
     products have 16 columns, which BLAS runs at a third of its speed, and two pixels a row
@@ -414,7 +414,7 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: P
     own_im2col = _is_its_own_im2col(x, kernel, stride, padding)
     fold_bias = bias is not None and groups == 1 and not weight_order and not own_im2col
     if groups == 1 and not weight_order and not own_im2col and is_channels_last(x) and n * oh * ow > 0:
-        pixels = _pixels_per_row(x, weight.shape, stride, dilation, ow, columns_wanted)
+        pixels = _pixels_per_window_row(x, weight.shape, stride, dilation, ow, columns_wanted)
         rows = WindowRows.of(x, kernel, stride, padding, dilation, (oh, ow), 1, ones=fold_bias, pixels=pixels)
         folded = bias if fold_bias else None
         matrix = _wide_weight(weight, pixels, folded) if pixels > 1 else _weight_matrix(weight, 1, bias=folded)[0]

@@ -24,14 +24,14 @@ _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
 def _maybe_in_place(name: str, x: Tensor, inplace: bool, compute: Callable[[Tensor], Tensor],
-                    kernel: Callable[[np.ndarray], object] | None = None, reads_old: bool = True) -> Tensor:
-    """``compute(x)``, or with ``inplace`` the same written into x (``kernel`` and
-    ``reads_old``: see ``inplace.change``)."""
+                    kernel: Callable[[np.ndarray], object] | None = None) -> Tensor:
+    """``compute(x)``, or with ``inplace`` the same written into x (``kernel``: see
+    ``inplace.change``)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(x).__name__}")
     if not inplace:
         return compute(x)
-    return in_place.change(x, f"{name}_", compute, reads_old=reads_old, kernel=kernel)
+    return in_place.change(x, f"{name}_", compute, reads_old=True, kernel=kernel)
 
 
 class Erf(Function):
@@ -101,7 +101,9 @@ def erf(x: Tensor) -> Tensor:
 
 
 def relu(x: Tensor, inplace: bool = False) -> Tensor:
-    return _maybe_in_place("relu", x, inplace, lambda t: t.relu(), in_place.relu_kernel, reads_old=False)
+    if inplace and isinstance(x, Tensor):
+        return in_place.relu_(x)
+    return _maybe_in_place("relu", x, inplace, lambda t: t.relu())
 
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
