@@ -1,4 +1,7 @@
 """Shared test setup."""
+import importlib
+import os
+
 import pytest
 
 import tinygrad_cnn as tc
@@ -22,3 +25,15 @@ def small_data(tmp_path):
     write_split(tmp_path / "data", True, 96, seed=1)
     write_split(tmp_path / "data", False, 40, seed=2)
     return tmp_path / "data"
+
+
+@pytest.fixture(scope="session")
+def torch():
+    """PyTorch as the oracle (the `oracle` extra). Absent, its tests skip, except under CI,
+    where a missing oracle is a failure: CI must run every differential test."""
+    try:
+        return importlib.import_module("torch")
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs PyTorch for the differential tests: pip install -e '.[oracle]'")
+        pytest.skip("PyTorch is not installed (pip install -e '.[oracle]')")

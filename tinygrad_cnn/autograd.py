@@ -469,7 +469,10 @@ def run_backward(
             edge = (out._ctx, out._output_index) if out._ctx is not None else None
             deliver(out, edge, _checked_gradient("backward", _as_gradient(g, out), out))
         roots = [out.grad_fn for out in outputs if out.grad_fn is not None]
-        for node in topological_order(roots):  # the per-node work is kept lean: it runs for every operation
+        order = topological_order(roots)
+        if wanted is not None:  # as PyTorch: run only the nodes through which a wanted input is reached
+            order = _leading_to(order, wanted)
+        for node in order:  # the per-node work is kept lean: it runs for every operation
             slots = grad_of_node.pop(node, None)
             if slots is None:
                 continue
@@ -504,6 +507,17 @@ def run_backward(
     if wanted is None:
         return None
     return [grad_of_leaf.get(id(t)) for t in inputs]
+
+
+def _leading_to(order: list[Function], wanted: dict[int, Tensor]) -> list[Function]:
+    """The nodes of ``order`` (consumers first) from which some tensor in ``wanted`` is reached:
+    the walk stops at a wanted non-leaf instead of running its history for nothing."""
+    useful: set[Function] = set()
+    for node in reversed(order):  # producers first
+        if any(id(arg) in wanted for arg in node.inputs) or any(
+                edge is not None and edge[0] in useful for edge in node.next_functions):
+            useful.add(node)
+    return [node for node in order if node in useful]
 
 
 def _checked_backward(node: Function, grads_in: list[Tensor]) -> tuple:
@@ -592,9 +606,13 @@ def vjp_by_composition(
     therefore itself differentiable when the caller records a graph. Only used for second and
     higher derivatives, so its speed does not matter.
     """
-    wanted = [a for a, need in zip(inputs, needs_input_grad) if need]
+    # The composite runs on aliases of the inputs, and is differentiated with respect to them:
+    # differentiating it with respect to the inputs themselves would also follow any path from
+    # one input to another (an upstream gradient computed from x) and count that term twice.
     with enable_grad():
-        outs = composite(*inputs)
+        aliases = [a.clone() if isinstance(a, Tensor) and need else a for a, need in zip(inputs, needs_input_grad)]
+        outs = composite(*aliases)
+    wanted = [a for a, need in zip(aliases, needs_input_grad) if need]
     outs = outs if isinstance(outs, tuple) else (outs,)
     used = [(o, g) for o, g in zip(outs, grad_outputs) if o is not None and o.requires_grad]
     grads = iter(grad(

@@ -57,8 +57,11 @@ class WindowRows:
         n, c = x.shape[:2]
         padded = windows.pad(x, padding)
         if pixels > 1:  # each window row runs on over the next pixels' columns: contiguous memory
-            rows = padded.transpose(0, 2, 3, 1)                               # (N, Hp, Wp, C)
-            (kh, kw), (oh, ow), s = kernel, out_hw, rows.strides
+            # (N, Hp, Wp, C) in one block of memory; the strides are derived from the sizes, since
+            # those NumPy reports for a size-1 axis are arbitrary
+            rows = np.ascontiguousarray(padded.transpose(0, 2, 3, 1))
+            (kh, kw), (oh, ow), item = kernel, out_hw, rows.itemsize
+            s = (rows.shape[1] * rows.shape[2] * c * item, rows.shape[2] * c * item, c * item, item)
             view = as_strided(rows, (1, n, oh, ow // pixels, kh, (kw + pixels - 1) * c),
                               (0, s[0], stride[0] * s[1], pixels * s[2], dilation[0] * s[1], s[3]), writeable=False)
             return cls(view, ones)

@@ -85,9 +85,12 @@ class ChannelRows:
         (reason not found)."""
         array = np.empty_like(like, dtype=dtype)
         rows = ChannelRows.of(array)
-        if rows.rows.shape != self.rows.shape or rows.channels_last != self.channels_last:
-            array = np.empty(like.shape, dtype)  # ``like`` was in neither layout: rows of an NCHW copy
-            rows = ChannelRows.of(array)
+        if (rows.rows.shape != self.rows.shape or rows.channels_last != self.channels_last
+                or not np.may_share_memory(rows.rows, array)):
+            # ``like`` was in neither layout (its rows, and those of empty_like's array, are a
+            # copy): rows shaped as these, and the array they hold
+            buffer = np.empty(self.rows.shape, dtype)
+            return self.array(buffer), buffer
         return array, rows.rows
 
     def samples(self, batch: slice) -> slice:

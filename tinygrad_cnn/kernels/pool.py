@@ -17,11 +17,16 @@ Pair = tuple[int, int]
 def _first_argmax(views: list[np.ndarray], best: np.ndarray, index: np.ndarray) -> None:
     """Write into ``index`` which view first equals ``best``, elementwise, with no loop over
     pixels: index = miss_0 * (1 + miss_1 * (1 + ...)), built from the last offset backwards,
-    where miss_k says offset k is not the maximum; ties therefore go to the first maximum."""
+    where miss_k says offset k is not the maximum; ties therefore go to the first maximum. A NaN
+    is the maximum of its window (np.maximum propagates it), and the offset of the window's last
+    NaN is recorded, as PyTorch's kernel does."""
     index[...] = 0
     for view in reversed(views[:-1]):
         index += 1
         index *= np.not_equal(view, best)
+    if best.dtype.kind == "f" and np.isnan(np.sum(best)):  # one cheap pass decides
+        for k, view in enumerate(views):
+            np.copyto(index, k, where=np.isnan(view))
 
 
 def max_pool2d(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, out_hw: Pair,
@@ -81,13 +86,19 @@ def max_pool2d_scatter(values: np.ndarray, argmax: np.ndarray, input_shape: tupl
     padded = (np.empty_like if covered else np.zeros_like)(
         argmax, dtype=values.dtype, shape=(n, c, h + 2 * ph + eh, w + 2 * pw + ew))
     values = _in_layout_of(values, argmax)  # a small copy that keeps the writes in memory order
+    select = not np.isfinite(np.sum(values))  # NaN or infinite values: inf * a 0 mask would be NaN
 
     def scatter(batch: slice) -> None:
         for k, view in enumerate(windows.offsets(padded[batch], kernel, stride, out_hw, dilation)):
+            mask = argmax[batch] == k
+            chosen = np.where(mask, values[batch], 0) if select else None
             if disjoint:  # each pixel belongs to one window: write, don't accumulate
-                np.multiply(values[batch], argmax[batch] == k, out=view)
+                if select:
+                    np.copyto(view, chosen)
+                else:
+                    np.multiply(values[batch], mask, out=view)
             else:
-                view += values[batch] * (argmax[batch] == k)
+                view += chosen if select else values[batch] * mask
 
     for_each_slice(scatter, n, padded.size)
     return windows.crop(padded, padding, (h, w))

@@ -228,6 +228,17 @@ def _cat(b: GraphBuilder, node: Function) -> list[str]:
     return b.emit(node, "Concat", _inputs(b, node), axis=node.settings["dim"])
 
 
+@converts("Flip")
+def _flip(b: GraphBuilder, node: Function) -> list[str]:
+    """Slices with step -1 along the flipped axes, from the last element to before the first."""
+    (x,) = _inputs(b, node)
+    dims = list(node.settings["dims"])
+    if not dims:
+        return b.emit(node, "Identity", [x])
+    bounds = ([-1] * len(dims), [-INT64_MAX] * len(dims), dims, [-1] * len(dims))
+    return b.emit(node, "Slice", [x] + [b.constant(np.array(v, dtype=np.int64)) for v in bounds])
+
+
 @converts("GetItem")
 def _getitem(b: GraphBuilder, node: Function) -> list[str]:
     """Basic indexing (ints, slices, ...) as Slice then Gather; one index array as Gather."""

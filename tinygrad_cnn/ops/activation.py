@@ -78,7 +78,7 @@ class Hardtanh(Function):
     def backward(ctx, grad):
         (x,) = ctx.inputs
         low, high = ctx.settings["min_val"], ctx.settings["max_val"]
-        return grad * ((x.data > low) & (x.data < high))
+        return where(Tensor((x.data > low) & (x.data < high)), grad, 0.0)
 
 
 class LogSigmoid(Function):

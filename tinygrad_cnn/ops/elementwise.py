@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import kernels
 from ..autograd import Function, sum_to_shape
+from ..creation import zeros_like
 from ..tensor import Tensor
 from .arguments import is_integer
 
@@ -125,11 +126,18 @@ class Pow(_Binary):
     def backward(ctx, grad):
         a, b = ctx.inputs
         grad_a = grad_b = None
-        if ctx.needs_input_grad[0]:
+        if ctx.needs_input_grad[0]:  # 0 where the exponent is 0, even at a = 0 (0 * inf), as PyTorch
             grad_a = grad * b * a ** (b - 1)
-        if ctx.needs_input_grad[1]:
-            log_a = a.log() if isinstance(a, Tensor) else math.log(a)
-            grad_b = grad * a ** b * log_a
+            if not isinstance(b, Tensor):
+                grad_a = grad_a if b != 0 else zeros_like(grad_a)
+            else:
+                grad_a = where(b == 0, 0.0, grad_a)
+        if ctx.needs_input_grad[1]:  # 0 where a = 0 and b >= 0 (the limit), as PyTorch
+            if isinstance(a, Tensor):
+                limit = (a.data == 0) & (np.asarray(b.data if isinstance(b, Tensor) else b) >= 0)
+                grad_b = where(Tensor(limit), 0.0, grad * a ** b * a.log())
+            else:
+                grad_b = grad * a ** b * math.log(a) if a != 0 else where(b >= 0, 0.0, grad * a ** b * -math.inf)
         return ctx.reduce(grad_a, grad_b)
 
 
@@ -278,7 +286,7 @@ class Sign(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * 0.0
+        return zeros_like(grad)  # zeros, also where grad is NaN or infinite
 
 
 class Rounding(Function):
@@ -294,7 +302,7 @@ class Rounding(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * 0.0
+        return zeros_like(grad)
 
 
 class Relu(Function):
@@ -421,7 +429,7 @@ class Clamp(Function):
             inside &= x.data >= low
         if high is not None:
             inside &= x.data <= high
-        return grad * inside
+        return Where.apply(Tensor(inside), grad, 0.0)  # a mask by selection: inf * 0 would be NaN
 
 
 class Cast(Function):

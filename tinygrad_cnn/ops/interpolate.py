@@ -91,4 +91,4 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         shape[axis] = m
         upper_weight = weight.reshape(shape).astype(x.dtype)
         x = _along(x, axis, lower) * (1 - upper_weight) + _along(x, axis, upper) * upper_weight
-    return x
+    return x.clone() if x is input else x  # new memory, also at the same size (as PyTorch)

@@ -52,7 +52,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         if t.ndim != first.ndim or any(a != b for d, (a, b) in enumerate(zip(t.shape, first.shape)) if d != dim):
             raise ValueError(f"cat: sizes of tensors must match except in dimension {dim}; tensor 0 has shape "
                              f"{first.shape}, tensor {i} has shape {t.shape}")
-    return tensors[0] if len(tensors) == 1 else Cat.apply(*tensors, dim=dim)
+    return Cat.apply(*tensors, dim=dim)  # new memory, even for one tensor (as PyTorch)
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:

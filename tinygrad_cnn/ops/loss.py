@@ -192,7 +192,9 @@ def _picked(logp: Tensor, target: np.ndarray, ignore_index: int, weight: Tensor 
     rows = np.arange(len(target))
     row_weight = (weight[Tensor(safe)] if weight is not None else Tensor(np.ones(len(target), logp.dtype)))
     row_weight = row_weight * valid
-    return -logp[rows, safe] * row_weight, row_weight
+    # ignored rows selected away, not multiplied by 0: an infinite gradient (a mean over no
+    # rows) would make NaN of them
+    return where(Tensor(valid), -logp[rows, safe] * row_weight, 0.0), row_weight
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: Any = None,  # noqa: A002
@@ -207,8 +209,13 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
         raise TypeError(f"{op}: target must hold integer class indices, got dtype {target.dtype}")
     flat = _class_targets(op, input, target, ignore_index)
     losses, row_weight = _picked(_classes_last(input), flat, ignore_index, _class_weights(op, weight, input.shape[1]))
+    return _reduce_picked(losses, row_weight, reduction, target.shape)
+
+
+def _reduce_picked(losses: Tensor, row_weight: Tensor, reduction: str, shape: tuple[int, ...]) -> Tensor:
+    """Per-row losses of shape ``shape``, summed, or averaged over the rows' weights (PyTorch's rule)."""
     if reduction == "none":
-        return losses.reshape(target.shape)
+        return losses.reshape(shape)
     return losses.sum() / row_weight.sum() if reduction == "mean" else losses.sum()
 
 
@@ -247,7 +254,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         return loss.reshape(expected) if reduction == "none" and input.ndim > 2 else loss
     logp = log_softmax(logits, 1)
     nll, row_weight = _picked(logp, flat_target, ignore_index, weight)
-    smooth = -(logp * weight).sum(1) * (flat_target != ignore_index)
+    if not label_smoothing:
+        return _reduce_picked(nll, row_weight, reduction, expected)
+    smooth = where(Tensor(flat_target != ignore_index), -(logp * weight).sum(1), 0.0)
     if reduction == "none":
         total = (1 - label_smoothing) * nll + label_smoothing / classes * smooth
         return total.reshape(expected)

@@ -68,7 +68,7 @@ def _constant(x: Tensor, sides: list[tuple[int, int, int]], value: float) -> Ten
         interior[dim] = slice(before, before + x.shape[dim])
         shape[dim] = x.shape[dim] + before + after
     if tuple(shape) == x.shape:
-        return x
+        return x.clone()  # new memory, as PyTorch's (x may be a crop of the input)
     filled = Tensor(np.full(shape, value, dtype=x.dtype))
     return SetItem.apply(filled, x, index=tuple(interior))
 

@@ -10,6 +10,7 @@ from .. import kernels
 from ..autograd import Function
 from ..tensor import MaxResult, Tensor
 from .arguments import normalize_dim, normalize_dims
+from .elementwise import where
 
 
 def _keepdim_shape(shape: tuple[int, ...], dims: tuple[int, ...]) -> tuple[int, ...]:
@@ -77,7 +78,7 @@ class MaxDim(Function):
         dim = ctx.settings["dim"]
         if not ctx.settings["keepdim"]:
             grad = grad.unsqueeze(dim)
-        return grad.broadcast_to(mask.shape) * mask
+        return where(Tensor(mask), grad.broadcast_to(mask.shape), 0.0)
 
 
 def sum(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001

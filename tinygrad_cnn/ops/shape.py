@@ -59,7 +59,9 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx, x, index):
-        return x[index]
+        out = x[index]
+        # an element is a 0-d view of x's memory (as PyTorch's t[i]), not NumPy's scalar copy
+        return out if isinstance(out, np.ndarray) else x[index + (Ellipsis,)]
 
     @staticmethod
     def backward(ctx, grad):
@@ -105,6 +107,20 @@ class SetItem(Function):
         grad_x = SetItem.apply(grad, 0.0, index=index) if ctx.needs_input_grad[0] else None
         grad_value = sum_to_shape(grad[index], value.shape) if ctx.needs_input_grad[1] else None
         return grad_x, grad_value
+
+
+class Flip(Function):
+    """``x`` reversed along ``dims`` (a copy); the gradient is reversed back."""
+
+    backward_reads = ()
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        return np.flip(x, dims).copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Flip.apply(grad, dims=ctx.settings["dims"])
 
 
 class Clone(Function):
@@ -202,14 +218,14 @@ def repeat(x: Tensor, sizes: Sequence[int]) -> Tensor:
     shape = (1,) * (len(sizes) - x.ndim) + x.shape
     spread = tuple(n for pair in zip(sizes, shape) for n in pair)           # (r0, s0, r1, s1, ...)
     single = tuple(n for s in shape for n in (1, s))
-    tiled = x.reshape(single).broadcast_to(spread)
-    return tiled.reshape(tuple(r * s for r, s in zip(sizes, shape)))
+    tiled = x.reshape(single).broadcast_to(spread).reshape(tuple(r * s for r, s in zip(sizes, shape)))
+    # new memory, as PyTorch's: the reshape is a view where the counts allow one (all 1)
+    return Clone.apply(tiled) if np.may_share_memory(tiled.data, x.data) else tiled
 
 
 def flip(x: Tensor, dims: int | Sequence[int]) -> Tensor:
-    """``x`` reversed along ``dims`` (a view, as NumPy's negative steps)."""
-    dims = normalize_dims("flip", dims, x.ndim)
-    return x[tuple(slice(None, None, -1) if d in dims else slice(None) for d in range(x.ndim))]
+    """``x`` reversed along ``dims``, in new memory (as PyTorch's; NumPy's would be a view)."""
+    return Flip.apply(x, dims=normalize_dims("flip", dims, x.ndim))
 
 
 def contiguous(x: Tensor) -> Tensor:

@@ -1,0 +1,248 @@
+"""Regression tests for the silently wrong results that the differential fuzzer against PyTorch
+found (issue 18), one test (or group) per finding, named after it.
+
+Most hold the library to itself: a result may not depend on the memory layout of its inputs,
+and a second derivative must match finite differences of the first. Where a figure is
+PyTorch's, the test asks PyTorch (the ``torch`` fixture)."""
+import itertools
+
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tc
+import tinygrad_cnn.functional as F
+from tinygrad_cnn import Tensor
+
+
+def memory_orders(array: np.ndarray):
+    """``array``'s values in every axis order of memory (each permutation laid out C-contiguous,
+    then viewed back in the original axis order)."""
+    for perm in itertools.permutations(range(array.ndim)):
+        yield perm, np.ascontiguousarray(array.transpose(perm)).transpose(np.argsort(perm))
+
+
+def leaf(array: np.ndarray) -> Tensor:
+    return Tensor(array.copy(order="K"), requires_grad=True)  # keeps the memory order
+
+
+# --------------------------------------------------------------------------- finding 1
+
+@pytest.mark.parametrize("shape", [(3, 4), (2, 3, 4), (2, 3, 2, 5), (4, 3, 1, 1), (1, 2, 3, 1)])
+def test_1_batch_norm_training_backward_is_the_same_in_every_memory_order(shape):
+    rng = np.random.default_rng(1)
+    x0, g0 = rng.standard_normal(shape), rng.standard_normal(shape)
+    w0, b0 = rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
+
+    def gradients(x_array, g_array):
+        x, w, b = leaf(x_array), leaf(w0), leaf(b0)
+        y = F.batch_norm(x, None, None, w, b, training=True)
+        y.backward(Tensor(g_array))
+        return y.numpy().copy(), x.grad.numpy(), w.grad.numpy(), b.grad.numpy()
+
+    expected = gradients(x0, g0)
+    for (_, x), (_, g) in itertools.product(memory_orders(x0), memory_orders(g0)):
+        for got, want in zip(gradients(x, g), expected):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_1_batch_norm_of_a_transposed_input_matches_pytorch(torch):
+    rng = np.random.default_rng(0)
+    x0, g0 = rng.standard_normal((3, 4)), rng.standard_normal((4, 3))
+    xt = torch.tensor(x0, requires_grad=True)
+    torch.nn.functional.batch_norm(xt.T, None, None, training=True).backward(torch.tensor(g0))
+    x = leaf(x0)
+    F.batch_norm(x.T, None, None, training=True).backward(Tensor(g0))
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- finding 2
+
+def numerical_hvp(f, x0: np.ndarray, v: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """(grad f(x + eps v) - grad f(x - eps v)) / 2 eps: the Hessian times v, from first derivatives."""
+    def gradient(x_array):
+        x = leaf(x_array)
+        return tc.grad(f(x), x)[0].numpy()
+    return (gradient(x0 + eps * v) - gradient(x0 - eps * v)) / (2 * eps)
+
+
+def analytic_hvp(f, x0: np.ndarray, v: np.ndarray) -> np.ndarray:
+    x = leaf(x0)
+    (g,) = tc.grad(f(x), x, create_graph=True)
+    return tc.grad((g * Tensor(v)).sum(), x)[0].numpy()
+
+
+SECOND_ORDER = {
+    "batch_norm": lambda x: (F.batch_norm(x, None, None, training=True) ** 2).sum(),
+    "batch_norm_affine": lambda x: (F.batch_norm(x, None, None, Tensor(np.array([1.5, -0.5, 2.0])),
+                                                  Tensor(np.array([0.1, 0.2, 0.3])), training=True).tanh()).sum(),
+    "cross_entropy_squared": lambda x: F.cross_entropy(x, Tensor(np.array([0, 2, 1, 1]))) ** 2,
+    "cross_entropy_ignored_rows": lambda x: F.cross_entropy(x, Tensor(np.array([0, -100, 1, 2])),
+                                                            reduction="sum").exp(),
+}
+
+
+@pytest.mark.parametrize("name", SECOND_ORDER)
+def test_2_second_derivatives_keep_the_term_through_the_upstream_gradient(name):
+    rng = np.random.default_rng(2)
+    x0, v = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    f = SECOND_ORDER[name]
+    np.testing.assert_allclose(analytic_hvp(f, x0, v), numerical_hvp(f, x0, v), rtol=1e-5, atol=1e-6)
+
+
+def test_2_batch_norm_hessian_vector_product_matches_pytorch(torch):
+    rng = np.random.default_rng(0)
+    x0, v = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    xt = torch.tensor(x0, requires_grad=True)
+    (g,) = torch.autograd.grad((torch.nn.functional.batch_norm(xt, None, None, training=True) ** 2).sum(), xt,
+                               create_graph=True)
+    (expected,) = torch.autograd.grad((g * torch.tensor(v)).sum(), xt)
+    np.testing.assert_allclose(analytic_hvp(SECOND_ORDER["batch_norm"], x0, v), expected.numpy(), atol=1e-9)
+
+
+def test_2_a_gradient_with_respect_to_a_non_leaf_stops_there():
+    x = leaf(np.array([1.0, 2.0]))
+    h = x * x
+    y = (h * 3).sum()
+    (g,) = tc.grad(y, h)
+    np.testing.assert_array_equal(g.numpy(), [3.0, 3.0])  # not continued into x: x.grad stays unset
+    assert x.grad is None
+
+
+# --------------------------------------------------------------------------- finding 3
+
+@pytest.mark.parametrize("x_shape,w_shape", [((1, 4, 4, 2), (2, 4, 3, 2)), ((2, 3, 5, 1), (4, 3, 2, 1)),
+                                             ((2, 8, 3, 4), (8, 8, 3, 4)), ((1, 2, 1, 6), (3, 2, 1, 3))])
+def test_3_conv2d_gradients_are_the_same_in_every_memory_order_of_the_upstream_gradient(x_shape, w_shape):
+    rng = np.random.default_rng(3)
+    x0, w0 = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    out_shape = F.conv2d(Tensor(x0), Tensor(w0)).shape
+    g0 = rng.standard_normal(out_shape)
+
+    def gradients(g_array, x_array=x0):
+        x, w = leaf(x_array), leaf(w0)
+        F.conv2d(x, w).backward(Tensor(g_array))
+        return x.grad.numpy(), w.grad.numpy()
+
+    expected = gradients(g0)
+    for _, g in memory_orders(g0):
+        for got, want in zip(gradients(g), expected):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    for _, x in memory_orders(x0):
+        for got, want in zip(gradients(g0, x), expected):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_3_the_issue_example_matches_pytorch(torch):
+    rng = np.random.default_rng(0)
+    x0, w0 = rng.standard_normal((1, 4, 4, 2)), rng.standard_normal((2, 4, 3, 2))
+    xt, wt = torch.tensor(x0, requires_grad=True), torch.tensor(w0, requires_grad=True)
+    z = torch.log_softmax(torch.nn.functional.conv2d(xt, wt), 1)
+    (z * z).sum().backward()
+    x, w = leaf(x0), leaf(w0)
+    z = F.log_softmax(F.conv2d(x, w), 1)
+    (z * z).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(w.grad.numpy(), wt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- finding 4
+
+NEW_MEMORY = {
+    "cat of one": lambda x: tc.cat([x]),
+    "stack of one": lambda x: tc.stack([x]),
+    "flip": lambda x: x.flip(0),
+    "flip of no dims": lambda x: x.flip([]),
+    "repeat by ones": lambda x: x.repeat(1, 1, 1, 1),
+    "repeat with a leading one": lambda x: x.repeat(1, 1, 1, 1, 1),
+    "zero constant padding": lambda x: F.pad(x, (0, 0)),
+    "negative constant padding": lambda x: F.pad(x, (-1, 0)),
+    "same-size interpolate": lambda x: F.interpolate(x, size=(3, 3)),
+}
+
+
+@pytest.mark.parametrize("name", NEW_MEMORY)
+def test_4_results_that_pytorch_copies_do_not_share_the_input_memory(name):
+    x = tc.randn(1, 2, 3, 3)
+    before = x.numpy().copy()
+    y = NEW_MEMORY[name](x)
+    assert not np.shares_memory(y.numpy(), x.numpy())
+    y += 1
+    y.zero_()
+    np.testing.assert_array_equal(x.numpy(), before)
+
+
+def test_4_flip_and_its_gradient():
+    x = leaf(np.arange(6.0).reshape(2, 3))
+    y = x.flip([0, 1])
+    np.testing.assert_array_equal(y.numpy(), [[5, 4, 3], [2, 1, 0]])
+    y.backward(Tensor(np.arange(6.0).reshape(2, 3)))
+    np.testing.assert_array_equal(x.grad.numpy(), [[5, 4, 3], [2, 1, 0]])
+    assert tc.gradgradcheck(lambda t: t.flip(1) * t, (leaf(np.random.default_rng(0).standard_normal((2, 3))),))
+
+
+# --------------------------------------------------------------------------- finding 5
+
+def test_5_indexing_down_to_one_element_is_a_view():
+    t = tc.tensor([1.0, -2.0, 3.0])
+    t[1].relu_()
+    np.testing.assert_array_equal(t.numpy(), [1.0, 0.0, 3.0])
+    m = tc.tensor([[1, -2], [3, 4]])
+    m[0, 1].mul_(5)
+    m[1][0].zero_()
+    np.testing.assert_array_equal(m.numpy(), [[1, -10], [0, 4]])
+    assert m[1, 1].shape == () and np.shares_memory(m[1, 1].numpy(), m.numpy())
+
+
+# --------------------------------------------------------------------------- finding 7
+
+def backward_of(f, x0, upstream=None):
+    x = leaf(np.asarray(x0, dtype=np.float64))
+    y = f(x)
+    y.backward(None if upstream is None else Tensor(np.full(y.shape, upstream)))
+    return x.grad.numpy()
+
+
+def test_7_masks_select_rather_than_multiply(recwarn):
+    inf, nan = np.inf, np.nan
+    assert backward_of(lambda x: x.clamp(min=0).sqrt().sum(), [-1.0, 4.0]).tolist() == [0.0, 0.25]
+    assert backward_of(lambda x: (x ** 0).sum(), [0.0, 2.0]).tolist() == [0.0, 0.0]
+    assert backward_of(lambda x: F.hardtanh(x), [-3.0, 0.5], inf).tolist() == [0.0, inf]
+    assert backward_of(lambda x: x.max(1).values, [[1.0, 2.0], [3.0, -1.0]], inf).tolist() == [[0, inf], [inf, 0]]
+    assert backward_of(lambda x: x.sign(), [1.0, -2.0], nan).tolist() == [0.0, 0.0]
+    assert backward_of(lambda x: x.floor(), [1.5, -2.0], nan).tolist() == [0.0, 0.0]
+    grad = backward_of(lambda x: x.clamp(min=0), [-1.0, 2.0], nan)
+    assert grad[0] == 0 and np.isnan(grad[1])
+
+
+def test_7_pow_at_zero_follows_the_limits():
+    a, b = leaf(np.array([0.0, 1.0, 0.0])), leaf(np.array([0.0, 2.0, 3.0]))
+    (a ** b).sum().backward()
+    assert a.grad.numpy().tolist() == [0.0, 2.0, 0.0]
+    assert b.grad.numpy().tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_7_weighted_loss_with_every_target_ignored_has_zero_gradient(loss, reduction, recwarn):
+    weight = Tensor(np.array([1.0, 2.0]))
+    target = Tensor(np.array([1, 1]))
+    grad = backward_of(lambda x: getattr(F, loss)(x, target, weight=weight, ignore_index=1, reduction=reduction)
+                       .sum(), [[1.0, 2.0], [3.0, -1.0]])
+    np.testing.assert_array_equal(grad, np.zeros((2, 2)))
+
+
+def test_7_max_pool_records_a_nan_as_its_windows_maximum(recwarn):
+    nan = np.nan
+    x = np.array([[[[1.0, nan, nan], [3.0, -1.0, 0.0], [nan, 2.0, 1.0]]]])
+    values, indices = F.max_pool2d(Tensor(x), 2, stride=1, return_indices=True)
+    assert np.isnan(values.numpy().ravel()[:3]).all() and values.numpy().ravel()[3] == 2.0
+    assert indices.numpy().ravel().tolist() == [1, 2, 6, 7]  # PyTorch's: a window's last NaN
+    grad = backward_of(lambda t: F.max_pool2d(t, 2, stride=1).sum(), x)
+    assert grad.ravel().tolist() == [0, 1, 1, 0, 0, 0, 1, 1, 0]
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_7_max_pool_passes_an_infinite_gradient_to_the_maximum_only(stride):
+    x = np.array([[[[1.0, 2.0], [3.0, -1.0]]]])
+    grad = backward_of(lambda t: F.max_pool2d(t, 2, stride=stride), x, np.inf)
+    assert grad.ravel().tolist() == [0.0, 0.0, np.inf, 0.0]
