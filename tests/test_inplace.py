@@ -204,19 +204,17 @@ def test_bad_in_place_changes_are_clear_errors(call, error, message):
         call()
 
 
-def test_in_place_change_of_a_recorded_view_is_refused():
+def test_in_place_change_of_a_recorded_view_replays_onto_its_base():
+    """As PyTorch: changing a view changes its base's history, and changing the base makes its
+    views' histories follow (they were refused before issue 18)."""
     x = leaf(np.ones((2, 3)))
     h = x * 2
     v = h[0]
-    with pytest.raises(RuntimeError, match=r"mul_: the tensor of shape \(3,\) shares memory with another "
-                                           "tensor in the graph"):
-        v.mul_(2)
-    with pytest.raises(RuntimeError, match="shares memory"):
-        h += 1  # its view v would now be wrong
-    fresh = (x * 3).clone()
-    fresh += 1  # a clone shares nothing
-    fresh.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), np.full((2, 3), 3.0))
+    v.mul_(2)  # h is [[4, 4, 4], [2, 2, 2]]
+    h += 1  # and v, a view of h, is [5, 5, 5]
+    np.testing.assert_array_equal(v.numpy(), [5.0, 5.0, 5.0])
+    ((h * h).sum() + v.sum()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[44.0] * 3, [12.0] * 3])  # PyTorch's
 
 
 # --------------------------------------------------------------------------- version counters

@@ -12,7 +12,7 @@ from tinygrad_cnn import kernels, windows
 from tinygrad_cnn.kernels import conv, elementwise, linalg, norm, pool, reduce
 from tinygrad_cnn.kernels import layout as layouts
 
-MODULES = (conv, elementwise, linalg, norm, pool, reduce)
+MODULES = (conv, elementwise, linalg, norm, pool, reduce, layouts)
 
 
 @pytest.fixture(params=[1, 2], ids=["1 thread", "2 threads"])
@@ -51,7 +51,7 @@ COVERED = {  # the kernels the tests below hold to their references
     "conv2d", "conv2d_weight", "conv_transpose2d", "max_pool2d", "max_pool2d_scatter",
     "batch_norm_statistics", "batch_norm_backward", "relu", "threshold_backward",
     "scale_shift_channels", "scale_add_into", "matmul", "matmul_inner", "grouped_matmul", "grouped_matmul_inner",
-    "sum_axes",
+    "sum_axes", "view_positions",
 }
 
 
@@ -200,6 +200,11 @@ def test_elementwise_kernels(thread_count, layout, row_elements, small, monkeypa
     np.testing.assert_array_equal(elementwise.relu(x), elementwise.relu_reference(x))
     np.testing.assert_array_equal(elementwise.threshold_backward(grad, x),
                                   elementwise.threshold_backward_reference(grad, x))
+    grad[0, 0, :2] = np.inf  # an infinite gradient where x <= 0 still gives 0 there, and a NaN x passes it
+    grad[1, 1, 1] = np.nan
+    x[1, 1, 1, :2] = np.nan
+    np.testing.assert_array_equal(elementwise.threshold_backward(grad, x),
+                                  elementwise.threshold_backward_reference(grad, x))
     scale, shift = rand((1, 3, 1, 1), 2), rand((1, 3, 1, 1), 3)
     close(elementwise.scale_shift_channels(x, scale, shift),
           elementwise.scale_shift_channels_reference(x, scale, shift), np.float64)
@@ -293,3 +298,20 @@ def test_channel_rows(make, row_elements, monkeypatch):
     np.testing.assert_allclose(rows.array(full)[batch], expected)
     np.testing.assert_allclose(rows.channel_sum(rows.rows * rows.like(other)),
                                (x * other).sum(axis=(0,) + tuple(range(2, x.ndim))))
+
+
+@pytest.mark.parametrize("make_base", [
+    lambda: rand((3, 4, 5), 0),                                          # C order
+    lambda: np.asfortranarray(rand((3, 4, 5), 0)),                       # Fortran order
+    lambda: channels_last(rand((2, 3, 4, 5), 0)),                        # channels-last
+    lambda: rand((6, 4, 5), 0)[::2],                                     # strided in a bigger buffer
+    lambda: rand((3, 1, 5), 0).transpose(2, 1, 0),                       # a size-1 axis
+], ids=["C", "Fortran", "channels-last", "strided", "size-1 axis"])
+@pytest.mark.parametrize("view_of", [
+    lambda b: b[0], lambda b: b[..., ::2], lambda b: b[1:, ::-1], lambda b: b.transpose(), lambda b: b[(0,) * b.ndim + (...,)],
+    lambda b: b.reshape(-1) if b.flags.c_contiguous else b[..., :1],
+], ids=["row", "step", "reversed", "transposed", "element", "flat"])
+def test_view_positions(make_base, view_of):
+    base = make_base()
+    view = view_of(base)
+    np.testing.assert_array_equal(layouts.view_positions(base, view), layouts.view_positions_reference(base, view))

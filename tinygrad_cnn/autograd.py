@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import views
 from .debug import (
     AnomalyError,
     check_backward,
@@ -31,7 +32,7 @@ from .debug import (
 )
 from .debug import flags as _debug
 from .tensor import Tensor
-from .versions import any_changed, storage_of, version_of
+from .versions import any_changed, version_of
 
 __all__ = [  # tc.autograd: the engine, plus the debugging aids of debug.py under PyTorch's names
     "Function", "TensorSpec", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
@@ -217,6 +218,8 @@ class Function:
             needs, values, edges, arrays = [], [], [], []
             for a in args:
                 if isinstance(a, Tensor):
+                    if a._base is not None and a._base[0]._rewrites != a._base[1]:
+                        views.regenerate(a)  # a view whose base was changed in place since
                     needs.append(grad_on and a._requires_grad)
                     values.append(a.data)
                     arrays.append(a.data)
@@ -260,10 +263,10 @@ class Function:
                 arrays += [v for v in ctx._saved if isinstance(v, np.ndarray)]
             ctx._versions = tuple(arrays)
             ctx._version_numbers = tuple(map(version_of, arrays)) if any_changed() else None
-            if cls.returns_view:
-                _mark_views(args, outputs)
         else:
             ctx._saved = None
+        if cls.returns_view and grad_on:  # also unrecorded: a buffer written through a view gets a history
+            views.mark(args[0], outputs)
         if _debug.sites or _debug.anomaly:
             ctx.creation_site = user_site()
             if _debug.anomaly:
@@ -337,27 +340,6 @@ class Function:
         self._versions, self._version_numbers = (), None
 
 
-_viewed: dict[int, weakref.ref] = {}
-
-
-def _mark_views(inputs: tuple, outputs: tuple[Tensor, ...]) -> None:
-    """Remember the storages that a recorded view shares with its input (see ``is_viewed``)."""
-    for t in outputs:
-        root = storage_of(t.data)
-        if any(isinstance(a, Tensor) and storage_of(a.data) is root for a in inputs):
-            key = id(root)
-            _viewed[key] = weakref.ref(root, lambda _, key=key: _viewed.pop(key, None))
-
-
-def is_viewed(array: np.ndarray) -> bool:
-    """True when the storage behind ``array`` is shared by two tensors of a recorded graph
-    (one is a view of the other), so rewriting one's history in place would leave the other's
-    wrong."""
-    root = storage_of(array)
-    ref = _viewed.get(id(root))
-    return ref is not None and ref() is root
-
-
 def _is_float(array: Any) -> bool:
     return (array.dtype if isinstance(array, np.ndarray) else np.result_type(array)).kind == "f"
 
@@ -378,6 +360,7 @@ def rebase_history(target: Tensor, old: Tensor, result: Tensor) -> None:
         if node is not None:
             node._outputs = tuple([weakref.ref(t) if i == index else r for i, r in enumerate(node._outputs)])
     target._ctx, target._output_index, target._requires_grad = result._ctx, result._output_index, True
+    target._rewrites += 1  # its views' histories are stale now (views.py)
 
 
 # --------------------------------------------------------------------------- graph walk
@@ -438,7 +421,7 @@ def run_backward(
     ``grad``); otherwise accumulate into the ``.grad`` of every leaf that requires grad.
     """
     for out in outputs:
-        if not out.requires_grad:
+        if not out.requires_grad:  # (also brings a stale view's history up to date)
             raise RuntimeError(
                 f"backward: a tensor of shape {out.shape} does not require grad and has no "
                 "grad_fn (was it computed under no_grad, from detached data, or from inputs "

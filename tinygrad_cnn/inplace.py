@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import autograd, debug, kernels
+from . import autograd, debug, kernels, views
 from .ops import elementwise, shape
 from .random import generator
 from .tensor import Tensor
@@ -42,9 +42,12 @@ def change(target: Tensor, op: str, new_value: Callable[..., Tensor], *others: A
     if not isinstance(target, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(target).__name__}")
     grad_on = autograd.is_grad_enabled()
-    if grad_on and target.is_leaf and target.requires_grad:
+    base = None if target._base is None else target._base[0]  # target is a view of base's memory
+    if grad_on and (target.is_leaf and target.requires_grad or base is not None and base.is_leaf
+                    and base.requires_grad):
+        what = "a leaf tensor" if base is None else f"a view of a leaf tensor (shape {base.shape})"
         raise RuntimeError(
-            f"{op}: a leaf tensor that requires grad (shape {target.shape}) cannot be changed in place "
+            f"{op}: {what} that requires grad (shape {target.shape}) cannot be changed in place "
             "while gradients are recorded; do it inside `with tc.no_grad():` (as optimisers do), or on .data")
     if not target.data.flags.writeable:
         raise RuntimeError(f"{op}: the tensor of shape {target.shape} is a read-only view (from expand or "
@@ -59,19 +62,22 @@ def change(target: Tensor, op: str, new_value: Callable[..., Tensor], *others: A
             with autograd.no_grad():
                 _write(op, target, new_value(target, *others).data)
         return target
-    if autograd.is_viewed(target.data):
-        raise RuntimeError(
-            f"{op}: the tensor of shape {target.shape} shares memory with another tensor in the graph (one is "
-            "a view of the other: a reshape, transpose, slice or expand), and changing one in place would "
-            "leave the other's gradient wrong; use the out-of-place form, or change a .clone()")
     if target.is_leaf and debug.flags.tracing:  # a traced input must stay the graph's input
         old = shape.clone(target)
     else:
         old = Tensor._from_op(np.copy(target.data, order="K") if reads_old else target.data,
                               target.grad_fn, target.output_nr, target.requires_grad)
     result = new_value(old, *[old if o is target else o for o in others])
+    if views.is_one_of_many(target):  # (after new_value, whose argument errors come first, as in PyTorch)
+        raise RuntimeError(
+            f"{op}: the tensor of shape {target.shape} is one of several views made by one call (split, "
+            "chunk) and cannot be changed in place while gradients are recorded, as in PyTorch; change a "
+            ".clone(), or use the out-of-place form")
     _write(op, target, result.data)
-    autograd.rebase_history(target, old, result)
+    if base is None:
+        autograd.rebase_history(target, old, result)
+    else:  # the base takes the change, and the view becomes a view of the changed base
+        views.replay(base, target, result)
     return target
 
 

@@ -83,7 +83,9 @@ class Tensor:
     ``Tensor(np_array)`` shares memory with the array (like ``torch.from_numpy``).
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_output_index", "__weakref__")
+    # _base: (the tensor whose memory this one views, its _rewrites then) or None (views.py);
+    # _rewrites: how many times an in-place change gave this tensor a new history
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_output_index", "_base", "_rewrites", "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -92,6 +94,8 @@ class Tensor:
         self._ctx = None
         self._output_index = 0
         self._requires_grad = False
+        self._base = None
+        self._rewrites = 0
         self.requires_grad = requires_grad
 
     @classmethod
@@ -103,11 +107,15 @@ class Tensor:
         t._ctx = ctx
         t._output_index = index
         t._requires_grad = requires_grad
+        t._base = None
+        t._rewrites = 0
         return t
 
     # ------------------------------------------------------------------ attributes
     @property
     def requires_grad(self) -> bool:
+        if self._base is not None and views.is_stale(self):
+            views.regenerate(self)
         return self._requires_grad
 
     @requires_grad.setter
@@ -123,6 +131,8 @@ class Tensor:
     @property
     def grad_fn(self) -> Any:
         """The Function node that produced this tensor (None for leaves)."""
+        if self._base is not None and views.is_stale(self):
+            views.regenerate(self)
         return self._ctx
 
     @property
@@ -531,7 +541,7 @@ class Tensor:
         return inplace.uniform_(self, a, b)
 
 
-from . import autograd, inplace  # noqa: E402  (the graph engine needs Tensor defined first)
+from . import autograd, inplace, views  # noqa: E402  (the graph engine needs Tensor defined first)
 from .device import CPU, device  # noqa: E402
 from .ops import elementwise, join, loss, matmul, reduce, select  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402

@@ -110,3 +110,38 @@ class ChannelRows:
         along = (np.ones((1, a.shape[0]), dtype=a.dtype) @ a if self.channels_last
                  else a @ np.ones((a.shape[1], 1), dtype=a.dtype))
         return along.reshape(-1, self.channels).sum(axis=0)
+
+
+def view_positions(base: np.ndarray, view: np.ndarray) -> np.ndarray:
+    """For each element of ``view``, its index in ``base.reshape(-1)`` (C order): the view's
+    elements found among the base's by their memory addresses."""
+    def addresses(a: np.ndarray) -> np.ndarray:
+        offset = a.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+        total = np.full(a.shape, offset, dtype=np.int64)
+        for axis, (n, stride) in enumerate(zip(a.shape, a.strides)):
+            shape = [1] * a.ndim
+            shape[axis] = n
+            total = total + np.arange(n, dtype=np.int64).reshape(shape) * stride
+        return total
+
+    wanted = addresses(view)
+    if base.flags.c_contiguous:  # addresses are positions times the item size
+        return wanted // base.itemsize
+    base_addresses = addresses(base).reshape(-1)
+    order = np.argsort(base_addresses, kind="stable")
+    found = np.minimum(np.searchsorted(base_addresses[order], wanted), max(base.size - 1, 0))
+    index = order[found] if base.size else np.zeros(view.shape, dtype=np.int64)
+    if view.size and not np.array_equal(base_addresses[index], wanted):
+        raise RuntimeError(f"view of shape {view.shape} does not lie within its base of shape {base.shape}")
+    return index
+
+
+def view_positions_reference(base: np.ndarray, view: np.ndarray) -> np.ndarray:
+    """The same, by writing each element's position into the base and reading the view (the
+    base's values are restored; exact where its dtype holds the positions, e.g. float64)."""
+    saved = base.copy()
+    try:
+        base[...] = np.arange(base.size).reshape(base.shape)
+        return view.astype(np.int64)
+    finally:
+        base[...] = saved

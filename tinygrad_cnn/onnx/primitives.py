@@ -80,6 +80,17 @@ def _logsigmoid(b: GraphBuilder, node: Function) -> list[str]:
     return b.emit(node, "Neg", b.emit(node, "Softplus", b.emit(node, "Neg", [x])))
 
 
+@converts("Elu")
+def _elu(b: GraphBuilder, node: Function) -> list[str]:
+    """scale * Elu(alpha) (SELU's constants included); the input scale is always 1 here."""
+    (x,) = _inputs(b, node)
+    s = node.settings
+    if s["input_scale"] != 1:
+        raise _refuse(node, "an input scale other than 1 has no ONNX form")
+    out = b.emit(node, "Elu", [x], alpha=float(s["alpha"]))
+    return out if s["scale"] == 1 else b.emit(node, "Mul", [out[0], b.constant(s["scale"], node.output_specs[0].dtype)])
+
+
 @converts("Clamp", "Hardtanh")
 def _clip(b: GraphBuilder, node: Function) -> list[str]:
     (x,) = _inputs(b, node)

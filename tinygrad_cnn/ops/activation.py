@@ -1,9 +1,9 @@
 """Activation functions with PyTorch's formulas, defaults and gradients at the kinks.
 
 Most are compositions of existing primitives, so their derivatives of any order come free.
-Four are primitives of their own: ``erf`` (for the exact GELU), and ``hardtanh``,
-``hardswish`` and ``logsigmoid``, whose PyTorch gradients at the kinks and far tails a
-composition would not reproduce. Masks are tensor comparisons, so an export records them as
+Five are primitives of their own: ``erf`` (for the exact GELU), and ``hardtanh``,
+``hardswish``, ``logsigmoid`` and ``elu`` (with ``selu``), whose PyTorch gradients at the
+kinks and far tails a composition would not reproduce. Masks are tensor comparisons, so an export records them as
 computations rather than constants. ``inplace=True`` changes the input tensor as PyTorch does (see ``inplace.py``).
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 from .. import inplace as in_place
 from ..autograd import Function
 from ..tensor import Tensor
+from .arguments import ArgumentError
 from .elementwise import clamp, where
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -60,8 +61,8 @@ class Hardswish(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.inputs
-        return grad * where(x.data <= -3, 0.0, where(x.data < 3, (2 * x + 3) / 6, 1.0))
+        (x,) = ctx.inputs  # selected, not multiplied: an infinite grad where the slope is 0 gives 0
+        return where(x.data <= -3, 0.0, grad * where(x.data < 3, (2 * x + 3) / 6, 1.0))
 
 
 class Hardtanh(Function):
@@ -79,6 +80,45 @@ class Hardtanh(Function):
         (x,) = ctx.inputs
         low, high = ctx.settings["min_val"], ctx.settings["max_val"]
         return where(Tensor((x.data > low) & (x.data < high)), grad, 0.0)
+
+
+class Elu(Function):
+    """scale * x for x > 0, else scale * alpha * (exp(input_scale * x) - 1) (ELU; SELU with its
+    constants). The kink at 0 belongs to the exponential side in the gradient (x <= 0) and to
+    neither in the second derivative (x < 0), as PyTorch's elu_backward and its derivative."""
+
+    backward_reads = (0,)
+
+    @staticmethod
+    def forward(ctx, x, alpha, scale, input_scale):
+        negative = np.expm1(np.minimum(x, 0) * input_scale) * (alpha * scale)
+        return np.where(x > 0, x * scale, negative).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return EluBackward.apply(grad, ctx.inputs[0], **ctx.settings)
+
+
+class EluBackward(Function):
+    """(grad, x) -> grad * d elu(x) / dx."""
+
+    backward_reads = (1,)
+
+    @staticmethod
+    def forward(ctx, grad, x, alpha, scale, input_scale):
+        slope = np.exp(np.minimum(x, 0) * input_scale) * (alpha * scale * input_scale)
+        return grad * np.where(x <= 0, slope, scale).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_grad):
+        grad, x = ctx.inputs
+        s = ctx.settings
+        grad_of_grad = EluBackward.apply(grad_grad, x, **s) if ctx.needs_input_grad[0] else None
+        grad_of_x = None
+        if ctx.needs_input_grad[1]:
+            curvature = (clamp(x, max=0.0) * s["input_scale"]).exp() * (s["alpha"] * s["scale"] * s["input_scale"] ** 2)
+            grad_of_x = where(x < 0, grad_grad * grad * curvature, 0.0)
+        return grad_of_grad, grad_of_x
 
 
 class LogSigmoid(Function):
@@ -109,7 +149,7 @@ def relu(x: Tensor, inplace: bool = False) -> Tensor:
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     """x clipped to [min_val, max_val]; the gradient passes strictly inside (as PyTorch)."""
     if min_val > max_val:
-        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+        raise ArgumentError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
 
     return _maybe_in_place("hardtanh", x, inplace,
                            lambda t: Hardtanh.apply(t, min_val=float(min_val), max_val=float(max_val)),
@@ -127,11 +167,12 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -
 def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
     return _maybe_in_place("elu", x, inplace,
-                           lambda t: where(t > 0, t, alpha * (clamp(t, max=0.0).exp() - 1)))
+                           lambda t: Elu.apply(t, alpha=float(alpha), scale=1.0, input_scale=1.0))
 
 
 def selu(x: Tensor, inplace: bool = False) -> Tensor:
-    return _maybe_in_place("selu", x, inplace, lambda t: SELU_SCALE * elu(t, SELU_ALPHA))
+    return _maybe_in_place("selu", x, inplace,
+                           lambda t: Elu.apply(t, alpha=SELU_ALPHA, scale=SELU_SCALE, input_scale=1.0))
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
@@ -140,7 +181,7 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
         return x * 0.5 * (1 + erf(x * (1 / math.sqrt(2))))
     if approximate == "tanh":
         return 0.5 * x * (1 + (math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x)).tanh())
-    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
 def silu(x: Tensor, inplace: bool = False) -> Tensor:

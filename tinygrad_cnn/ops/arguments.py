@@ -11,6 +11,20 @@ from typing import Any
 import numpy as np
 
 
+class ArgumentError(ValueError, RuntimeError):
+    """Arguments an operation cannot take (a shape, a size, a setting): PyTorch raises
+    RuntimeError for most and ValueError for some, so an ``except`` written for either catches it."""
+
+
+class DtypeError(TypeError, RuntimeError):
+    """Tensors of dtypes that cannot go together: TypeError here, RuntimeError in PyTorch."""
+
+
+class NotImplementedArgumentsError(ValueError, NotImplementedError):
+    """Arguments that PyTorch has no implementation for (it raises NotImplementedError): an
+    ``except`` written for either class catches it."""
+
+
 def is_integer(value: Any) -> bool:
     """True for Python and NumPy integers, False for bools (which Python counts as ints)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
@@ -21,7 +35,7 @@ def integer(op: str, name: str, value: Any, minimum: int | None = None) -> int:
     if not is_integer(value):
         raise TypeError(f"{op}: {name} must be an int, got {value!r} ({type(value).__name__})")
     if minimum is not None and value < minimum:
-        raise ValueError(f"{op}: {name} must be at least {minimum}, got {value}")
+        raise ArgumentError(f"{op}: {name} must be at least {minimum}, got {value}")
     return int(value)
 
 
@@ -46,7 +60,7 @@ def normalize_dims(op: str, dims: int | Sequence[int] | None, ndim: int) -> tupl
         dims = (dims,)
     result = tuple(sorted({normalize_dim(op, d, ndim) for d in dims}))
     if len(result) != len(tuple(dims)):
-        raise ValueError(f"{op}: dims {tuple(dims)} repeat a dimension")
+        raise ArgumentError(f"{op}: dims {tuple(dims)} repeat a dimension")
     return result
 
 
@@ -56,7 +70,7 @@ def pair(op: str, name: str, value: Any, minimum: int) -> tuple[int, int]:
     if values is None or len(values) != 2 or not all(is_integer(v) for v in values):
         raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
     if min(values) < minimum:
-        raise ValueError(f"{op}: {name} must be at least {minimum}, got {value!r}")
+        raise ArgumentError(f"{op}: {name} must be at least {minimum}, got {value!r}")
     return int(values[0]), int(values[1])
 
 
@@ -69,5 +83,5 @@ def same_float_dtype(op: str, **tensors: Any) -> None:
     dtypes = {t.dtype for _, t in named}
     if len(dtypes) > 1:
         listing = ", ".join(f"{name} {t.dtype}" for name, t in named)
-        raise TypeError(f"{op}: expected one dtype, got {listing}; convert with .float() or .double() "
+        raise DtypeError(f"{op}: expected one dtype, got {listing}; convert with .float() or .double() "
                         "(a model follows its parameters: model.double())")

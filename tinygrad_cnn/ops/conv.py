@@ -10,7 +10,7 @@ from __future__ import annotations
 from .. import kernels, windows
 from ..autograd import Function
 from ..tensor import Tensor
-from .arguments import integer, pair, same_float_dtype
+from .arguments import ArgumentError, integer, pair, same_float_dtype
 from .pad import pad
 
 Pair = tuple[int, int]
@@ -130,16 +130,16 @@ def _check_tensors(op: str, x: Tensor, weight: Tensor, bias: Tensor | None) -> N
             raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
         if t.ndim != 4:
             expected = "(N, C, H, W)" if name == "input" else "4-D"
-            raise ValueError(f"{op}: expected a 4-D {name} {expected}, got shape {t.shape}")
+            raise ArgumentError(f"{op}: expected a 4-D {name} {expected}, got shape {t.shape}")
     if bias is not None and (not isinstance(bias, Tensor) or bias.ndim != 1):
-        raise ValueError(f"{op}: bias must be a 1-D Tensor, got {getattr(bias, 'shape', type(bias).__name__)}")
+        raise ArgumentError(f"{op}: bias must be a 1-D Tensor, got {getattr(bias, 'shape', type(bias).__name__)}")
     same_float_dtype(op, input=x, weight=weight, bias=bias)
 
 
 def _check_groups(op: str, groups: int, channels: int, other: int, other_name: str) -> int:
     groups = integer(op, "groups", groups, minimum=1)
     if channels % groups or other % groups:
-        raise ValueError(
+        raise ArgumentError(
             f"{op}: groups={groups} must divide both in_channels ({channels}) and "
             f"{other_name} ({other})")
     return groups
@@ -165,16 +165,16 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | 
     o, cg, kh, kw = weight.shape
     groups = _check_groups(op, groups, x.shape[1], o, "out_channels")
     if x.shape[1] != cg * groups:
-        raise ValueError(
+        raise ArgumentError(
             f"{op}: input has {x.shape[1]} channels but weight of shape {weight.shape} with "
             f"groups={groups} expects {cg * groups}")
     if bias is not None and bias.shape != (o,):
-        raise ValueError(f"{op}: bias must have shape ({o},), got {bias.shape}")
+        raise ArgumentError(f"{op}: bias must have shape ({o},), got {bias.shape}")
     for a, name in enumerate(("height", "width")):
         padded = x.shape[2 + a] + 2 * padding[a]
         extent = dilation[a] * (weight.shape[2 + a] - 1) + 1
         if extent > padded:
-            raise ValueError(
+            raise ArgumentError(
                 f"{op}: kernel {name} {weight.shape[2 + a]} (dilated to {extent}) is larger than "
                 f"the padded input {name} {padded} (input {x.shape[2 + a]} + 2*padding {padding[a]})")
     return Conv2d.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
@@ -186,9 +186,9 @@ def same_padding(op: str, padding: str, kernel: tuple[int, ...], stride: Pair,
     if padding == "valid":
         return (0, 0), (0, 0)
     if padding != "same":
-        raise ValueError(f"{op}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+        raise ArgumentError(f"{op}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
     if stride != (1, 1):
-        raise ValueError(f"{op}: padding='same' is not supported for strided convolutions (stride {stride})")
+        raise ArgumentError(f"{op}: padding='same' is not supported for strided convolutions (stride {stride})")
     totals = [dilation[a] * (kernel[a] - 1) for a in range(2)]
     before = (totals[0] // 2, totals[1] // 2)
     return before, (totals[0] - before[0], totals[1] - before[1])
@@ -206,17 +206,17 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
     c_in, cg, kh, kw = weight.shape
     groups = _check_groups(op, groups, x.shape[1], c_in, "the weight's first dimension")
     if x.shape[1] != c_in:
-        raise ValueError(
+        raise ArgumentError(
             f"{op}: input has {x.shape[1]} channels but weight of shape {weight.shape} expects {c_in}")
     if bias is not None and bias.shape != (cg * groups,):
-        raise ValueError(f"{op}: bias must have shape ({cg * groups},), got {bias.shape}")
+        raise ArgumentError(f"{op}: bias must have shape ({cg * groups},), got {bias.shape}")
     out_hw = _transposed_output_hw(x.shape, weight.shape, stride, padding, dilation, output_padding)
     for a, size in enumerate(out_hw):
         if output_padding[a] >= max(stride[a], dilation[a]):
-            raise ValueError(
+            raise ArgumentError(
                 f"{op}: output_padding {output_padding} must be smaller than stride {stride} "
                 f"or dilation {dilation}")
         if size <= 0:
-            raise ValueError(f"{op}: the output would be empty along dimension {2 + a} (size {size})")
+            raise ArgumentError(f"{op}: the output would be empty along dimension {2 + a} (size {size})")
     return ConvTranspose2d.apply(x, weight, bias, stride=stride, padding=padding,
                                  output_padding=output_padding, dilation=dilation, groups=groups)

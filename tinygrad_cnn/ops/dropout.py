@@ -4,12 +4,13 @@ from __future__ import annotations
 from .. import inplace as in_place
 from ..random import generator
 from ..tensor import Tensor
+from .arguments import ArgumentError
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Identity outside training; the mask comes from the generator seeded by ``manual_seed``."""
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
+        raise ArgumentError(f"dropout: probability p must be in [0, 1], got {p}")
     if not training or p == 0.0:
         return x
 

@@ -10,7 +10,7 @@ from .. import kernels
 from ..autograd import Function, sum_to_shape
 from ..creation import zeros_like
 from ..tensor import Tensor
-from .arguments import is_integer
+from .arguments import ArgumentError, is_integer
 
 Operand = Any  # a Tensor or a Python number
 
@@ -47,7 +47,7 @@ def _binary(op: str, function: type[Function], a: Any, b: Any) -> Tensor:
             try:
                 np.broadcast_shapes(shape_a, shape_b)
             except ValueError:
-                raise ValueError(
+                raise ArgumentError(
                     f"{op}: shapes {shape_a} and {shape_b} cannot be broadcast together"
                 ) from None
     return function.apply(a, b)
@@ -132,12 +132,12 @@ class Pow(_Binary):
                 grad_a = grad_a if b != 0 else zeros_like(grad_a)
             else:
                 grad_a = where(b == 0, 0.0, grad_a)
-        if ctx.needs_input_grad[1]:  # 0 where a = 0 and b >= 0 (the limit), as PyTorch
+        if ctx.needs_input_grad[1]:  # a ** b * log(a), but 0 where a = 0 and b >= 0 (PyTorch's limit)
             if isinstance(a, Tensor):
                 limit = (a.data == 0) & (np.asarray(b.data if isinstance(b, Tensor) else b) >= 0)
-                grad_b = where(Tensor(limit), 0.0, grad * a ** b * a.log())
+                grad_b = grad * where(Tensor(limit), 0.0, a ** b * a.log())
             else:
-                grad_b = grad * a ** b * math.log(a) if a != 0 else where(b >= 0, 0.0, grad * a ** b * -math.inf)
+                grad_b = grad * (a ** b * math.log(a) if a != 0 else where(b >= 0, 0.0, a ** b * -math.inf))
         return ctx.reduce(grad_a, grad_b)
 
 
@@ -190,7 +190,7 @@ def compare(op: str, a: Any, b: Any) -> Tensor:
     try:
         np.broadcast_shapes(shape_a, shape_b)
     except ValueError:
-        raise ValueError(f"{op}: shapes {shape_a} and {shape_b} cannot be broadcast together") from None
+        raise ArgumentError(f"{op}: shapes {shape_a} and {shape_b} cannot be broadcast together") from None
     return Compare.apply(a, b, op=op)
 
 
@@ -257,7 +257,7 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.inputs
-        return grad * np.sign(x.data)
+        return grad * Sign.forward(None, x.data)  # PyTorch's sign: 0 at NaN
 
 
 class Log1p(Function):
@@ -282,6 +282,8 @@ class Sign(Function):
 
     @staticmethod
     def forward(ctx, x):
+        if x.dtype.kind == "f":  # PyTorch's sign(NaN) is 0
+            return np.where(np.isnan(x), np.zeros((), x.dtype), np.sign(x))
         return np.sign(x)
 
     @staticmethod
@@ -346,7 +348,8 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return 0.5 * (1 + np.tanh(0.5 * x))  # overflow-free for large |x|
+        with np.errstate(over="ignore"):  # exp(-x) = inf for very negative x gives 0, as it should
+            return 1 / (1 + np.exp(-x))  # PyTorch's formula, so float32 results round alike
 
     @staticmethod
     def backward(ctx, grad):
@@ -403,8 +406,8 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002
     try:
         np.broadcast_shapes(*shapes)
     except ValueError:
-        raise ValueError(f"where: the condition {shapes[0]}, input {shapes[1]} and other {shapes[2]} "
-                         "cannot be broadcast together") from None
+        raise ArgumentError(f"where: the condition {shapes[0]}, input {shapes[1]} and other {shapes[2]} "
+                            "cannot be broadcast together") from None
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(np.asarray(a, dtype=np.float32))
     return Where.apply(condition, a, b)
@@ -519,7 +522,7 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     """Limit every element to [min, max]; the bounds are numbers or tensors (broadcast), at least
     one given. The gradient reaches x where min <= x <= max, and a tensor bound where it won."""
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
+        raise ArgumentError("clamp: at least one of min and max must be given")
     for name, bound in (("min", min), ("max", max)):
         if bound is not None and not isinstance(bound, Tensor) and (
                 isinstance(bound, bool) or not isinstance(bound, (int, float, np.number))):

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
+from .arguments import ArgumentError
 
 MODES = ("nearest", "bilinear")
 
@@ -21,18 +22,18 @@ def _scales(op: str, shape: tuple[int, int], size: Any, scale_factor: Any,
             recompute_scale_factor: bool | None) -> tuple[tuple[int, int], tuple[float | None, float | None]]:
     """Output (H, W) and the scale each axis maps output to input positions with (None: in / out)."""
     if (size is None) == (scale_factor is None):
-        raise ValueError(f"{op}: give exactly one of size and scale_factor")
+        raise ArgumentError(f"{op}: give exactly one of size and scale_factor")
     if size is not None:
         sizes = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
         if len(sizes) != 2 or min(sizes) < 1:
-            raise ValueError(f"{op}: size must be a positive int or a pair of them for a 4-D input, got {size!r}")
+            raise ArgumentError(f"{op}: size must be a positive int or a pair of them for a 4-D input, got {size!r}")
         return (int(sizes[0]), int(sizes[1])), (None, None)
     factors = tuple(scale_factor) if isinstance(scale_factor, (tuple, list)) else (scale_factor, scale_factor)
     if len(factors) != 2 or min(factors) <= 0:
-        raise ValueError(f"{op}: scale_factor must be positive, or a pair of them, got {scale_factor!r}")
+        raise ArgumentError(f"{op}: scale_factor must be positive, or a pair of them, got {scale_factor!r}")
     out = tuple(int(math.floor(n * f)) for n, f in zip(shape, factors))
     if min(out) < 1:
-        raise ValueError(f"{op}: scale_factor {scale_factor!r} makes an empty output from size {shape}")
+        raise ArgumentError(f"{op}: scale_factor {scale_factor!r} makes an empty output from size {shape}")
     return out, (None, None) if recompute_scale_factor else tuple(1 / f for f in factors)
 
 
@@ -71,13 +72,13 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
     if mode not in MODES:
-        raise ValueError(f"{op}: mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
+        raise ArgumentError(f"{op}: mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
     if input.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {input.shape}")
+        raise ArgumentError(f"{op}: expected a 4-D input (N, C, H, W), got shape {input.shape}")
     if mode == "nearest" and align_corners is not None:
-        raise ValueError(f"{op}: align_corners only applies to the interpolating modes, not {mode!r}")
+        raise ArgumentError(f"{op}: align_corners only applies to the interpolating modes, not {mode!r}")
     if antialias:
-        raise ValueError(f"{op}: antialias is not supported")
+        raise ArgumentError(f"{op}: antialias is not supported")
     out, scales = _scales(op, input.shape[2:], size, scale_factor, recompute_scale_factor)
     x = input
     for axis, (n, m, scale) in enumerate(zip(input.shape[2:], out, scales), start=2):

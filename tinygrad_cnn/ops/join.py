@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import views
 from ..autograd import Function
 from ..tensor import Tensor
-from .arguments import integer, is_integer, normalize_dim
+from .arguments import ArgumentError, integer, is_integer, normalize_dim
 
 
 class Cat(Function):
@@ -34,7 +35,7 @@ def _tensors(op: str, tensors: Sequence[Tensor]) -> list[Tensor]:
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
         raise TypeError(f"{op}: expected a list or tuple of Tensors, got {type(tensors).__name__}")
     if not tensors:
-        raise ValueError(f"{op}: expected a non-empty list of Tensors")
+        raise ArgumentError(f"{op}: expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: expected Tensors, got {type(t).__name__} at position {i}")
@@ -46,12 +47,12 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = _tensors("cat", tensors)
     first = tensors[0]
     if first.ndim == 0:
-        raise ValueError("cat: zero-dimensional tensor (at position 0) cannot be concatenated")
+        raise ArgumentError("cat: zero-dimensional tensor (at position 0) cannot be concatenated")
     dim = normalize_dim("cat", dim, first.ndim)
     for i, t in enumerate(tensors[1:], 1):
         if t.ndim != first.ndim or any(a != b for d, (a, b) in enumerate(zip(t.shape, first.shape)) if d != dim):
-            raise ValueError(f"cat: sizes of tensors must match except in dimension {dim}; tensor 0 has shape "
-                             f"{first.shape}, tensor {i} has shape {t.shape}")
+            raise ArgumentError(f"cat: sizes of tensors must match except in dimension {dim}; tensor 0 has shape "
+                                f"{first.shape}, tensor {i} has shape {t.shape}")
     return Cat.apply(*tensors, dim=dim)  # new memory, even for one tensor (as PyTorch)
 
 
@@ -60,8 +61,8 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = _tensors("stack", tensors)
     for i, t in enumerate(tensors[1:], 1):
         if t.shape != tensors[0].shape:
-            raise ValueError(f"stack: expects each tensor to be equal size, but got {tensors[0].shape} at entry 0 "
-                             f"and {t.shape} at entry {i}")
+            raise ArgumentError(f"stack: expects each tensor to be equal size, but got {tensors[0].shape} at entry 0 "
+                                f"and {t.shape} at entry {i}")
     dim = normalize_dim("stack", dim, tensors[0].ndim + 1)
     return cat([t.unsqueeze(dim) for t in tensors], dim)
 
@@ -75,17 +76,19 @@ def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int 
         step = integer("split", "split_size", split_size_or_sections, minimum=0)
         if step == 0:
             if size:
-                raise ValueError(f"split: split_size can only be 0 when dimension {dim} has size 0, not {size}")
+                raise ArgumentError(f"split: split_size can only be 0 when dimension {dim} has size 0, not {size}")
             return (tensor,)
         sections = [min(step, size - start) for start in range(0, size, step)] or [0]
     else:
         sections = [integer("split", "a section size", s, minimum=0) for s in split_size_or_sections]
         if sum(sections) != size:
-            raise ValueError(f"split: section sizes {list(sections)} add up to {sum(sections)}, but dimension "
-                             f"{dim} of a tensor of shape {tensor.shape} has size {size}")
+            raise ArgumentError(f"split: section sizes {list(sections)} add up to {sum(sections)}, but dimension "
+                                f"{dim} of a tensor of shape {tensor.shape} has size {size}")
     lead = (slice(None),) * dim
     ends = np.cumsum(sections).tolist()
-    return tuple(tensor[lead + (slice(end - s, end),)] for s, end in zip(sections, ends))
+    pieces = tuple(tensor[lead + (slice(end - s, end),)] for s, end in zip(sections, ends))
+    views.mark_one_of_many(pieces)
+    return pieces
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002

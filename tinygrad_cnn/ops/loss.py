@@ -10,11 +10,13 @@ from ..autograd import Function, vjp_by_composition
 from ..debug import flags
 from ..tensor import Tensor
 from .activation import logsigmoid
-from .arguments import normalize_dim
+from .arguments import ArgumentError, normalize_dim, same_float_dtype
 from .elementwise import clamp, where
 
 
 def _log_softmax(x: np.ndarray, dim: int) -> np.ndarray:
+    if x.size == 0:
+        return x.copy()
     shifted = x - x.max(axis=dim, keepdims=True)  # exp never overflows
     shifted -= np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
     return shifted
@@ -25,6 +27,8 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
+        if x.size == 0:
+            return x.copy()
         e = np.exp(x - x.max(axis=dim, keepdims=True))
         e /= e.sum(axis=dim, keepdims=True)
         return e
@@ -90,6 +94,8 @@ class CrossEntropy(Function):
         logp = _log_softmax(logits, 1)
         q = _target_distribution(target, logits.shape[1], label_smoothing, valid, logits.dtype)
         losses = -np.einsum("nc,nc->n", q, logp)
+        if not valid.all():  # ignored rows count 0, even where their logits are NaN (0 * NaN)
+            losses[~valid] = 0
         ctx.save_for_backward(logp, q)
         if reduction == "none":
             return losses
@@ -134,8 +140,8 @@ REDUCTIONS = ("mean", "sum", "none")
 
 def _check_reduction(op: str, reduction: str, allowed: tuple[str, ...] = REDUCTIONS) -> None:
     if reduction not in allowed:
-        raise ValueError(f"{op}: reduction must be {', '.join(map(repr, allowed[:-1]))} or {allowed[-1]!r}, "
-                         f"got {reduction!r}")
+        raise ArgumentError(f"{op}: reduction must be {', '.join(map(repr, allowed[:-1]))} or {allowed[-1]!r}, "
+                            f"got {reduction!r}")
 
 
 def _reduce(op: str, losses: Tensor, reduction: str) -> Tensor:
@@ -157,36 +163,37 @@ def _check_logits(op: str, input: Tensor) -> None:  # noqa: A002
         raise TypeError(f"{op}: expected floating point {'logits' if op == 'cross_entropy' else 'input'}, "
                         f"got dtype {input.dtype}")
     if input.ndim < 2:
-        raise ValueError(f"{op}: expected input of shape (N, C) or (N, C, d1, ...), got {input.shape}")
+        raise ArgumentError(f"{op}: expected input of shape (N, C) or (N, C, d1, ...), got {input.shape}")
 
 
 def _class_targets(op: str, input: Tensor, target: Tensor, ignore_index: int) -> np.ndarray:  # noqa: A002
     """The class indices, checked against the input's shape and number of classes."""
     expected = (input.shape[0],) + input.shape[2:]
     if target.shape != expected:
-        raise ValueError(f"{op}: target of shape {target.shape} does not match logits of shape "
-                         f"{input.shape}; expected {expected}")
+        raise ArgumentError(f"{op}: target of shape {target.shape} does not match logits of shape "
+                            f"{input.shape}; expected {expected}")
     classes = input.shape[1]
     data = target.data
     valid = data != ignore_index
     if valid.any() and (data[valid].min() < 0 or data[valid].max() >= classes):
         bad = data[valid][(data[valid] < 0) | (data[valid] >= classes)][0]
-        raise ValueError(f"{op}: target class {bad} is out of range for {classes} classes (0..{classes - 1})")
+        raise ArgumentError(f"{op}: target class {bad} is out of range for {classes} classes (0..{classes - 1})")
     return data.reshape(-1)
 
 
-def _class_weights(op: str, weight: Tensor | None, classes: int) -> Tensor | None:
+def _class_weights(op: str, weight: Tensor | None, classes: int, input: Tensor) -> Tensor | None:  # noqa: A002
     if weight is not None and (not isinstance(weight, Tensor) or weight.shape != (classes,)):
-        raise ValueError(f"{op}: weight must be a Tensor of shape ({classes},), one weight per class, got "
-                         f"{getattr(weight, 'shape', type(weight).__name__)}")
+        raise ArgumentError(f"{op}: weight must be a Tensor of shape ({classes},), one weight per class, got "
+                            f"{getattr(weight, 'shape', type(weight).__name__)}")
+    same_float_dtype(op, input=input, weight=weight)
     return weight
 
 
 def _picked(logp: Tensor, target: np.ndarray, ignore_index: int, weight: Tensor | None) -> tuple[Tensor, Tensor]:
     """Per row: -w[t] * logp[row, t] (0 for ignored rows), and the row weights w[t] (0 when ignored)."""
     if flags.tracing:  # the targets index here as NumPy arrays, which a trace would bake in as constants
-        raise ValueError("onnx.export: nll_loss and weighted cross_entropy cannot be exported (their targets "
-                         "would be fixed at the traced values); export the model without its loss")
+        raise ArgumentError("onnx.export: nll_loss and weighted cross_entropy cannot be exported (their targets "
+                            "would be fixed at the traced values); export the model without its loss")
     valid = target != ignore_index
     safe = np.where(valid, target, 0)
     rows = np.arange(len(target))
@@ -208,7 +215,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     if target.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold integer class indices, got dtype {target.dtype}")
     flat = _class_targets(op, input, target, ignore_index)
-    losses, row_weight = _picked(_classes_last(input), flat, ignore_index, _class_weights(op, weight, input.shape[1]))
+    weight = _class_weights(op, weight, input.shape[1], input)
+    losses, row_weight = _picked(_classes_last(input), flat, ignore_index, weight)
     return _reduce_picked(losses, row_weight, reduction, target.shape)
 
 
@@ -240,9 +248,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
             f"probabilities of the logits' shape {input.shape})")
     _check_reduction(op, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+        raise ArgumentError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
     classes = input.shape[1]
-    weight = _class_weights(op, weight, classes)
+    weight = _class_weights(op, weight, classes, input)
     if probabilities:
         return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing)
     expected = (input.shape[0],) + input.shape[2:]
@@ -286,8 +294,8 @@ def _pair_of(op: str, input: Tensor, target: Any) -> Tensor:  # noqa: A002
     try:
         np.broadcast_shapes(input.shape, target.shape)
     except ValueError:
-        raise ValueError(f"{op}: input of shape {input.shape} and target of shape {target.shape} cannot be "
-                         "broadcast together") from None
+        raise ArgumentError(f"{op}: input of shape {input.shape} and target of shape {target.shape} cannot be "
+                            "broadcast together") from None
     return target
 
 
@@ -309,7 +317,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, redu
     """0.5 * d² / beta where |d| < beta, else |d| - 0.5 * beta (beta = 0: the L1 loss)."""
     target = _pair_of("smooth_l1_loss", input, target)
     if beta < 0:
-        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+        raise ArgumentError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
     d = input - target
     size = d.abs()
     if beta == 0:
@@ -321,7 +329,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     """0.5 * d² where |d| <= delta, else delta * (|d| - 0.5 * delta)."""
     target = _pair_of("huber_loss", input, target)
     if delta <= 0:
-        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+        raise ArgumentError(f"huber_loss: delta must be positive, got {delta}")
     d = input - target
     size = d.abs()
     return _reduce("huber_loss", where(size <= delta, 0.5 * d * d, delta * (size - 0.5 * delta)), reduction)
@@ -334,11 +342,31 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     op = "binary_cross_entropy"
     target = _pair_of(op, input, target)
     if target.shape != input.shape:
-        raise ValueError(f"{op}: target of shape {target.shape} must have the input's shape {input.shape}")
-    if input.data.size and (input.data.min() < 0 or input.data.max() > 1):
-        raise ValueError(f"{op}: all elements of input should be between 0 and 1")
-    losses = -(target * clamp(input.log(), min=-100) + (1 - target) * clamp((1 - input).log(), min=-100))
+        raise ArgumentError(f"{op}: target of shape {target.shape} must have the input's shape {input.shape}")
+    same_float_dtype(op, input=input, target=target, weight=weight)
+    if not ((input.data >= 0) & (input.data <= 1)).all():  # NaN fails too, as in PyTorch
+        raise ArgumentError(f"{op}: all elements of input should be between 0 and 1")
+    losses = BinaryCrossEntropy.apply(input, target)
     return _reduce(op, losses if weight is None else losses * weight, reduction)
+
+
+class BinaryCrossEntropy(Function):
+    """-(t * log p + (1 - t) * log(1 - p)) elementwise, each log clamped at -100; the gradient
+    is PyTorch's (p - t) / max(p (1 - p), 1e-12), finite at p = 0 and 1."""
+
+    @staticmethod
+    def forward(ctx, p, t):
+        with np.errstate(divide="ignore"):
+            return -(t * np.maximum(np.log(p), -100) + (1 - t) * np.maximum(np.log1p(-p), -100))
+
+    @staticmethod
+    def backward(ctx, grad):
+        p, t = ctx.inputs
+        grad_p = grad * (p - t) / clamp((1 - p) * p, min=1e-12) if ctx.needs_input_grad[0] else None
+        grad_t = None
+        if ctx.needs_input_grad[1]:
+            grad_t = grad * (clamp((1 - p).log(), min=-100) - clamp(p.log(), min=-100))
+        return grad_p, grad_t
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
@@ -349,7 +377,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     op = "binary_cross_entropy_with_logits"
     target = _pair_of(op, input, target)
     if target.shape != input.shape:
-        raise ValueError(f"{op}: target of shape {target.shape} must have the input's shape {input.shape}")
+        raise ArgumentError(f"{op}: target of shape {target.shape} must have the input's shape {input.shape}")
     log_sigmoid = logsigmoid(input)
     positive = target if pos_weight is None else target * pos_weight
     losses = (1 - target) * input - (positive + (1 - target)) * log_sigmoid  # -log(1 - s) = x - log s

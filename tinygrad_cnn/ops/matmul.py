@@ -8,6 +8,7 @@ import numpy as np
 from .. import kernels
 from ..autograd import Function, sum_to_shape
 from ..tensor import Tensor
+from .arguments import ArgumentError, DtypeError
 from .elementwise import operand
 
 
@@ -42,18 +43,18 @@ def matmul(a: Any, b: Any) -> Tensor:
     if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
         raise TypeError("matmul: both operands must be tensors or arrays, not Python numbers")
     if a.dtype != b.dtype and a.dtype.kind == b.dtype.kind == "f":
-        raise TypeError(f"matmul: expected both operands to have the same dtype, got {a.dtype} and {b.dtype}")
+        raise DtypeError(f"matmul: expected both operands to have the same dtype, got {a.dtype} and {b.dtype}")
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}")
+        raise ArgumentError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}")
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-        raise ValueError(
+        raise ArgumentError(
             f"matmul: shapes {a.shape} and {b.shape} are not aligned: the first has "
             f"{a.shape[-1]} columns, the second {b.shape[-2 if b.ndim > 1 else 0]} rows"
         )
     try:
         np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
-        raise ValueError(
+        raise ArgumentError(
             f"matmul: batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast"
         ) from None
     lift_a, lift_b = a.ndim == 1, b.ndim == 1

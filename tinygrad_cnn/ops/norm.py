@@ -6,6 +6,8 @@ which makes it an affine map per channel.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import kernels
@@ -13,7 +15,7 @@ from ..autograd import Function, vjp_by_composition
 from ..kernels.norm import channel_shape, reduce_axes
 from ..tensor import Tensor
 from ..versions import bump_version
-from .arguments import same_float_dtype
+from .arguments import ArgumentError, same_float_dtype
 from .pad import pad
 
 
@@ -114,19 +116,19 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
     if x.ndim < 2:
-        raise ValueError(f"{op}: expected input of shape (N, C) or (N, C, *), got {x.shape}")
+        raise ArgumentError(f"{op}: expected input of shape (N, C) or (N, C, *), got {x.shape}")
     channels = x.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         if t is not None and t.shape != (channels,):
-            raise ValueError(
+            raise ArgumentError(
                 f"{op}: {name} must have shape ({channels},) for input of shape {x.shape}, got {t.shape}")
     same_float_dtype(op, input=x, weight=weight, bias=bias)
     if training and x.data.size // channels <= 1:
-        raise ValueError(
+        raise ArgumentError(
             f"{op}: expected more than 1 value per channel when training, got input of shape {x.shape}")
     if not training and (running_mean is None or running_var is None):
-        raise ValueError(f"{op}: evaluation (training=False) needs running_mean and running_var")
+        raise ArgumentError(f"{op}: evaluation (training=False) needs running_mean and running_var")
     return BatchNorm.apply(
         x, weight, bias, running_mean=None if running_mean is None else running_mean.data,
         running_var=None if running_var is None else running_var.data, momentum=momentum, eps=eps,
@@ -147,14 +149,17 @@ def group_norm(x: Tensor, num_groups: int, weight: Tensor | None = None, bias: T
     per channel."""
     op = "group_norm"
     if not isinstance(x, Tensor) or x.ndim < 2:
-        raise ValueError(f"{op}: expected input of shape (N, C, *), got {getattr(x, 'shape', type(x).__name__)}")
+        raise ArgumentError(f"{op}: expected input of shape (N, C, *), got {getattr(x, 'shape', type(x).__name__)}")
     n, channels = x.shape[:2]
     if not isinstance(num_groups, int) or num_groups < 1 or channels % num_groups:
-        raise ValueError(f"{op}: num_groups {num_groups!r} must divide the number of channels {channels}")
+        raise ArgumentError(f"{op}: num_groups {num_groups!r} must divide the number of channels {channels}")
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.shape != (channels,):
-            raise ValueError(f"{op}: {name} must have shape ({channels},), got {t.shape}")
+            raise ArgumentError(f"{op}: {name} must have shape ({channels},), got {t.shape}")
     same_float_dtype(op, input=x, weight=weight, bias=bias)
+    if n * channels // num_groups * math.prod(x.shape[2:]) == 1:  # PyTorch's check, to the letter
+        raise ArgumentError(f"{op}: expected more than 1 value per channel when training, got input of shape "
+                            f"{x.shape} with {num_groups} groups")
     out = _normalize(x.reshape(n, num_groups, -1), (2,), eps).reshape(x.shape)
     return _affine(out, weight, bias, channel_shape(x.ndim, channels))
 
@@ -171,11 +176,11 @@ def layer_norm(x: Tensor, normalized_shape: int | tuple[int, ...], weight: Tenso
     op = "layer_norm"
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if not isinstance(x, Tensor) or x.shape[x.ndim - len(shape):] != shape or len(shape) > x.ndim:
-        raise ValueError(f"{op}: normalized_shape {shape} must match the last dimensions of the input, "
-                         f"got shape {getattr(x, 'shape', type(x).__name__)}")
+        raise ArgumentError(f"{op}: normalized_shape {shape} must match the last dimensions of the input, "
+                            f"got shape {getattr(x, 'shape', type(x).__name__)}")
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.shape != shape:
-            raise ValueError(f"{op}: {name} must have shape {shape}, got {t.shape}")
+            raise ArgumentError(f"{op}: {name} must have shape {shape}, got {t.shape}")
     same_float_dtype(op, input=x, weight=weight, bias=bias)
     return _affine(_normalize(x, tuple(range(x.ndim - len(shape), x.ndim)), eps), weight, bias, shape)
 
@@ -188,17 +193,17 @@ def instance_norm(x: Tensor, running_mean: Tensor | None = None, running_var: Te
     ``use_input_stats`` they are what normalises."""
     op = "instance_norm"
     if not isinstance(x, Tensor) or x.ndim < 3:
-        raise ValueError(f"{op}: expected input of shape (N, C, *spatial), got "
-                         f"{getattr(x, 'shape', type(x).__name__)}")
+        raise ArgumentError(f"{op}: expected input of shape (N, C, *spatial), got "
+                            f"{getattr(x, 'shape', type(x).__name__)}")
     n, c = x.shape[:2]
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
         if t is not None and t.shape != (c,):
-            raise ValueError(f"{op}: {name} must have shape ({c},) for input of shape {x.shape}, got {t.shape}")
+            raise ArgumentError(f"{op}: {name} must have shape ({c},) for input of shape {x.shape}, got {t.shape}")
     same_float_dtype(op, input=x, weight=weight, bias=bias)
     spatial, shape = tuple(range(2, x.ndim)), channel_shape(x.ndim, c)
     if not use_input_stats:
         if running_mean is None or running_var is None:
-            raise ValueError(f"{op}: use_input_stats=False needs running_mean and running_var")
+            raise ArgumentError(f"{op}: use_input_stats=False needs running_mean and running_var")
         invstd = (1.0 / np.sqrt(running_var.data + eps)).astype(x.dtype)
         out = (x - Tensor(running_mean.data.astype(x.dtype).reshape(shape))) * Tensor(invstd.reshape(shape))
         return _affine(out, weight, bias, shape)
@@ -218,9 +223,9 @@ def local_response_norm(x: Tensor, size: int, alpha: float = 1e-4, beta: float =
     the window is zero-padded at the ends and always divided by ``size``, as PyTorch)."""
     op = "local_response_norm"
     if not isinstance(x, Tensor) or x.ndim < 3:
-        raise ValueError(f"{op}: expected input of shape (N, C, *), got {getattr(x, 'shape', type(x).__name__)}")
+        raise ArgumentError(f"{op}: expected input of shape (N, C, *), got {getattr(x, 'shape', type(x).__name__)}")
     if not isinstance(size, int) or size < 1:
-        raise ValueError(f"{op}: size must be a positive int, got {size!r}")
+        raise ArgumentError(f"{op}: size must be a positive int, got {size!r}")
     channels = x.shape[1]
     squares = pad((x * x).unsqueeze(1).flatten(3) if x.ndim > 3 else (x * x).unsqueeze(1),
                   (0, 0, size // 2, (size - 1) // 2))

@@ -7,12 +7,13 @@ repeats back up). Negative constant padding crops, as in PyTorch.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from ..tensor import Tensor
-from .arguments import is_integer
+from .arguments import ArgumentError, NotImplementedArgumentsError, is_integer
 from .shape import SetItem
 
 MODES = ("constant", "reflect", "replicate", "circular")
@@ -37,14 +38,14 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
     if mode not in MODES:
-        raise ValueError(f"{op}: unknown padding mode {mode!r}; expected one of {', '.join(MODES)}")
+        raise ArgumentError(f"{op}: unknown padding mode {mode!r}; expected one of {', '.join(MODES)}")
     amounts = tuple(pad)
     if len(amounts) % 2 or not all(is_integer(a) for a in amounts):
-        raise ValueError(f"{op}: pad must be an even number of ints (before, after) per dimension, got {pad!r}")
+        raise ArgumentError(f"{op}: pad must be an even number of ints (before, after) per dimension, got {pad!r}")
     if len(amounts) // 2 > input.ndim:
-        raise ValueError(f"{op}: pad {pad!r} pads {len(amounts) // 2} dimensions of a {input.ndim}-D input")
+        raise ArgumentError(f"{op}: pad {pad!r} pads {len(amounts) // 2} dimensions of a {input.ndim}-D input")
     if mode != "constant" and value not in (None, 0):
-        raise ValueError(f"{op}: a value can only be given for mode 'constant', not {mode!r}")
+        raise ArgumentError(f"{op}: a value can only be given for mode 'constant', not {mode!r}")
     # (dimension, before, after), innermost dimension first as PyTorch lists them
     sides = [(input.ndim - 1 - i, int(amounts[2 * i]), int(amounts[2 * i + 1])) for i in range(len(amounts) // 2)]
     if mode == "constant":
@@ -55,8 +56,8 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
 def _constant(x: Tensor, sides: list[tuple[int, int, int]], value: float) -> Tensor:
     for dim, before, after in sides:
         if x.shape[dim] + before + after < 0:
-            raise ValueError(f"pad: padding ({before}, {after}) would give dimension {dim} of a tensor of shape "
-                             f"{x.shape} a negative size")
+            raise ArgumentError(f"pad: padding ({before}, {after}) would give dimension {dim} of a tensor of shape "
+                                f"{x.shape} a negative size")
     crop = [slice(None)] * x.ndim
     for dim, before, after in sides:  # negative amounts crop
         crop[dim] = slice(max(-before, 0), x.shape[dim] - max(-after, 0))
@@ -75,17 +76,26 @@ def _constant(x: Tensor, sides: list[tuple[int, int, int]], value: float) -> Ten
 
 def _gathered(op: str, x: Tensor, sides: list[tuple[int, int, int]], mode: str) -> Tensor:
     if not (len(sides) in (x.ndim - 2, x.ndim - 1) and 1 <= len(sides) <= 3):
-        raise ValueError(f"{op}: mode {mode!r} pads the last 1 to 3 dimensions of an input with batch and channel "
-                         f"dimensions (or channels only) first: {len(sides)} dimensions cannot be padded in a "
-                         f"tensor of shape {x.shape}")
+        raise NotImplementedArgumentsError(
+            f"{op}: mode {mode!r} pads the last 1 to 3 dimensions of an input with batch and channel "
+            f"dimensions (or channels only) first: {len(sides)} dimensions cannot be padded in a "
+            f"tensor of shape {x.shape}")
+    batched = x.ndim == len(sides) + 2
+    if mode != "circular" and 0 in x.shape[1 if batched else 0:]:  # PyTorch's rule: only a batch may be empty
+        raise ArgumentError(f"{op}: mode {mode!r} needs every dimension but the batch to be non-empty, got a tensor "
+                            f"of shape {x.shape}")
     for dim, before, after in sides:
         if mode == "circular" and min(before, after) < 0:  # PyTorch crops first, then wraps the rest
             x = x[(slice(None),) * dim + (slice(max(-before, 0), x.shape[dim] - max(-after, 0)),)]
             before, after = max(before, 0), max(after, 0)
         size = x.shape[dim]
-        limit, rule = (size - 1, "less than") if mode == "reflect" else (size, "at most")
-        if max(before, after) > limit or size + before + after <= 0:
-            raise ValueError(f"{op}: mode {mode!r} needs padding {rule} dimension {dim}'s size {size}, got "
-                             f"({before}, {after}) for a tensor of shape {x.shape}")
+        # replicate repeats the edge as far as asked; reflect and circular read inside the dimension
+        limit, rule = {"reflect": (size - 1, "less than"), "circular": (size, "at most")}.get(mode, (math.inf, ""))
+        if size == 0 or size + before + after <= 0:
+            raise ArgumentError(f"{op}: mode {mode!r} cannot pad dimension {dim} of size {size} by ({before}, "
+                                f"{after}) in a tensor of shape {x.shape}")
+        if max(before, after) > limit:
+            raise ArgumentError(f"{op}: mode {mode!r} needs padding {rule} dimension {dim}'s size {size}, got "
+                                f"({before}, {after}) for a tensor of shape {x.shape}")
         x = x[(slice(None),) * dim + (_source_index(size, before, after, mode),)]
     return x

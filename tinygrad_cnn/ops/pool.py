@@ -21,7 +21,7 @@ import numpy as np
 from .. import kernels, windows
 from ..autograd import Function
 from ..tensor import Tensor
-from .arguments import integer, pair
+from .arguments import ArgumentError, integer, pair
 
 Pair = tuple[int, int]
 
@@ -210,7 +210,7 @@ def _pool_arguments(op: str, x: Tensor, kernel_size, stride, padding, dilation=1
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
     if x.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+        raise ArgumentError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x.shape}")
     kernel = pair(op, "kernel_size", kernel_size, 1)
     stride = kernel if stride is None else pair(op, "stride", stride, 1)
     padding = pair(op, "padding", padding, 0)
@@ -218,18 +218,18 @@ def _pool_arguments(op: str, x: Tensor, kernel_size, stride, padding, dilation=1
     for a, name in enumerate(("height", "width")):
         extent = dilation[a] * (kernel[a] - 1) + 1
         if 2 * padding[a] > extent:
-            raise ValueError(
+            raise ArgumentError(
                 f"{op}: padding {padding} must be at most half of kernel_size {kernel}"
                 + (f" dilated by {dilation}" if dilation != (1, 1) else ""))
         if extent > x.shape[2 + a] + 2 * padding[a] and not ceil_mode:
-            raise ValueError(
+            raise ArgumentError(
                 f"{op}: kernel {name} {kernel[a]}{f' (dilated to {extent})' if extent != kernel[a] else ''} is "
                 f"larger than the padded input {name} {x.shape[2 + a] + 2 * padding[a]} "
                 f"(input {x.shape[2 + a]} + 2*padding {padding[a]})")
     out_hw = windows.output_hw(x.shape, kernel, stride, padding, dilation, ceil_mode)
     if min(out_hw) < 1:
-        raise ValueError(f"{op}: an input of shape {x.shape} gives an output of size {out_hw} with kernel_size "
-                         f"{kernel}, stride {stride}, padding {padding}, dilation {dilation}: too small")
+        raise ArgumentError(f"{op}: an input of shape {x.shape} gives an output of size {out_hw} with kernel_size "
+                            f"{kernel}, stride {stride}, padding {padding}, dilation {dilation}: too small")
     return kernel, stride, padding, dilation
 
 
@@ -255,7 +255,7 @@ def avg_pool2d(x: Tensor, kernel_size: int | Pair, stride: int | Pair | None = N
     ``divisor_override`` replaces the divisor."""
     kernel, stride, padding, _ = _pool_arguments("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
     if divisor_override is not None and integer("avg_pool2d", "divisor_override", divisor_override) == 0:
-        raise ValueError("avg_pool2d: divisor_override must not be zero")
+        raise ArgumentError("avg_pool2d: divisor_override must not be zero")
     return AvgPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding, ceil_mode=bool(ceil_mode),
                            count_include_pad=bool(count_include_pad), divisor_override=divisor_override)
 
@@ -264,15 +264,15 @@ def _adaptive_arguments(op: str, x: Tensor, output_size: Any) -> Pair:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
     if x.ndim not in (3, 4):
-        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
+        raise ArgumentError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
     sizes = (output_size, output_size) if not isinstance(output_size, (tuple, list)) else tuple(output_size)
     if len(sizes) != 2:
         raise TypeError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
     sizes = tuple(x.shape[-2 + a] if n is None else integer(op, "output_size", n) for a, n in enumerate(sizes))
     if min(sizes) < 1:
-        raise ValueError(f"{op}: output_size must be at least 1, got {output_size!r} (input of shape {x.shape})")
+        raise ArgumentError(f"{op}: output_size must be at least 1, got {output_size!r} (input of shape {x.shape})")
     if 0 in x.shape[-2:]:
-        raise ValueError(f"{op}: the input of shape {x.shape} has an empty spatial dimension")
+        raise ArgumentError(f"{op}: the input of shape {x.shape} has an empty spatial dimension")
     return sizes
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from .. import kernels
 from ..autograd import Function
 from ..tensor import MaxResult, Tensor
-from .arguments import normalize_dim, normalize_dims
+from .arguments import ArgumentError, normalize_dim, normalize_dims
 from .elementwise import where
 
 
@@ -40,7 +40,7 @@ class AMax(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         if x.size == 0:
-            raise ValueError(f"amax: cannot reduce a tensor of shape {x.shape} with no elements")
+            raise ArgumentError(f"amax: cannot reduce a tensor of shape {x.shape} with no elements")
         top = np.amax(x, axis=dims, keepdims=True)
         if ctx.requires_grad:
             mask = x == top
@@ -53,6 +53,24 @@ class AMax(Function):
         return grad.reshape(_keepdim_shape(share.shape, ctx.settings["dims"])) * share
 
 
+class SqrtOfVariance(Function):
+    """The square root of a variance, whose gradient is 0 where it is 0 (PyTorch's std: all
+    values equal), not inf * 0."""
+
+    backward_reads = (0,)
+
+    @staticmethod
+    def forward(ctx, variance):
+        return np.sqrt(variance)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (variance,) = ctx.inputs
+        zero = Tensor(variance.data == 0)
+        root = where(zero, 1.0, variance).sqrt()  # no infinite derivative on the branch not taken
+        return where(zero, 0.0, grad / (2 * root))
+
+
 class MaxDim(Function):
     """The maximum along one dimension and its index; the gradient goes to that index."""
 
@@ -61,7 +79,7 @@ class MaxDim(Function):
     @staticmethod
     def forward(ctx, x, dim, keepdim):
         if x.shape[dim] == 0:
-            raise ValueError(f"max: dimension {dim} of shape {x.shape} is empty")
+            raise ArgumentError(f"max: dimension {dim} of shape {x.shape} is empty")
         indices = np.expand_dims(np.argmax(x, axis=dim), dim)
         values = np.take_along_axis(x, indices, axis=dim)
         if ctx.requires_grad:
@@ -138,7 +156,7 @@ def var(x: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None
     """The variance over ``dim``, dividing by N - correction (default 1, Bessel's; ``unbiased=False``
     means 0), as PyTorch."""
     if unbiased is not None and correction is not None:
-        raise ValueError("var: give unbiased or correction, not both")
+        raise ArgumentError("var: give unbiased or correction, not both")
     correction = (1 if unbiased is None or unbiased else 0) if correction is None else correction
     dims = normalize_dims("var", dim, x.ndim)
     count = math.prod(x.shape[d] for d in dims)
@@ -150,7 +168,7 @@ def var(x: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None
 def std(x: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool = False,
         *, correction: float | None = None) -> Tensor:
     """The standard deviation: the square root of ``var`` with the same arguments."""
-    return var(x, dim, unbiased, keepdim, correction=correction).sqrt()
+    return SqrtOfVariance.apply(var(x, dim, unbiased, keepdim, correction=correction))
 
 
 def logsumexp(x: Tensor, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .arguments import normalize_dim
+from .arguments import ArgumentError, normalize_dim
 from .elementwise import Where, condition_tensor
 
 
@@ -18,10 +18,10 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     except ValueError:
         valid = False
     if not valid:
-        raise ValueError(f"masked_fill: a mask of shape {mask.shape} does not broadcast to the tensor's "
-                         f"shape {x.shape}")
+        raise ArgumentError(f"masked_fill: a mask of shape {mask.shape} does not broadcast to the tensor's "
+                            f"shape {x.shape}")
     if isinstance(value, Tensor) and value.ndim != 0:
-        raise ValueError(f"masked_fill: the value must be a number or a 0-d tensor, got shape {value.shape}")
+        raise ArgumentError(f"masked_fill: the value must be a number or a 0-d tensor, got shape {value.shape}")
     return Where.apply(mask, value if isinstance(value, Tensor) else float(value), x)
 
 
@@ -38,8 +38,8 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     index = _index_array("gather", index)
     dim = normalize_dim("gather", dim, x.ndim)
     if index.ndim != x.ndim or any(i > n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != dim):
-        raise ValueError(f"gather: index of shape {index.shape} must have the {x.ndim} dimensions of the input "
-                         f"{x.shape} and be no larger except in dimension {dim}")
+        raise ArgumentError(f"gather: index of shape {index.shape} must have the {x.ndim} dimensions of the input "
+                            f"{x.shape} and be no larger except in dimension {dim}")
     if index.size and (index.min() < -x.shape[dim] or index.max() >= x.shape[dim]):
         raise IndexError(f"gather: index values must be in [-{x.shape[dim]}, {x.shape[dim]}) for dimension {dim} "
                          f"of shape {x.shape}, got {index.min()}..{index.max()}")
@@ -53,5 +53,5 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     index = _index_array("index_select", index)
     dim = normalize_dim("index_select", dim, x.ndim)
     if index.ndim > 1:
-        raise ValueError(f"index_select: index must be 1-D, got shape {index.shape}")
+        raise ArgumentError(f"index_select: index must be 1-D, got shape {index.shape}")
     return x[(slice(None),) * dim + (index.reshape(-1),)]

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd import Function, sum_to_shape
 from ..tensor import Tensor
-from .arguments import integer, normalize_dim, normalize_dims
+from .arguments import ArgumentError, integer, normalize_dim, normalize_dims
 
 
 class Reshape(Function):
@@ -148,7 +148,7 @@ def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
     try:  # a zero-byte array resolves -1 and validates the size without touching the data
         resolved = np.empty(x.shape, dtype=[]).reshape(shape).shape
     except ValueError:
-        raise ValueError(
+        raise ArgumentError(
             f"reshape: cannot reshape a tensor of shape {x.shape} ({x.data.size} elements) "
             f"into {shape}"
         ) from None
@@ -158,7 +158,7 @@ def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
 def permute(x: Tensor, dims: Sequence[int]) -> Tensor:
     normalized = tuple(normalize_dim("permute", d, x.ndim) for d in dims)
     if sorted(normalized) != list(range(x.ndim)):
-        raise ValueError(
+        raise ArgumentError(
             f"permute: dims {tuple(dims)} are not a permutation of the {x.ndim} dimensions "
             f"of a tensor of shape {x.shape}"
         )
@@ -180,7 +180,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     start = normalize_dim("flatten", start_dim, x.ndim)
     end = normalize_dim("flatten", end_dim, x.ndim)
     if start > end:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        raise ArgumentError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     return x.reshape(x.shape[:start] + (math.prod(x.shape[start:end + 1]),) + x.shape[end + 1:])
 
 
@@ -200,12 +200,12 @@ def expand(x: Tensor, sizes: Sequence[int]) -> Tensor:
     """``x`` broadcast to ``sizes`` (a view); -1 keeps a dimension's size, as in PyTorch."""
     sizes = tuple(sizes)
     if len(sizes) < x.ndim:
-        raise ValueError(f"expand: the number of sizes {len(sizes)} must be at least the tensor's "
-                         f"{x.ndim} dimensions (shape {x.shape})")
+        raise ArgumentError(f"expand: the number of sizes {len(sizes)} must be at least the tensor's "
+                            f"{x.ndim} dimensions (shape {x.shape})")
     lead = len(sizes) - x.ndim
     for i, n in enumerate(sizes):
         if n == -1 and i < lead:
-            raise ValueError(f"expand: -1 is not allowed for the new leading dimension {i}")
+            raise ArgumentError(f"expand: -1 is not allowed for the new leading dimension {i}")
     return broadcast_to(x, tuple(x.shape[i - lead] if n == -1 else int(n) for i, n in enumerate(sizes)))
 
 
@@ -213,8 +213,8 @@ def repeat(x: Tensor, sizes: Sequence[int]) -> Tensor:
     """``x`` tiled ``sizes[d]`` times along each dimension (PyTorch's repeat, NumPy's tile)."""
     sizes = tuple(integer("repeat", "a repeat count", n, minimum=0) for n in sizes)
     if len(sizes) < x.ndim:
-        raise ValueError(f"repeat: the number of repeats {len(sizes)} must be at least the tensor's "
-                         f"{x.ndim} dimensions (shape {x.shape})")
+        raise ArgumentError(f"repeat: the number of repeats {len(sizes)} must be at least the tensor's "
+                            f"{x.ndim} dimensions (shape {x.shape})")
     shape = (1,) * (len(sizes) - x.ndim) + x.shape
     spread = tuple(n for pair in zip(sizes, shape) for n in pair)           # (r0, s0, r1, s1, ...)
     single = tuple(n for s in shape for n in (1, s))
@@ -241,7 +241,7 @@ def broadcast_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
     except ValueError:
         valid = False
     if not valid:
-        raise ValueError(f"broadcast_to: cannot broadcast a tensor of shape {x.shape} to {shape}")
+        raise ArgumentError(f"broadcast_to: cannot broadcast a tensor of shape {x.shape} to {shape}")
     return BroadcastTo.apply(x, shape=shape)
 
 
@@ -271,8 +271,8 @@ def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
     except ValueError:
         valid = False
     if not valid:
-        raise ValueError(f"setitem: a value of shape {shape} cannot be written into a selection of shape "
-                         f"{target_shape} of a tensor of shape {x.shape}")
+        raise ArgumentError(f"setitem: a value of shape {shape} cannot be written into a selection of shape "
+                            f"{target_shape} of a tensor of shape {x.shape}")
     return SetItem.apply(x, value, index=index)
 
 

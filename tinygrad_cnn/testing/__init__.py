@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .tensor import Tensor
+from ..gradcheck import GradcheckError, gradcheck, gradgradcheck
+from ..tensor import Tensor
 
 
 def random_inputs(*shapes: tuple[int, ...], seed: int = 0, low: float = -1.0, high: float = 1.0,

@@ -1,0 +1,620 @@
+"""A differential fuzzer: random programs over the op table, run by PyTorch and by tinygrad_cnn.
+
+A program is an input (shape, dtype, values, memory layout) and 1 to 5 operations from
+``tinygrad_cnn.testing.op_db``, each applied to the previous result, with inputs of their own
+in random layouts. Both libraries run it step by step; forward values, result dtypes, shapes,
+memory sharing and errors are compared at every step, then the gradients of a weighted sum of
+the result with respect to every input, and for float64 programs a Hessian-vector product.
+
+hypothesis draws the programs (derandomized: the same programs every run). ``--self-check``
+runs PyTorch against itself, which must pass whole: a harness bug is never mistaken for ours.
+
+    python tests/fuzz.py --examples 20000            # a long local run
+    python tests/fuzz.py --self-check --examples 2000
+    FUZZ_EXAMPLES=20000 pytest tests/test_fuzz.py     # the CI test with a bigger count
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import itertools
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from tinygrad_cnn.testing.op_db import Input, OpInfo, op_db
+
+OPS: dict[str, OpInfo] = {info.name: info for info in op_db}
+CI_EXAMPLES = 10000
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class ArraySpec:
+    """Everything needed to rebuild one input array exactly: its values come from ``seed``."""
+
+    shape: tuple[int, ...]
+    dtype: str
+    kind: str = "float"
+    domain: str = "real"
+    high: int = 0
+    layout: str = "contiguous"
+    seed: int = 0
+    requires_grad: bool = True
+    rounded_to: str | None = None  # float values first rounded to this dtype (a float64 rerun of float32)
+
+    def make(self) -> np.ndarray:
+        """A new array with these values, laid out in memory as ``layout`` says."""
+        return in_layout(self.values(), self.layout)
+
+    def values(self) -> np.ndarray:
+        rng = np.random.default_rng(self.seed)
+        shape = self.shape
+        if self.kind == "index" or self.kind == "int":
+            return rng.integers(0, max(self.high, 1), shape).astype(np.int64)
+        if self.kind == "bool":
+            return rng.random(shape) < 0.5
+        if self.domain == "positive":
+            values = rng.uniform(0.5, 2.0, shape)
+        elif self.domain == "nonzero":
+            values = rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 2.0, shape)
+        elif self.domain == "unit":
+            values = rng.uniform(0.05, 0.95, shape)
+        elif self.domain == "ties":
+            values = rng.integers(-2, 3, shape) * 0.5
+        else:
+            values = rng.standard_normal(shape)
+        return values.astype(self.rounded_to or self.dtype).astype(self.dtype)
+
+
+LAYOUTS = ("contiguous", "fortran", "permuted", "strided", "offset", "channels_last")
+
+
+def in_layout(values: np.ndarray, layout: str) -> np.ndarray:
+    """``values`` copied into memory of the given layout (positive strides only: torch.from_numpy)."""
+    if values.ndim == 0 or layout == "contiguous":
+        return np.array(values, order="C")
+    if layout == "fortran":
+        return np.asfortranarray(values)
+    if layout == "permuted":  # memory in reversed axis order, but the last two kept
+        order = tuple(range(values.ndim))[::-1]
+        return np.ascontiguousarray(values.transpose(order)).transpose(np.argsort(order))
+    if layout == "channels_last" and values.ndim == 4:
+        return np.ascontiguousarray(values.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    if layout == "strided":  # every other element of a larger array along the first axis
+        big = np.zeros((values.shape[0] * 2,) + values.shape[1:], dtype=values.dtype)
+        big[::2] = values
+        return big[::2]
+    if layout == "offset":  # starts one element into its buffer
+        flat = np.zeros(values.size + 1, dtype=values.dtype)
+        view = flat[1:].reshape(values.shape)
+        view[...] = values
+        return view
+    return np.array(values, order="C")
+
+
+# --------------------------------------------------------------------------- programs
+
+
+@dataclass(frozen=True)
+class Step:
+    op: str
+    extras: tuple[ArraySpec, ...]
+
+
+@dataclass(frozen=True)
+class Program:
+    """An input and the operations applied to it in turn; ``grad``: recorded for backward;
+    ``second_order``: a Hessian-vector product is compared too."""
+
+    x: ArraySpec
+    steps: tuple[Step, ...]
+    grad: bool = True
+    second_order: bool = False
+    seed: int = 0
+
+    @property
+    def precision(self) -> str:
+        """float32 when any input is float32: the tolerance every comparison uses."""
+        specs = [self.x] + [e for step in self.steps for e in step.extras]
+        return "float32" if any(s.dtype == "float32" for s in specs if s.kind == "float") else "float64"
+
+    def in_float64(self) -> Program:
+        """The same program with its float32 inputs in float64: the reference for float32 rounding."""
+        def wider(spec: ArraySpec) -> ArraySpec:
+            if spec.kind != "float" or spec.dtype != "float32":
+                return spec
+            return dataclasses.replace(spec, dtype="float64", rounded_to="float32")
+        return self._with_inputs(wider)
+
+    def contiguous(self) -> Program:
+        """The same program with every input in row-major memory."""
+        return self._with_inputs(lambda spec: dataclasses.replace(spec, layout="contiguous"))
+
+    def _with_inputs(self, change: Callable[[ArraySpec], ArraySpec]) -> Program:
+        steps = tuple(Step(s.op, tuple(map(change, s.extras))) for s in self.steps)
+        return dataclasses.replace(self, x=change(self.x), steps=steps)
+
+    def describe(self) -> str:
+        return (f"x={self.x}; steps={[s.op for s in self.steps]}; extras={[s.extras for s in self.steps]}; "
+                f"grad={self.grad}; second_order={self.second_order}; seed={self.seed}")
+
+
+# --------------------------------------------------------------------------- the two libraries
+
+
+class Library:
+    """One library's way of running a program: its modules and the few calls that differ."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        if name == "torch":
+            import torch
+            import torch.nn.functional as F  # noqa: N812
+            self.t, self.F, self.Tensor = torch, F, torch.Tensor
+            self._grad = torch.autograd.grad
+        else:
+            import tinygrad_cnn as tc
+            import tinygrad_cnn.functional as F  # noqa: N812
+            self.t, self.F, self.Tensor = tc, F, tc.Tensor
+            self._grad = tc.grad
+
+    def tensor(self, array: np.ndarray, requires_grad: bool) -> Any:
+        if self.name == "torch":
+            t = self.t.from_numpy(array)
+            return t.requires_grad_() if requires_grad else t
+        return self.Tensor(array, requires_grad=requires_grad)
+
+    def numpy(self, t: Any) -> np.ndarray:
+        if self.name == "torch":  # force: a gradient may be a ZeroTensor
+            return t.detach().numpy(force=True).copy()
+        return np.array(t.numpy(), copy=True)
+
+    def dtype(self, t: Any) -> str:
+        return str(t.dtype).replace("torch.", "")
+
+    def memory(self, t: Any) -> tuple[int, int]:
+        """The byte range a tensor's elements span, to tell whether two tensors share memory."""
+        if self.name == "torch":
+            if t.numel() == 0:
+                return (0, 0)
+            start = t.data_ptr()
+            span = sum((n - 1) * s for n, s in zip(t.shape, t.stride())) * t.element_size()
+            return (start, start + span + t.element_size())
+        array = t.numpy()
+        if array.size == 0:
+            return (0, 0)
+        low, high = np.lib.array_utils.byte_bounds(array)
+        return (low, high)
+
+    def no_grad(self) -> Any:
+        return self.t.no_grad()
+
+    def grad(self, outputs: Any, inputs: Sequence[Any], create_graph: bool = False) -> list[Any]:
+        return list(self._grad(outputs, inputs, allow_unused=True, create_graph=create_graph,
+                               retain_graph=True))
+
+
+def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class Outcome:
+    """What one library did with a program, step by step."""
+
+    values: list[np.ndarray] = field(default_factory=list)
+    dtypes: list[str] = field(default_factory=list)
+    shares: list[bool] = field(default_factory=list)
+    error: tuple[int, str, str] | None = None  # (step, exception class, message)
+    error_classes: tuple[str, ...] = ()  # the names of the exception's classes and their bases
+    grads: list[np.ndarray | None] | None = None
+    hvp: list[np.ndarray | None] | None = None
+    backward_error: tuple[str, str] | None = None
+
+
+def adapt(lib: Library, x: Any, domain: str) -> Any:
+    """Bring a later step's input into its operation's domain (the same map in both libraries)."""
+    if domain == "positive":
+        return x.abs() + 0.5
+    if domain == "nonzero":
+        return x.abs() + 0.5
+    if domain == "unit":  # (0.05, 0.95): well away from where log(1 - p) loses all its digits
+        return x.sigmoid() * 0.9 + 0.05
+    return x
+
+
+def run(program: Program, lib: Library) -> Outcome:
+    outcome = Outcome()
+    leaves: list[Any] = []
+
+    def tensor(spec: ArraySpec) -> Any:
+        needs = program.grad and spec.kind == "float" and spec.requires_grad
+        t = lib.tensor(spec.make(), needs)
+        if needs:
+            leaves.append(t)
+        return t
+
+    context = contextlib.nullcontext() if program.grad else lib.no_grad()
+    x = tensor(program.x)
+    with context:
+        for index, step in enumerate(program.steps):
+            info = OPS[step.op]
+            extras = [tensor(spec) for spec in step.extras]
+            try:
+                if index and info.domain != "real" and info.domain != "ties":
+                    x = adapt(lib, x, info.domain)
+                inputs = [x] + extras
+                before = [lib.memory(t) for t in inputs if isinstance(t, lib.Tensor)]
+                y = info.fn(lib.t, lib.F, *inputs)
+            except Exception as error:  # noqa: BLE001 - every error is compared, none is lost
+                outcome.error = (index, type(error).__name__, str(error).splitlines()[0][:200] if str(error) else "")
+                outcome.error_classes = tuple(c.__name__ for c in type(error).__mro__)
+                return outcome
+            if isinstance(y, tuple):
+                y = y[0]
+            outcome.values.append(lib.numpy(y))
+            outcome.dtypes.append(lib.dtype(y))
+            outcome.shares.append(not info.inplace and any(overlaps(lib.memory(y), m) for m in before))
+            x = y
+    if not program.grad or not getattr(x, "requires_grad", False) or not leaves:
+        return outcome
+    weights = np.random.default_rng(program.seed).standard_normal(x.shape).astype(outcome.dtypes[-1])
+    try:
+        loss = (x * lib.tensor(weights, False)).sum()
+        grads = lib.grad(loss, leaves, create_graph=program.second_order)
+        outcome.grads = [None if g is None else lib.numpy(g) for g in grads]
+        if program.second_order:
+            rng = np.random.default_rng(program.seed + 1)
+            total = None
+            for g, leaf in zip(grads, leaves):
+                v = rng.standard_normal(leaf.shape)  # one draw per input: the same vectors in both libraries
+                if g is not None and g.requires_grad:
+                    term = (g * lib.tensor(v, False)).sum()
+                    total = term if total is None else total + term
+            if total is not None:
+                outcome.hvp = [None if h is None else lib.numpy(h) for h in lib.grad(total, leaves)]
+    except Exception as error:  # noqa: BLE001
+        outcome.backward_error = (type(error).__name__, str(error).splitlines()[0][:200] if str(error) else "")
+    return outcome
+
+
+# --------------------------------------------------------------------------- comparing
+
+@dataclass(frozen=True)
+class Mismatch:
+    kind: str
+    op: str
+    detail: str
+
+    @property
+    def signature(self) -> tuple[str, str]:
+        return self.kind, self.op
+
+
+def close(a: np.ndarray, b: np.ndarray, dtype: str) -> bool:
+    if a.shape != b.shape:
+        return False
+    if a.dtype.kind not in "fc" or b.dtype.kind not in "fc":
+        return np.array_equal(a, b)
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    nan = np.isnan(a) | np.isnan(b)
+    if not np.array_equal(np.isnan(a), np.isnan(b)):
+        return False
+    a, b = a[~nan], b[~nan]
+    if not np.array_equal(np.isinf(a) & (a > 0), np.isinf(b) & (b > 0)) or \
+            not np.array_equal(np.isinf(a) & (a < 0), np.isinf(b) & (b < 0)):
+        return False
+    finite = np.isfinite(a)
+    a, b = a[finite], b[finite]
+    scale = max(1.0, float(np.abs(a).max(initial=0)))
+    rtol, atol = (1e-3, 1e-4 * scale) if dtype == "float32" else (1e-7, 1e-9 * scale)
+    return bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def within_rounding(want: np.ndarray, have: np.ndarray, exact: np.ndarray | None) -> bool:
+    """For a float32 program: ours is as close to the float64 result ``exact`` as PyTorch's
+    float32 result is (up to twice its error plus a float32 ulp or two), where a tolerance
+    cannot tell rounding from a bug (divisions by a tiny deviation, cancellations)."""
+    if exact is None or exact.shape != want.shape or want.dtype.kind != "f":
+        return False
+    want, have, exact = (a.astype(np.float64) for a in (want, have, exact))
+    if not np.array_equal(np.isfinite(want), np.isfinite(have)):
+        return False
+    finite = np.isfinite(want) & np.isfinite(exact)
+    scale = max(1.0, float(np.abs(exact[finite]).max(initial=0)))
+    error_theirs = np.abs(want - exact)[finite]
+    error_ours = np.abs(have - exact)[finite]
+    return bool(np.all(error_ours <= 2 * error_theirs + 2e-7 * scale))
+
+
+def compare(program: Program, expected: Outcome, got: Outcome, exact: Outcome | None = None) -> list[Mismatch]:
+    """The differences between PyTorch's outcome (``expected``) and ours (``got``); ``exact``:
+    PyTorch's outcome of ``program.in_float64()``, which settles float32 rounding."""
+    found: list[Mismatch] = []
+    ops = [s.op for s in program.steps]
+    precision = program.precision
+    for i, (want, have) in enumerate(zip(expected.values, got.values)):
+        op = ops[i]
+        if want.shape != have.shape:
+            return [Mismatch("shape", op, f"step {i}: {want.shape} expected, got {have.shape}")]
+        if expected.dtypes[i] != got.dtypes[i]:  # the rest follows from the promotion (issue 15)
+            return [Mismatch("dtype", op, f"step {i}: {expected.dtypes[i]} expected, got {got.dtypes[i]}")]
+        if not close(want, have, precision) and not within_rounding(
+                want, have, exact.values[i] if exact and i < len(exact.values) else None):
+            return found + [Mismatch("value", op, f"step {i}: values differ by up to {_worst(want, have)}")]
+        if expected.shares[i] != got.shares[i]:
+            found.append(Mismatch("alias", op, f"step {i}: the result {'does not share' if expected.shares[i] else 'shares'}"
+                                  " memory with an input in PyTorch"))
+    if expected.error != got.error and (expected.error is None or got.error is None
+                                        or expected.error[0] != got.error[0]):
+        if got.error is not None and (expected.error is None or got.error[0] < expected.error[0]):
+            step, kind, message = got.error
+            return found + [Mismatch("refused", ops[step], f"step {step}: {kind}: {message}")]
+        step, kind, message = expected.error
+        return found + [Mismatch("accepted", ops[step], f"step {step}: PyTorch raises {kind}: {message}")]
+    if expected.error and got.error and expected.error[1] not in got.error_classes:
+        found.append(Mismatch("error_type", ops[expected.error[0]],
+                              f"PyTorch raises {expected.error[1]}, we raise {got.error[1]}: {got.error[2]}"))
+    if expected.error:
+        return found
+    last = ops[-1]
+    if (expected.backward_error is None) != (got.backward_error is None):
+        if got.backward_error:
+            return found + [Mismatch("refused_backward", last, f"{got.backward_error}")]
+        return found + [Mismatch("accepted_backward", last, f"PyTorch: {expected.backward_error}")]
+    finite = expected.grads is not None and all(g is None or np.isfinite(g).all() for g in expected.grads)
+    for kind, want, have, reference in (("grad", expected.grads, got.grads, exact and exact.grads),
+                                        ("second_order", expected.hvp, got.hvp, exact and exact.hvp)):
+        if want is None and have is None or kind == "second_order" and not finite:
+            continue  # (the derivatives of a NaN or infinite gradient are not compared)
+        if want is None or have is None:  # no gradient at all: the same as zeros everywhere
+            want, have = want or [None] * len(have), have or [None] * len(want)
+        for j, (w, h) in enumerate(zip(want, have)):
+            w = np.zeros_like(h) if w is None and h is not None else w
+            h = np.zeros_like(w) if h is None and w is not None else h
+            r = reference[j] if reference and j < len(reference) else None
+            if w is not None and not close(w, h, precision) and not within_rounding(w, h, r):  # None: zeros
+                found.append(Mismatch(kind, _blame(program, ops), f"input {j}: differs by up to {_worst(w, h)}"))
+                break
+    return found
+
+
+def _blame(program: Program, ops: list[str]) -> str:
+    """A gradient mismatch is the whole chain's; name it by its operations."""
+    return "+".join(ops) if len(ops) <= 2 else ops[-1]
+
+
+def _worst(a: np.ndarray, b: np.ndarray) -> str:
+    try:
+        difference = np.abs(a.astype(np.float64) - b.astype(np.float64))
+        return f"{np.nanmax(difference):.3g}" if difference.size else "0"
+    except (ValueError, TypeError):
+        return "?"
+
+
+# --------------------------------------------------------------------------- drawing programs
+
+_SHAPE_PROBE: Library | None = None
+
+
+def _probe() -> Library:
+    global _SHAPE_PROBE
+    if _SHAPE_PROBE is None:
+        _SHAPE_PROBE = Library("torch")
+    return _SHAPE_PROBE
+
+
+def _applicable(shape: tuple[int, ...], first: bool) -> list[tuple[OpInfo, Sequence[Input]]]:
+    found = []
+    for info in op_db:
+        extras = info.inputs_for(shape)
+        if extras is not None and (first or info.domain != "ties"):
+            found.append((info, extras))
+    return found
+
+
+@st.composite
+def programs(draw: Callable[..., Any], self_check: bool = False) -> Program:
+    """A random program whose every step applies (by PyTorch's shapes) to the result before it."""
+    dtype = draw(st.sampled_from(["float32", "float64"]))
+    ndim = draw(st.integers(0, 4))
+    shape = tuple(draw(st.lists(st.integers(1, 5), min_size=ndim, max_size=ndim)))
+    seeds = itertools.count(draw(st.integers(0, 2 ** 30)))
+    layouts = st.sampled_from(LAYOUTS)
+    probe = _probe()
+    first_choices = _applicable(shape, True)
+    info, extras = draw(st.sampled_from(first_choices))
+    x = ArraySpec(shape, dtype, domain=info.domain, layout=draw(layouts), seed=next(seeds))
+    current = probe.tensor(x.make(), False)
+    steps = []
+    for index in range(draw(st.integers(1, 5))):
+        if index:
+            choices = _applicable(tuple(current.shape), False)
+            if not choices:
+                break
+            info, extras = draw(st.sampled_from(choices))
+        specs = tuple(ArraySpec(e.shape, e.dtype or dtype, e.kind, e.domain, e.high,
+                                draw(layouts) if e.any_layout else "contiguous", next(seeds), e.requires_grad)
+                      for e in extras)
+        steps.append(Step(info.name, specs))
+        try:
+            inputs = [adapt(probe, current, info.domain) if index else current]
+            y = info.fn(probe.t, probe.F, *inputs, *[probe.tensor(s.make(), False) for s in specs])
+        except Exception:  # noqa: BLE001 - an error ends the program; it is compared like any result
+            break
+        y = y[0] if isinstance(y, tuple) else y
+        if not y.is_floating_point():
+            break
+        current = y.detach()
+    ops = [OPS[s.op] for s in steps]
+    grad = draw(st.booleans()) or draw(st.booleans())  # three in four programs record a graph
+    second = grad and dtype == "float64" and all(o.second_order for o in ops) and draw(st.booleans())
+    return Program(x, tuple(steps), grad, second, seed=next(seeds))
+
+
+# --------------------------------------------------------------------------- the run
+
+
+# PyTorch's own bugs met on the way, each with its reproducer and what the fuzzer does about it.
+TORCH_BUGS = {
+    "max_pool2d window wholly in padding": (
+        "F.max_pool2d(torch.zeros(1, 1, 1, 1), 2, stride=2, padding=1, return_indices=True)[1] holds an index "
+        "outside the input when a window covers only padding (its value is -inf). Avoided: the op table's "
+        "pools never pad more than the kernel reaches into the input."),
+    "batch_norm reads a strided weight as contiguous": (
+        "w = torch.from_numpy(np.array([-0.9, 0, 0.0015, 0, 0.26, 0], np.float32)[::2]).requires_grad_(); "
+        "F.batch_norm(x, torch.zeros(3), torch.ones(3), w, training=False).backward(torch.ones(3, 3)) gives "
+        "x.grad rows [-0.9, 0, 0.0015] instead of [-0.9, 0.0015, 0.26]; training=True too. Avoided: "
+        "batch_norm's statistics, weight and bias are contiguous in the op table (Input.any_layout=False)."),
+    "nll_loss over images needs a contiguous input in backward": (
+        "x = torch.from_numpy(np.asfortranarray(np.random.randn(3, 4, 3, 4).astype(np.float32)))"
+        ".requires_grad_(); F.nll_loss(x, torch.zeros(3, 3, 4, dtype=torch.long)).backward() raises "
+        "'grad_input must be contiguous'. Counted apart: a program whose PyTorch backward raises that is "
+        "not compared."),
+    "a result that depends on the memory layout": (
+        "x = torch.from_numpy(np.asfortranarray(np.random.randn(1, 4, 1, 5))).requires_grad_(); "
+        "F.batch_norm(x, None, None, training=True).backward(g) gives another x.grad than the same values "
+        "in row-major memory (x counts as channels-last with its size-1 dimensions). Counted apart: a "
+        "program where we agree with PyTorch on the same inputs in row-major memory, and PyTorch's two "
+        "runs disagree."),
+    "writes into an expanded tensor": (
+        "v = torch.tensor([1.0]).expand(2); v[0] = 5 changes both elements, which share one memory location; "
+        "PyTorch's documentation of expand calls in-place changes of such tensors unsupported. Ours refuses "
+        "them (broadcast views are read-only). Counted apart."),
+    "std's second derivative where a deviation is 0": (
+        "x = torch.tensor([[1., 0.5], [0., 0.5]], dtype=torch.float64, requires_grad=True); (g,) = "
+        "torch.autograd.grad((torch.softmax(x.std(0, keepdim=True), 1) * 0.3).sum(), x, create_graph=True); "
+        "torch.autograd.grad((g * torch.tensor([[0.3, -0.2], [0.5, 0.7]])).sum(), x) is NaN in column 0: the "
+        "double backward of std divides by column 1's zero deviation and softmax mixes the NaN into "
+        "column 0, whose deviation is 0.71 (ours: finite). Counted apart: a program with std whose "
+        "PyTorch Hessian-vector product has NaN where its gradients are finite and ours are not NaN."),
+}
+
+
+def torch_bug(program: Program, expected: Outcome, got: Outcome) -> str | None:
+    """The TORCH_BUGS entry that explains a difference, if one does."""
+    if expected.hvp and got.hvp and any("std" in s.op for s in program.steps) and all(
+            g is None or np.isfinite(g).all() for g in expected.grads or ()) and any(
+            h is not None and np.isnan(h).any() for h in expected.hvp) and not any(
+            h is not None and np.isnan(h).any() for h in got.hvp):
+        return "std's second derivative where a deviation is 0"
+    if expected.backward_error and "grad_input must be contiguous" in expected.backward_error[1]:
+        return "nll_loss over images needs a contiguous input in backward"
+    if got.error and expected.error is None and "read-only view (from expand" in got.error[2]:
+        return "writes into an expanded tensor"
+    return None
+
+
+@dataclass
+class Report:
+    examples: int = 0
+    seconds: float = 0.0
+    mismatches: Counter = field(default_factory=Counter)
+    first: dict[tuple[str, str], tuple[Mismatch, Program]] = field(default_factory=dict)
+    ops_drawn: Counter = field(default_factory=Counter)
+    torch_bugs: Counter = field(default_factory=Counter)
+
+    def add(self, program: Program, found: list[Mismatch]) -> None:
+        self.examples += 1
+        self.ops_drawn.update(s.op for s in program.steps)
+        for mismatch in found:
+            self.mismatches[mismatch.kind] += 1
+            self.first.setdefault(mismatch.signature, (mismatch, program))
+
+    def signatures(self, kinds: set[str] | None = None) -> list[tuple[str, str]]:
+        return sorted(s for s in self.first if kinds is None or s[0] in kinds)
+
+    def summary(self, limit: int = 60) -> str:
+        lines = [f"{self.examples} programs in {self.seconds:.0f} s over {len(self.ops_drawn)} op variants; "
+                 f"mismatches by kind: {dict(self.mismatches) or 'none'}; {len(self.first)} signatures; "
+                 f"PyTorch's own bugs met: {dict(self.torch_bugs) or 'none'}"]
+        for signature in self.signatures()[:limit]:
+            mismatch, program = self.first[signature]
+            lines.append(f"  [{mismatch.kind}] {mismatch.op}: {mismatch.detail}\n      {program.describe()}")
+        if len(self.first) > limit:
+            lines.append(f"  ... {len(self.first) - limit} more signatures")
+        return "\n".join(lines)
+
+
+def fuzz(examples: int, self_check: bool = False) -> Report:
+    """Run ``examples`` derandomized programs; PyTorch against us, or against itself."""
+    expected_lib = Library("torch")
+    got_lib = Library("torch") if self_check else Library("tinygrad_cnn")
+    report = Report()
+    start = time.perf_counter()
+
+    @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(programs(self_check))
+    def one(program: Program) -> None:
+        expected, got = run(program, expected_lib), run(program, got_lib)
+        bug = torch_bug(program, expected, got)
+        if bug is not None:
+            report.torch_bugs[bug] += 1
+            report.examples += 1
+            return
+        found = compare(program, expected, got)
+        numeric = ("value", "grad", "second_order")
+        if program.precision == "float32" and any(m.kind in numeric for m in found):
+            found = compare(program, expected, got, run(program.in_float64(), expected_lib))
+        if any(m.kind in numeric for m in found):  # does PyTorch's own result depend on the layout?
+            row_major = run(program.contiguous(), expected_lib)
+            if not compare(program, row_major, got) and compare(program, expected, row_major):
+                report.torch_bugs["a result that depends on the memory layout"] += 1
+                report.examples += 1
+                return
+        report.add(program, found)
+
+    with np.errstate(all="ignore"), _quiet():
+        one()
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def replay(program: Program) -> None:
+    """Print what each library computes for ``program``, step by step (for investigating)."""
+    for lib in (Library("torch"), Library("tinygrad_cnn")):
+        with np.errstate(all="ignore"), _quiet():
+            outcome = run(program, lib)
+        print(f"--- {lib.name}: error={outcome.error} backward_error={outcome.backward_error}")
+        for step, value, dtype, shares in zip(program.steps, outcome.values, outcome.dtypes, outcome.shares):
+            print(f"  {step.op}: {dtype} shares={shares}\n{value}")
+        print(f"  grads: {outcome.grads}\n  hvp: {outcome.hvp}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=CI_EXAMPLES)
+    parser.add_argument("--self-check", action="store_true", help="PyTorch against itself")
+    parser.add_argument("--limit", type=int, default=80, help="signatures to print")
+    args = parser.parse_args(argv)
+    report = fuzz(args.examples, args.self_check)
+    print(report.summary(args.limit))
+    return 0 if not report.first else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+

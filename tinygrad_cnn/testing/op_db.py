@@ -1,0 +1,576 @@
+"""The op table: every public operation, in variants, as PyTorch code.
+
+Each ``OpInfo`` is written once against PyTorch's names, ``fn(t, F, x, *extras)``, where ``t``
+is the top-level module and ``F`` its functional module. Called with ``tinygrad_cnn`` and
+``tinygrad_cnn.functional`` it runs here; called with ``torch`` and ``torch.nn.functional`` it
+runs there, which is how the differential fuzzer (``tests/fuzz.py``) holds one to the other.
+The library itself never imports PyTorch.
+
+``x`` is the tensor an operation applies to (the current value of a random program);
+``extras(shape)`` describes the other inputs it needs for an ``x`` of that shape, or returns
+None when the operation does not apply to that shape.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Input:
+    """One more input of an operation. ``kind``: "float" (values from ``domain``), "index"
+    (integers in [0, high)), "bool", or "int"; ``dtype`` None means x's float dtype.
+    ``requires_grad``: a float input that gradients are checked for. ``any_layout``: False
+    where PyTorch's own kernel misreads other memory layouts of it (the fuzzer's TORCH_BUGS)."""
+
+    shape: Shape
+    kind: str = "float"
+    domain: str = "real"
+    high: int = 0
+    dtype: str | None = None
+    requires_grad: bool = True
+    any_layout: bool = True
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    """An operation variant.
+
+    ``domain`` is where x's values must lie ("real", "positive", "nonzero", "unit": (0, 1),
+    or "ties": few distinct values); ``second_order``: PyTorch and this library both
+    differentiate its gradient; ``inplace``: it changes x itself; ``min_ndim``/``max_ndim``
+    bound x's dimensions.
+    """
+
+    name: str
+    fn: Callable[..., Any]
+    extras: Callable[[Shape], Sequence[Input] | None] = lambda shape: ()
+    domain: str = "real"
+    min_ndim: int = 0
+    max_ndim: int = 4
+    second_order: bool = True
+    inplace: bool = False
+    float_only: bool = True
+
+    @property
+    def family(self) -> str:
+        """The operation's name without the variant ("conv2d" for "conv2d/stride2")."""
+        return self.name.split("/")[0]
+
+    def inputs_for(self, shape: Shape) -> Sequence[Input] | None:
+        """The other inputs for an x of ``shape``, or None when the variant does not apply."""
+        if not self.min_ndim <= len(shape) <= self.max_ndim:
+            return None
+        return self.extras(shape)
+
+
+op_db: list[OpInfo] = []
+
+
+def _add(*infos: OpInfo) -> None:
+    op_db.extend(infos)
+
+
+def _same(shape: Shape, **kwargs: Any) -> tuple[Input, ...]:
+    return (Input(shape, **kwargs),)
+
+
+def _needs(predicate: Callable[[Shape], bool], extras: Callable[[Shape], Sequence[Input]] = lambda s: ()
+           ) -> Callable[[Shape], Sequence[Input] | None]:
+    return lambda shape: extras(shape) if predicate(shape) else None
+
+
+def _channel_vector(shape: Shape, **kwargs: Any) -> Input:
+    return Input((shape[1],), **kwargs)
+
+
+# --------------------------------------------------------------------------- elementwise
+
+_UNARY: dict[str, tuple[Callable[..., Any], str]] = {
+    "neg": (lambda t, F, x: -x, "real"),
+    "abs": (lambda t, F, x: x.abs(), "real"),
+    "sign": (lambda t, F, x: x.sign(), "real"),
+    "floor": (lambda t, F, x: x.floor(), "real"),
+    "ceil": (lambda t, F, x: t.ceil(x), "real"),
+    "round": (lambda t, F, x: x.round(), "real"),
+    "trunc": (lambda t, F, x: x.trunc(), "real"),
+    "square": (lambda t, F, x: x.square(), "real"),
+    "sqrt": (lambda t, F, x: x.sqrt(), "positive"),
+    "rsqrt": (lambda t, F, x: x.rsqrt(), "positive"),
+    "exp": (lambda t, F, x: x.exp(), "real"),
+    "log": (lambda t, F, x: x.log(), "positive"),
+    "log1p": (lambda t, F, x: x.log1p(), "positive"),
+    "sigmoid": (lambda t, F, x: x.sigmoid(), "real"),
+    "tanh": (lambda t, F, x: t.tanh(x), "real"),
+    "relu": (lambda t, F, x: x.relu(), "real"),
+    "relu/ties": (lambda t, F, x: F.relu(x), "ties"),
+    "clamp/min": (lambda t, F, x: x.clamp(min=0.1), "real"),
+    "clamp/max": (lambda t, F, x: x.clamp(max=0.2), "real"),
+    "clamp/both": (lambda t, F, x: t.clamp(x, -0.5, 0.5), "ties"),
+    "clip/min_only_zero": (lambda t, F, x: x.clip(min=0), "ties"),
+    "pow/2": (lambda t, F, x: x ** 2, "real"),
+    "pow/3": (lambda t, F, x: x.pow(3), "real"),
+    "pow/0": (lambda t, F, x: x ** 0, "ties"),
+    "pow/half": (lambda t, F, x: x ** 0.5, "positive"),
+    "pow/minus1": (lambda t, F, x: x ** -1, "nonzero"),
+    "rpow/2": (lambda t, F, x: 2 ** x, "real"),
+    "mul/scalar": (lambda t, F, x: x * 2.5, "real"),
+    "rmul/scalar": (lambda t, F, x: 3 * x, "real"),
+    "add/scalar": (lambda t, F, x: x + 1, "real"),
+    "rsub/scalar": (lambda t, F, x: 1 - x, "real"),
+    "div/scalar": (lambda t, F, x: x / 3, "real"),
+    "rdiv/scalar": (lambda t, F, x: 3 / x, "nonzero"),
+    "relu6": (lambda t, F, x: F.relu6(x * 4), "ties"),
+    "hardtanh": (lambda t, F, x: F.hardtanh(x), "ties"),
+    "hardtanh/bounds": (lambda t, F, x: F.hardtanh(x, -0.25, 0.5), "real"),
+    "leaky_relu": (lambda t, F, x: F.leaky_relu(x, 0.1), "ties"),
+    "elu": (lambda t, F, x: F.elu(x), "real"),
+    "selu": (lambda t, F, x: F.selu(x), "real"),
+    "gelu": (lambda t, F, x: F.gelu(x), "real"),
+    "gelu/tanh": (lambda t, F, x: F.gelu(x, approximate="tanh"), "real"),
+    "silu": (lambda t, F, x: F.silu(x), "real"),
+    "mish": (lambda t, F, x: F.mish(x), "real"),
+    "softplus": (lambda t, F, x: F.softplus(x), "real"),
+    "softplus/beta_threshold": (lambda t, F, x: F.softplus(x, beta=2, threshold=1), "real"),
+    "hardswish": (lambda t, F, x: F.hardswish(x * 4), "real"),
+    "hardsigmoid": (lambda t, F, x: F.hardsigmoid(x * 4), "real"),  # (PyTorch has no second derivative)
+    "logsigmoid": (lambda t, F, x: F.logsigmoid(x), "real"),
+    "F.sigmoid": (lambda t, F, x: F.sigmoid(x), "real"),
+    "F.tanh": (lambda t, F, x: F.tanh(x), "real"),
+}
+_add(*(OpInfo(name, fn, domain=domain, second_order=name != "hardsigmoid") for name, (fn, domain) in _UNARY.items()))
+
+
+def _broadcast_partners(shape: Shape) -> dict[str, Shape]:
+    """Shapes that broadcast against ``shape``: the same, trailing dims only, ones, 0-d."""
+    partners = {"same": shape, "scalar_tensor": ()}
+    if len(shape) >= 2:
+        partners["trailing"] = shape[1:]
+        partners["ones"] = tuple(1 if i % 2 else n for i, n in enumerate(shape))
+        partners["leading"] = (2,) + shape if len(shape) < 4 else shape
+    return partners
+
+
+_BINARY: dict[str, tuple[Callable[..., Any], str]] = {
+    "add": (lambda t, F, x, y: x + y, "real"),
+    "sub": (lambda t, F, x, y: x - y, "real"),
+    "mul": (lambda t, F, x, y: x * y, "real"),
+    "div": (lambda t, F, x, y: x / y, "nonzero"),
+    "pow": (lambda t, F, x, y: x.abs() ** y, "real"),
+    "where": (lambda t, F, x, y: t.where(x > 0, x, y), "real"),
+}
+for _name, (_fn, _domain) in _BINARY.items():
+    for _partner in ("same", "scalar_tensor", "trailing", "ones", "leading"):
+        _add(OpInfo(f"{_name}/{_partner}", _fn,
+                    extras=lambda shape, p=_partner, d=_domain: (
+                        (Input(_broadcast_partners(shape)[p], domain=d),) if p in _broadcast_partners(shape)
+                        else None)))
+
+# dtype promotion: PyTorch's result_type, not NumPy's (issue 15 owns the fix)
+_add(
+    OpInfo("mul/int64_tensor", lambda t, F, x, y: x * y, extras=lambda s: (Input(s, kind="int", high=4),)),
+    OpInfo("add/float64_0d", lambda t, F, x, y: x + y,
+           extras=lambda s: (Input((), dtype="float64", requires_grad=False),)),
+    OpInfo("pow/int64_tensor", lambda t, F, x, y: x ** y, extras=lambda s: (Input(s, kind="int", high=3),)),
+    OpInfo("add/bool_tensor", lambda t, F, x, y: x + y, extras=lambda s: (Input(s, kind="bool"),)),
+    OpInfo("mul/float64_tensor", lambda t, F, x, y: x * y, extras=lambda s: (Input(s, dtype="float64"),)),
+    OpInfo("masked_fill", lambda t, F, x, m: x.masked_fill(m, 0.5), extras=lambda s: (Input(s, kind="bool"),)),
+    OpInfo("masked_fill/broadcast_mask", lambda t, F, x, m: x.masked_fill(m, -1.0),
+           extras=lambda s: (Input(s[-1:], kind="bool"),) if s else None),
+    OpInfo("compare/gt", lambda t, F, x, y: x > y, extras=lambda s: (Input(s),), second_order=False),
+    OpInfo("compare/eq_scalar", lambda t, F, x: x == 0.5, domain="ties", second_order=False),
+)
+
+# --------------------------------------------------------------------------- reductions
+
+_DIMS: dict[str, Callable[[Shape], Any]] = {
+    "all": lambda s: None, "0": lambda s: 0, "last": lambda s: -1, "first_and_last": lambda s: (0, -1),
+}
+for _dims_name, _dims in _DIMS.items():
+    for _keep in ((False,) if _dims_name == "all" else (False, True)):
+        _tag = f"{_dims_name}{'_keepdim' if _keep else ''}"
+        _needs_dim = _dims_name != "all"
+        _min = 2 if _dims_name == "first_and_last" else (1 if _needs_dim else 0)
+
+        def _dim_args(shape: Shape, d=_dims, k=_keep) -> dict[str, Any]:
+            dim = d(shape)
+            return {} if dim is None else {"dim": dim, "keepdim": k}
+
+        _add(
+            OpInfo(f"sum/{_tag}", lambda t, F, x, a=_dim_args: x.sum(**a(x.shape)), min_ndim=_min),
+            OpInfo(f"mean/{_tag}", lambda t, F, x, a=_dim_args: x.mean(**a(x.shape)), min_ndim=_min),
+            OpInfo(f"amax/{_tag}", lambda t, F, x, d=_dims, k=_keep: x.amax(
+                dim=() if d(x.shape) is None else d(x.shape), keepdim=k), domain="ties", min_ndim=_min),
+            OpInfo(f"var/{_tag}", lambda t, F, x, a=_dim_args: x.var(**a(x.shape)), min_ndim=max(_min, 1)),
+            OpInfo(f"std/{_tag}", lambda t, F, x, a=_dim_args: x.std(**a(x.shape)), min_ndim=max(_min, 1)),
+            OpInfo(f"logsumexp/{_tag}", lambda t, F, x, d=_dims, k=_keep: x.logsumexp(
+                dim=tuple(range(x.ndim)) if d(x.shape) is None else d(x.shape), keepdim=k), min_ndim=max(_min, 1)),
+        )
+        if _dims_name in ("0", "last"):
+            _add(
+                OpInfo(f"max_dim/{_tag}", lambda t, F, x, d=_dims, k=_keep: x.max(d(x.shape), keepdim=k).values,
+                       domain="ties", min_ndim=1),
+                OpInfo(f"min_dim/{_tag}", lambda t, F, x, d=_dims, k=_keep: x.min(dim=d(x.shape), keepdim=k)[0],
+                       domain="ties", min_ndim=1),
+                OpInfo(f"argmax/{_tag}", lambda t, F, x, d=_dims, k=_keep: x.argmax(d(x.shape), keepdim=k),
+                       domain="ties", min_ndim=1, second_order=False),
+                OpInfo(f"argmin/{_tag}", lambda t, F, x, d=_dims, k=_keep: x.argmin(dim=d(x.shape), keepdim=k),
+                       domain="ties", min_ndim=1, second_order=False),
+            )
+_add(
+    OpInfo("max/all", lambda t, F, x: x.max(), domain="ties"),
+    OpInfo("min/all", lambda t, F, x: t.min(x), domain="ties"),
+    OpInfo("var/correction0", lambda t, F, x: x.var(dim=-1, correction=0), min_ndim=1),
+    OpInfo("std/unbiased_false", lambda t, F, x: x.std(0, unbiased=False), min_ndim=1),
+    OpInfo("mean/tuple_dims_keepdim", lambda t, F, x: x.mean((0, 1), keepdim=True), min_ndim=2),
+)
+for _dim_name, _dim in (("0", 0), ("last", -1), ("1", 1)):
+    _add(
+        OpInfo(f"softmax/{_dim_name}", lambda t, F, x, d=_dim: F.softmax(x, dim=d), min_ndim=max(1, _dim + 1)),
+        OpInfo(f"log_softmax/{_dim_name}", lambda t, F, x, d=_dim: x.log_softmax(d), min_ndim=max(1, _dim + 1)),
+    )
+
+# --------------------------------------------------------------------------- shape and indexing
+
+_add(
+    OpInfo("reshape/flat", lambda t, F, x: x.reshape(-1)),
+    OpInfo("reshape/reversed", lambda t, F, x: x.reshape(x.shape[::-1])),
+    OpInfo("reshape/split_first", lambda t, F, x: x.reshape(1, *x.shape), max_ndim=3),
+    OpInfo("view/flat", lambda t, F, x: x.view(-1)),
+    OpInfo("view/batch_flat", lambda t, F, x: x.view(x.size(0), -1), min_ndim=2),
+    OpInfo("view_as", lambda t, F, x: x.view_as(x)),
+    OpInfo("flatten", lambda t, F, x: x.flatten()),
+    OpInfo("flatten/from1", lambda t, F, x: t.flatten(x, 1), min_ndim=2),
+    OpInfo("permute/reversed", lambda t, F, x: x.permute(*range(x.ndim - 1, -1, -1)), min_ndim=1),
+    OpInfo("permute/channels_last", lambda t, F, x: x.permute(0, 2, 3, 1), min_ndim=4),
+    OpInfo("transpose/first_last", lambda t, F, x: x.transpose(0, -1), min_ndim=1),
+    OpInfo("T", lambda t, F, x: x.T, min_ndim=2, max_ndim=2),
+    OpInfo("unsqueeze/0", lambda t, F, x: x.unsqueeze(0), max_ndim=3),
+    OpInfo("unsqueeze/last", lambda t, F, x: t.unsqueeze(x, -1), max_ndim=3),
+    OpInfo("squeeze/all", lambda t, F, x: x.squeeze()),
+    OpInfo("squeeze/0", lambda t, F, x: x.squeeze(0)),
+    OpInfo("expand/new_dim", lambda t, F, x: x.expand(2, *x.shape), max_ndim=3),
+    OpInfo("expand_as", lambda t, F, x, y: x.expand_as(y),
+           extras=lambda s: (Input((2,) + s, requires_grad=False),), max_ndim=3),
+    OpInfo("repeat/twice", lambda t, F, x: x.repeat(*([2] + [1] * (x.ndim - 1))), min_ndim=1),
+    OpInfo("repeat/ones", lambda t, F, x: x.repeat(*([1] * x.ndim)), min_ndim=1),
+    OpInfo("repeat/new_dim", lambda t, F, x: x.repeat(2, *([1] * x.ndim)), max_ndim=3),
+    OpInfo("flip/0", lambda t, F, x: x.flip(0), min_ndim=1),
+    OpInfo("flip/all", lambda t, F, x: t.flip(x, tuple(range(x.ndim)))),
+    OpInfo("contiguous", lambda t, F, x: x.contiguous()),
+    OpInfo("clone", lambda t, F, x: x.clone()),
+    OpInfo("cat/self", lambda t, F, x: t.cat([x, x], dim=0), min_ndim=1),
+    OpInfo("cat/one", lambda t, F, x: t.cat([x]), min_ndim=1),
+    OpInfo("cat/other_last", lambda t, F, x, y: t.cat((x, y), -1), extras=lambda s: (Input(s),), min_ndim=1),
+    OpInfo("stack/self", lambda t, F, x: t.stack([x, x * 2], dim=-1), max_ndim=3),
+    OpInfo("stack/one", lambda t, F, x: t.stack([x]), max_ndim=3),
+    OpInfo("split/first", lambda t, F, x: x.split(2)[0], min_ndim=1),
+    OpInfo("split/last_sections", lambda t, F, x: t.split(x, [1, x.shape[-1] - 1], -1)[-1],
+           extras=_needs(lambda s: len(s) >= 1 and s[-1] >= 1)),
+    OpInfo("chunk/last", lambda t, F, x: x.chunk(2, dim=-1)[-1], min_ndim=1),
+    OpInfo("getitem/int", lambda t, F, x: x[0], min_ndim=1),
+    OpInfo("getitem/negative_int", lambda t, F, x: x[-1], min_ndim=1),
+    OpInfo("getitem/element", lambda t, F, x: x[(0,) * x.ndim], min_ndim=1),
+    OpInfo("getitem/slice", lambda t, F, x: x[:, 1:], min_ndim=2),
+    OpInfo("getitem/step", lambda t, F, x: x[..., ::2], min_ndim=1),
+    OpInfo("getitem/none", lambda t, F, x: x[None], max_ndim=3),
+    OpInfo("getitem/index_tensor", lambda t, F, x, i: x[i], min_ndim=1,
+           extras=lambda s: (Input((3,), kind="index", high=s[0]),) if s[0] else None),
+    OpInfo("getitem/bool_mask", lambda t, F, x, m: x[m], extras=lambda s: (Input(s, kind="bool"),), min_ndim=1),
+    OpInfo("index_select/last", lambda t, F, x, i: x.index_select(-1, i), min_ndim=1,
+           extras=lambda s: (Input((4,), kind="index", high=s[-1]),) if s[-1] else None),
+    OpInfo("gather/last", lambda t, F, x, i: x.gather(-1, i), min_ndim=1,
+           extras=lambda s: (Input(s, kind="index", high=s[-1]),) if s[-1] else None),
+    OpInfo("where/scalar_other", lambda t, F, x: t.where(x > 0, x, 0.0)),
+)
+
+# --------------------------------------------------------------------------- matrix products
+
+_add(
+    OpInfo("matmul/matrix", lambda t, F, x, w: x @ w, min_ndim=2, max_ndim=2,
+           extras=lambda s: (Input((s[-1], 3)),)),
+    OpInfo("matmul/batched", lambda t, F, x, w: t.matmul(x, w), min_ndim=3, max_ndim=4,
+           extras=lambda s: (Input((s[-1], 2)),)),
+    OpInfo("matmul/vector", lambda t, F, x, v: x @ v, min_ndim=1, max_ndim=3, extras=lambda s: (Input((s[-1],)),)),
+    OpInfo("linear", lambda t, F, x, w, b: F.linear(x, w, b), min_ndim=1,
+           extras=lambda s: (Input((3, s[-1])), Input((3,)))),
+    OpInfo("linear/no_bias", lambda t, F, x, w: F.linear(x, w), min_ndim=2, extras=lambda s: (Input((2, s[-1])),)),
+)
+
+# --------------------------------------------------------------------------- convolution
+
+
+def _image(shape: Shape, kernel: int = 1, dilation: int = 1, padding: int = 0) -> bool:
+    """x is an (N, C, H, W) image large enough for the kernel."""
+    extent = dilation * (kernel - 1) + 1
+    return len(shape) == 4 and min(shape[2:]) + 2 * padding >= extent and shape[0] >= 1
+
+
+_CONVS: dict[str, dict[str, Any]] = {
+    "k3": {"kernel": 3}, "k1": {"kernel": 1}, "k2_stride2": {"kernel": 2, "stride": 2},
+    "k3_pad1": {"kernel": 3, "padding": 1}, "k3_pad_same": {"kernel": 3, "padding": "same"},
+    "k2_dilation2": {"kernel": 2, "dilation": 2}, "k3_stride2_pad1": {"kernel": 3, "stride": 2, "padding": 1},
+    "k1x3": {"kernel": (1, 3)}, "k3_groups": {"kernel": 3, "groups": 2}, "depthwise": {"kernel": 3, "groups": -1},
+    "k2_no_bias": {"kernel": 2, "bias": False}, "k3_pad2_stride3": {"kernel": 3, "padding": 2, "stride": 3},
+}
+
+
+def _conv_extras(setting: dict[str, Any]) -> Callable[[Shape], Sequence[Input] | None]:
+    def extras(shape: Shape) -> Sequence[Input] | None:
+        kernel = setting["kernel"] if isinstance(setting["kernel"], tuple) else (setting["kernel"],) * 2
+        padding = setting.get("padding", 0)
+        pad = kernel[0] // 2 if padding == "same" else padding
+        if not _image(shape, max(kernel), setting.get("dilation", 1), pad):
+            return None
+        channels = shape[1]
+        groups = channels if setting.get("groups") == -1 else setting.get("groups", 1)
+        if not channels or channels % groups:
+            return None
+        out = channels if groups == channels else 3 * groups
+        weight = Input((out, channels // groups, *kernel))
+        return (weight, Input((out,))) if setting.get("bias", True) else (weight,)
+    return extras
+
+
+for _name, _setting in _CONVS.items():
+    def _conv(t, F, x, w, b=None, s=_setting):
+        groups = x.shape[1] if s.get("groups") == -1 else s.get("groups", 1)
+        return F.conv2d(x, w, b, stride=s.get("stride", 1), padding=s.get("padding", 0),
+                        dilation=s.get("dilation", 1), groups=groups)
+    _add(OpInfo(f"conv2d/{_name}", _conv, extras=_conv_extras(_setting), min_ndim=4))
+
+_TRANSPOSED: dict[str, dict[str, Any]] = {
+    "k3": {"kernel": 3}, "k2_stride2": {"kernel": 2, "stride": 2}, "k3_stride2_pad1_out1":
+    {"kernel": 3, "stride": 2, "padding": 1, "output_padding": 1}, "k3_groups": {"kernel": 3, "groups": 2},
+    "k2_dilation2": {"kernel": 2, "dilation": 2}, "k1": {"kernel": 1},
+}
+for _name, _setting in _TRANSPOSED.items():
+    def _conv_t(t, F, x, w, b, s=_setting):
+        return F.conv_transpose2d(x, w, b, stride=s.get("stride", 1), padding=s.get("padding", 0),
+                                  output_padding=s.get("output_padding", 0), groups=s.get("groups", 1),
+                                  dilation=s.get("dilation", 1))
+
+    def _conv_t_extras(shape: Shape, s=_setting) -> Sequence[Input] | None:
+        groups = s.get("groups", 1)
+        if len(shape) != 4 or shape[1] % groups:
+            return None
+        k = s["kernel"]
+        return Input((shape[1], 2, k, k)), Input((2 * groups,))
+    _add(OpInfo(f"conv_transpose2d/{_name}", _conv_t, extras=_conv_t_extras, min_ndim=4))
+
+# --------------------------------------------------------------------------- pooling and resizing
+
+_POOLS: dict[str, dict[str, Any]] = {
+    "k2": {"kernel_size": 2}, "k3_stride1": {"kernel_size": 3, "stride": 1}, "k2_stride1_pad1":
+    {"kernel_size": 2, "stride": 1, "padding": 1}, "k3_stride2_pad1": {"kernel_size": 3, "stride": 2, "padding": 1},
+    "k2_ceil": {"kernel_size": 2, "ceil_mode": True}, "k1x2": {"kernel_size": (1, 2)},
+}
+for _name, _setting in _POOLS.items():
+    _k = _setting["kernel_size"] if isinstance(_setting["kernel_size"], tuple) else (_setting["kernel_size"],) * 2
+    _padding = _setting.get("padding", 0)
+    _fits = _needs(lambda s, k=_k, p=_padding: _image(s, max(k), 1, p))
+    _add(
+        OpInfo(f"max_pool2d/{_name}", lambda t, F, x, s=_setting: F.max_pool2d(x, **s), extras=_fits,
+               domain="ties", min_ndim=4),
+        OpInfo(f"avg_pool2d/{_name}", lambda t, F, x, s=_setting: F.avg_pool2d(x, **s), extras=_fits, min_ndim=4),
+    )
+_add(
+    OpInfo("max_pool2d/dilation2", lambda t, F, x: F.max_pool2d(x, 2, stride=1, dilation=2),
+           extras=_needs(lambda s: _image(s, 2, 2)), domain="ties", min_ndim=4),
+    OpInfo("max_pool2d/indices", lambda t, F, x: F.max_pool2d(x, 2, return_indices=True)[1],
+           extras=_needs(lambda s: _image(s, 2)), domain="ties", min_ndim=4, second_order=False),
+    OpInfo("avg_pool2d/exclude_pad", lambda t, F, x: F.avg_pool2d(x, 3, 1, 1, count_include_pad=False),
+           extras=_needs(lambda s: _image(s, 3, 1, 1)), min_ndim=4),
+    OpInfo("avg_pool2d/divisor", lambda t, F, x: F.avg_pool2d(x, 2, divisor_override=3),
+           extras=_needs(lambda s: _image(s, 2)), min_ndim=4),
+    OpInfo("adaptive_avg_pool2d/1", lambda t, F, x: F.adaptive_avg_pool2d(x, 1), min_ndim=4),
+    OpInfo("adaptive_avg_pool2d/3", lambda t, F, x: F.adaptive_avg_pool2d(x, 3), min_ndim=4),
+    OpInfo("adaptive_avg_pool2d/2x1", lambda t, F, x: F.adaptive_avg_pool2d(x, (2, 1)), min_ndim=4),
+    OpInfo("adaptive_max_pool2d/2", lambda t, F, x: F.adaptive_max_pool2d(x, 2), domain="ties", min_ndim=4),
+    OpInfo("interpolate/nearest_2x", lambda t, F, x: F.interpolate(x, scale_factor=2), min_ndim=4),
+    OpInfo("interpolate/nearest_size", lambda t, F, x: F.interpolate(x, size=(3, 5)), min_ndim=4),
+    OpInfo("interpolate/nearest_same", lambda t, F, x: F.interpolate(x, size=x.shape[2:]), min_ndim=4),
+    OpInfo("interpolate/bilinear", lambda t, F, x: F.interpolate(x, size=(4, 3), mode="bilinear"), min_ndim=4),
+    OpInfo("interpolate/bilinear_corners", lambda t, F, x: F.interpolate(
+        x, scale_factor=2, mode="bilinear", align_corners=True), min_ndim=4),
+)
+_PADS: dict[str, tuple[tuple[int, ...], str, int]] = {
+    "constant": ((1, 2), "constant", 1), "constant_zero": ((0, 0), "constant", 1),
+    "constant_negative": ((-1, 1), "constant", 1), "constant_2d": ((1, 0, 0, 2), "constant", 2),
+    "reflect": ((1, 1), "reflect", 2), "reflect_2d": ((1, 1, 1, 0), "reflect", 3),
+    "replicate": ((2, 1), "replicate", 2), "replicate_wide": ((3, 3), "replicate", 2),
+    "circular": ((1, 1), "circular", 2), "circular_2d": ((1, 0, 1, 1), "circular", 3),
+}
+for _name, (_amounts, _mode, _min) in _PADS.items():
+    _add(OpInfo(f"pad/{_name}", lambda t, F, x, a=_amounts, m=_mode: F.pad(x, a, mode=m, **(
+        {"value": 0.5} if m == "constant" else {})), min_ndim=_min,
+        extras=_needs(lambda s, a=_amounts, m=_mode: m == "constant" or all(
+            n > 1 for n in s[-len(a) // 2:]))))
+
+# --------------------------------------------------------------------------- normalisation
+
+
+def _channels(shape: Shape) -> bool:
+    return len(shape) >= 2 and shape[1] >= 1 and math.prod(shape) // shape[1] > 1
+
+
+_add(
+    OpInfo("batch_norm/training", lambda t, F, x: F.batch_norm(x, None, None, training=True),
+           extras=_needs(_channels), min_ndim=2),
+    OpInfo("batch_norm/training_affine", lambda t, F, x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+           extras=_needs(_channels, lambda s: (_channel_vector(s, any_layout=False),
+                                               _channel_vector(s, any_layout=False))), min_ndim=2),
+    OpInfo("batch_norm/running_stats", lambda t, F, x, m, v: F.batch_norm(x, m, v, training=True, momentum=0.3),
+           extras=_needs(_channels, lambda s: (_channel_vector(s, requires_grad=False),
+                                               _channel_vector(s, domain="positive", requires_grad=False))),
+           min_ndim=2),
+    OpInfo("batch_norm/eval", lambda t, F, x, m, v, w: F.batch_norm(x, m, v, w, training=False),
+           extras=lambda s: (_channel_vector(s, requires_grad=False, any_layout=False),
+                             _channel_vector(s, domain="positive", requires_grad=False, any_layout=False),
+                             _channel_vector(s, any_layout=False)),
+           min_ndim=2),
+    OpInfo("group_norm", lambda t, F, x, w, b: F.group_norm(x, 1, w, b), min_ndim=2,
+           extras=lambda s: (_channel_vector(s), _channel_vector(s))),
+    OpInfo("group_norm/2_groups", lambda t, F, x: F.group_norm(x, 2), min_ndim=3,
+           extras=_needs(lambda s: s[1] % 2 == 0)),
+    OpInfo("layer_norm/last", lambda t, F, x, w, b: F.layer_norm(x, x.shape[-1:], w, b), min_ndim=1,
+           extras=lambda s: (Input(s[-1:]), Input(s[-1:]))),
+    OpInfo("layer_norm/last_two", lambda t, F, x: F.layer_norm(x, x.shape[-2:]), min_ndim=2),
+    OpInfo("instance_norm", lambda t, F, x: F.instance_norm(x), min_ndim=3,
+           extras=_needs(lambda s: math.prod(s[2:]) > 1)),
+    OpInfo("local_response_norm", lambda t, F, x: F.local_response_norm(x, 3), min_ndim=3),
+    OpInfo("dropout/p0", lambda t, F, x: F.dropout(x, 0.0)),
+    OpInfo("dropout/eval", lambda t, F, x: F.dropout(x, 0.5, training=False)),
+)
+
+# --------------------------------------------------------------------------- losses
+
+_REDUCTIONS = ("mean", "sum", "none")
+for _reduction in _REDUCTIONS:
+    def _targets(shape: Shape) -> Sequence[Input] | None:
+        if len(shape) < 2 or shape[1] == 0:
+            return None
+        return (Input((shape[0],) + shape[2:], kind="index", high=shape[1]),)
+
+    def _weighted(shape: Shape) -> Sequence[Input] | None:
+        found = _targets(shape)
+        return None if found is None else (*found, _channel_vector(shape, domain="positive", requires_grad=False))
+
+    _add(
+        OpInfo(f"cross_entropy/{_reduction}", lambda t, F, x, y, r=_reduction: F.cross_entropy(x, y, reduction=r),
+               extras=_targets, min_ndim=2),
+        OpInfo(f"cross_entropy/smoothing_{_reduction}", lambda t, F, x, y, r=_reduction: F.cross_entropy(
+            x, y, reduction=r, label_smoothing=0.2), extras=_targets, min_ndim=2),
+        OpInfo(f"cross_entropy/weight_{_reduction}", lambda t, F, x, y, w, r=_reduction: F.cross_entropy(
+            x, y, w, reduction=r), extras=_weighted, min_ndim=2),
+        OpInfo(f"cross_entropy/ignore_{_reduction}", lambda t, F, x, y, r=_reduction: F.cross_entropy(
+            x, y, reduction=r, ignore_index=0), extras=_targets, min_ndim=2),
+        OpInfo(f"cross_entropy/probabilities_{_reduction}", lambda t, F, x, p, r=_reduction: F.cross_entropy(
+            x, p.softmax(1), reduction=r), extras=lambda s: (Input(s, requires_grad=False),), min_ndim=2),
+        OpInfo(f"nll_loss/{_reduction}", lambda t, F, x, y, r=_reduction: F.nll_loss(
+            x.log_softmax(1), y, reduction=r), extras=_targets, min_ndim=2),
+        OpInfo(f"nll_loss/weight_ignore_{_reduction}", lambda t, F, x, y, w, r=_reduction: F.nll_loss(
+            x, y, w, ignore_index=1, reduction=r), extras=_weighted, min_ndim=2),
+        OpInfo(f"mse_loss/{_reduction}", lambda t, F, x, y, r=_reduction: F.mse_loss(x, y, reduction=r),
+               extras=lambda s: (Input(s),)),
+        OpInfo(f"l1_loss/{_reduction}", lambda t, F, x, y, r=_reduction: F.l1_loss(x, y, reduction=r),
+               extras=lambda s: (Input(s),)),
+        OpInfo(f"smooth_l1_loss/{_reduction}", lambda t, F, x, y, r=_reduction: F.smooth_l1_loss(
+            x, y, reduction=r, beta=0.5), extras=lambda s: (Input(s),)),
+        OpInfo(f"huber_loss/{_reduction}", lambda t, F, x, y, r=_reduction: F.huber_loss(
+            x, y, reduction=r, delta=0.5), extras=lambda s: (Input(s),)),
+        OpInfo(f"binary_cross_entropy/{_reduction}", lambda t, F, x, y, r=_reduction: F.binary_cross_entropy(
+            x, y, reduction=r), domain="unit", extras=lambda s: (Input(s, domain="unit", requires_grad=False),)),
+        OpInfo(f"bce_with_logits/{_reduction}", lambda t, F, x, y, r=_reduction:
+               F.binary_cross_entropy_with_logits(x, y, reduction=r),
+               extras=lambda s: (Input(s, domain="unit", requires_grad=False),)),
+        OpInfo(f"kl_div/{_reduction}", lambda t, F, x, y, r=_reduction: F.kl_div(
+            x.log_softmax(-1), y, reduction=r), min_ndim=1, extras=lambda s: (Input(s, domain="unit"),)),
+    )
+_add(
+    OpInfo("bce_with_logits/pos_weight", lambda t, F, x, y, w: F.binary_cross_entropy_with_logits(
+        x, y, pos_weight=w), min_ndim=1,
+        extras=lambda s: (Input(s, domain="unit", requires_grad=False),
+                          Input(s[-1:], domain="positive", requires_grad=False))),
+    OpInfo("kl_div/log_target", lambda t, F, x, y: F.kl_div(x, y, reduction="batchmean", log_target=True),
+           min_ndim=1, extras=lambda s: (Input(s),)),
+)
+
+# --------------------------------------------------------------------------- in place
+
+_add(*(OpInfo(name, fn, extras=extras, inplace=True, domain=domain) for name, fn, extras, domain in (
+    ("add_", lambda t, F, x, y: x.add_(y), lambda s: (Input(s),), "real"),
+    ("add_/alpha", lambda t, F, x, y: x.add_(y, alpha=2), lambda s: (Input(s),), "real"),
+    ("sub_/scalar", lambda t, F, x: x.sub_(1.5), lambda s: (), "real"),
+    ("mul_", lambda t, F, x, y: x.mul_(y), lambda s: (Input(s),), "real"),
+    ("div_/scalar", lambda t, F, x: x.div_(4), lambda s: (), "real"),
+    ("iadd", lambda t, F, x, y: _iadd(x, y), lambda s: (Input(s),), "real"),
+    ("imul/broadcast", lambda t, F, x, y: _imul(x, y), lambda s: (Input(s[-1:]),) if s else None, "real"),
+    ("clamp_", lambda t, F, x: x.clamp_(min=-0.5, max=0.5), lambda s: (), "ties"),
+    ("relu_", lambda t, F, x: x.relu_(), lambda s: (), "ties"),
+    ("relu/inplace", lambda t, F, x: F.relu(x, inplace=True), lambda s: (), "ties"),
+    ("leaky_relu/inplace", lambda t, F, x: F.leaky_relu(x, 0.2, inplace=True), lambda s: (), "real"),
+    ("hardtanh/inplace", lambda t, F, x: F.hardtanh(x, inplace=True), lambda s: (), "ties"),
+    ("zero_", lambda t, F, x: x.zero_(), lambda s: (), "real"),
+    ("fill_", lambda t, F, x: x.fill_(0.25), lambda s: (), "real"),
+    ("copy_", lambda t, F, x, y: x.copy_(y), lambda s: (Input(s),), "real"),
+    ("setitem/row", lambda t, F, x: _setitem(x, 0, 0.0), lambda s: () if s else None, "real"),
+    ("setitem/tensor", lambda t, F, x, y: _setitem(x, (Ellipsis, 0), y), lambda s: (Input(s[:-1]),) if s else None,
+     "real"),
+    ("view_mul_", lambda t, F, x: _through_view(x, lambda v: v.mul_(2)), lambda s: () if s else None, "real"),
+    ("view_relu_", lambda t, F, x: _through_view(x, lambda v: v.relu_()), lambda s: () if s else None, "real"),
+    ("element_relu_", lambda t, F, x: _through_view(x, lambda v: v.relu_(), element=True),
+     lambda s: () if s else None, "real"),
+)))
+_add(
+    OpInfo("into_buffer/copy_", lambda t, F, x: _into_buffer(t, x), max_ndim=3),
+    OpInfo("into_buffer/setitem", lambda t, F, x: _into_buffer(t, x, setitem=True), max_ndim=3),
+)
+
+
+def _iadd(x: Any, y: Any) -> Any:
+    x += y
+    return x
+
+
+def _imul(x: Any, y: Any) -> Any:
+    x *= y
+    return x
+
+
+def _setitem(x: Any, index: Any, value: Any) -> Any:
+    x[index] = value
+    return x
+
+
+def _through_view(x: Any, change: Callable[[Any], Any], element: bool = False) -> Any:
+    """Change the first row (or the first element) of x through a view; x is what changed."""
+    change(x[(0,) * x.ndim] if element else x[0])
+    return x
+
+
+def _into_buffer(t: Any, x: Any, setitem: bool = False) -> Any:
+    """A buffer that needs no gradient, written through a view of it: gradients reach x."""
+    buffer = t.zeros((2,) + tuple(x.shape), dtype=x.dtype)
+    if setitem:
+        buffer[1] = x
+    else:
+        buffer[0].copy_(x)
+    return buffer * buffer + buffer
+
+
+def _check_unique() -> None:
+    seen: set[str] = set()
+    for info in op_db:
+        if info.name in seen:
+            raise ValueError(f"op_db: two entries are named {info.name!r}")
+        seen.add(info.name)
+
+
+_check_unique()
+FAMILIES = sorted({info.family for info in op_db})
+__all__ = ["Input", "OpInfo", "op_db", "FAMILIES"]
