@@ -246,3 +246,44 @@ def test_7_max_pool_passes_an_infinite_gradient_to_the_maximum_only(stride):
     x = np.array([[[[1.0, 2.0], [3.0, -1.0]]]])
     grad = backward_of(lambda t: F.max_pool2d(t, 2, stride=stride), x, np.inf)
     assert grad.ravel().tolist() == [0.0, 0.0, np.inf, 0.0]
+
+
+# --------------------------------------------------------------------------- finding 6, and views changed in place
+
+def test_6_writing_through_a_view_of_a_buffer_gives_the_buffer_a_history():
+    w = leaf(np.array([1.0, 2.0, 3.0]))
+    buffer = tc.zeros(2, 3, dtype=tc.float64)
+    buffer[0].copy_(w)
+    ((buffer * buffer).sum() + w.sum()).backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [3.0, 5.0, 7.0])  # PyTorch's
+
+
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_6_an_in_place_change_of_a_view_replays_onto_its_base(layout):
+    x = leaf(np.asarray(np.arange(6.0).reshape(2, 3) - 2, order=layout))
+    y = x * 2
+    y[:, :2].add_(1)
+    y.T[2].mul_(y[:, 0].clone())  # a view of a transpose, times values read through another view
+    np.testing.assert_array_equal(y.numpy(), [[-3.0, -1.0, 0.0], [3.0, 5.0, 18.0]])
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[-12.0, -4.0, 0.0], [444.0, 20.0, 216.0]])  # PyTorch's
+
+
+def test_6_a_view_used_after_its_base_changed_follows_the_change():
+    x = leaf(np.array([[1.0, -1.0], [2.0, 3.0]]))
+    h = x * 1
+    v = h[0]
+    h.mul_(3)
+    (v * v).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[18.0, -18.0], [0.0, 0.0]])  # PyTorch's
+
+
+def test_6_views_of_leaves_and_of_split_pieces_are_refused_as_in_pytorch():
+    x = leaf(np.ones(4))
+    with pytest.raises(RuntimeError, match="a view of a leaf tensor"):
+        x[:2].add_(1)
+    piece = (x * 1).split(2)[0]
+    with pytest.raises(RuntimeError, match="one of several views made by one call"):
+        piece.mul_(2)
+    with tc.no_grad():
+        piece.mul_(2)  # nothing recorded: allowed
