@@ -45,3 +45,30 @@ def test_programs_agree_with_pytorch(torch):
     assert not unexpected, "differences from PyTorch:\n" + "\n".join(
         f"  [{k}] {op}: {report.first[(k, op)][0].detail}\n      {report.first[(k, op)][1].describe()}"
         for k, op in unexpected)
+
+
+def test_the_op_table_is_one_registry_of_unique_variants():
+    """Issue 17 publishes this table; the fuzzer draws from it (no PyTorch needed here)."""
+    from tinygrad_cnn.testing.op_db import op_db
+
+    names = [info.name for info in op_db]
+    assert len(names) == len(set(names)) >= 300
+    import tinygrad_cnn as tc
+    import tinygrad_cnn.functional as F
+
+    shape = (2, 3, 4, 5)  # every variant that takes this shape runs here on its own inputs
+    ran = 0
+    for info in op_db:
+        extras = info.inputs_for(shape)
+        if extras is None or info.inplace or any(e.kind != "float" for e in extras):
+            continue
+        x = tc.randn(*shape, dtype=tc.float64)
+        others = [tc.rand(*e.shape, dtype=tc.float64) + 0.5 for e in extras]
+        try:
+            info.fn(tc, F, x.abs() + 0.5 if info.domain in ("positive", "nonzero") else
+                    x.sigmoid() if info.domain == "unit" else x, *others)
+        except (ValueError, RuntimeError) as error:  # a refusal that names the operation (some, as PyTorch's)
+            assert str(error).split(":")[0].isidentifier(), error
+            continue
+        ran += 1
+    assert ran > 150, ran

@@ -287,3 +287,26 @@ def test_6_views_of_leaves_and_of_split_pieces_are_refused_as_in_pytorch():
         piece.mul_(2)
     with tc.no_grad():
         piece.mul_(2)  # nothing recorded: allowed
+
+
+# --------------------------------------------------------------------------- errors PyTorch's except catches
+
+@pytest.mark.parametrize("call, torch_class", [
+    (lambda: F.conv2d(tc.randn(1, 3, 5, 5), tc.randn(2, 2, 3, 3)), RuntimeError),    # channels mismatch
+    (lambda: tc.randn(2, 3) @ tc.randn(4, 2), RuntimeError),                         # shapes
+    (lambda: tc.randn(2, 3) @ tc.randn(3, 2).double(), RuntimeError),                # dtypes
+    (lambda: F.pad(tc.randn(2, 2, 2, 2), (1, 1), mode="reflect"), NotImplementedError),
+    (lambda: F.group_norm(tc.randn(1, 2), 2), ValueError),
+    (lambda: F.binary_cross_entropy(tc.tensor([0.5, float("nan")]), tc.tensor([1.0, 0.0])), RuntimeError),
+])
+def test_errors_are_caught_by_an_except_written_for_pytorch(call, torch_class):
+    with pytest.raises(torch_class):
+        call()
+
+
+def test_padding_rules_follow_pytorch():
+    x = tc.randn(2, 3)
+    assert F.pad(x, (4, 4), mode="replicate").shape == (2, 11)  # wider than the dimension: allowed
+    with pytest.raises(ValueError, match="every dimension but the batch"):
+        F.pad(tc.randn(1, 0, 5), (1, 1), mode="replicate")
+    assert F.pad(tc.randn(0, 2, 5), (1, 1), mode="reflect").shape == (0, 2, 7)

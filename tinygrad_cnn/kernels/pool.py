@@ -24,7 +24,7 @@ def _first_argmax(views: list[np.ndarray], best: np.ndarray, index: np.ndarray) 
     for view in reversed(views[:-1]):
         index += 1
         index *= np.not_equal(view, best)
-    if best.dtype.kind == "f" and np.isnan(np.sum(best)):  # one cheap pass decides
+    if best.dtype.kind == "f" and np.isnan(np.max(best, initial=-np.inf)):  # one cheap pass decides
         for k, view in enumerate(views):
             np.copyto(index, k, where=np.isnan(view))
 
