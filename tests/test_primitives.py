@@ -122,8 +122,8 @@ def test_conv2d_third_derivative():
      r"conv2d: stride must be at least 1, got 0"),
     (lambda: F.conv2d(Tensor(np.ones((1, 1, 5, 5))), Tensor(np.ones((1, 1, 3, 3))), stride=-1),
      r"conv2d: stride must be at least 1, got -1"),
-    (lambda: F.conv2d(Tensor(np.ones((3, 5, 5))), Tensor(np.ones((1, 3, 3, 3)))),
-     r"conv2d: expected a 4-D input \(N, C, H, W\), got shape \(3, 5, 5\)"),
+    (lambda: F.conv2d(Tensor(np.ones((5, 5))), Tensor(np.ones((1, 3, 3, 3)))),  # (3-D: one unbatched image)
+     r"conv2d: expected a 3-D \(C, H, W\) or 4-D \(N, C, H, W\) input, got shape \(5, 5\)"),
     (lambda: F.conv2d(Tensor(np.ones((1, 1, 5, 5))), Tensor(np.ones((2, 1, 3, 3))), Tensor(np.ones(3))),
      r"conv2d: bias must have shape \(2,\), got \(3,\)"),
     (lambda: F.conv2d(Tensor(np.ones((1, 1, 5, 5))), Tensor(np.ones((1, 1, 3, 3))), padding=-1),
@@ -198,7 +198,7 @@ def test_avg_pool2d(shape, k, s, p, count_include_pad):
      r"max_pool2d: padding \(2, 2\) must be at most half of kernel_size \(2, 2\)"),
     (lambda: F.max_pool2d(Tensor(np.ones((1, 1, 2, 2))), 3),
      "max_pool2d: kernel height 3 is larger than the padded input height 2"),
-    (lambda: F.avg_pool2d(Tensor(np.ones((4, 4))), 2), r"avg_pool2d: expected a 4-D input .* \(4, 4\)"),
+    (lambda: F.avg_pool2d(Tensor(np.ones((4, 4))), 2), r"avg_pool2d: expected a 3-D .* or 4-D .* \(4, 4\)"),
 ])
 def test_pool_bad_input_is_a_clear_error(call, message):
     with pytest.raises((ValueError, TypeError), match=message):

@@ -310,3 +310,50 @@ def test_padding_rules_follow_pytorch():
     with pytest.raises(ValueError, match="every dimension but the batch"):
         F.pad(tc.randn(1, 0, 5), (1, 1), mode="replicate")
     assert F.pad(tc.randn(0, 2, 5), (1, 1), mode="reflect").shape == (0, 2, 7)
+
+
+# --------------------------------------------------------------------------- loud differences, resolved as PyTorch
+
+def test_unbatched_inputs_are_one_sample():
+    image = tc.randn(2, 5, 5)
+    weight = tc.randn(3, 2, 3, 3)
+    np.testing.assert_allclose(F.conv2d(image, weight).numpy(), F.conv2d(image.unsqueeze(0), weight)[0].numpy())
+    assert F.max_pool2d(image, 2).shape == F.avg_pool2d(image, 2).shape == (2, 2, 2)
+    values, indices = F.max_pool2d(image, 2, return_indices=True)
+    assert values.shape == indices.shape == (2, 2, 2)
+    logits = tc.tensor([1.0, 2.0, 0.5])
+    expected = F.cross_entropy(logits.unsqueeze(0), tc.tensor([1])).item()
+    assert F.cross_entropy(logits, tc.tensor(1)).item() == pytest.approx(expected)
+    assert F.cross_entropy(logits, tc.tensor(1), reduction="none").shape == ()
+    assert F.nll_loss(logits, tc.tensor(2)).item() == pytest.approx(-0.5)
+
+
+def test_dims_0_and_minus_1_of_a_0d_tensor_name_the_element():
+    x = tc.tensor(2.0)
+    assert x.sum(0).item() == x.mean(-1).item() == x.max(0).values.item() == 2.0
+    assert x.min(-1).indices.item() == 0
+    with pytest.raises(IndexError):
+        x.sum(1)
+
+
+def test_indices_and_masks_follow_pytorchs_rules():
+    assert tc.ones(3).masked_fill(tc.tensor([[True, False, True]]), 0.0).numpy().tolist() == [[0.0, 1.0, 0.0]]
+    with pytest.raises(IndexError):
+        tc.ones(3).index_select(0, tc.tensor([-1]))
+    with pytest.raises(RuntimeError):
+        tc.ones(3).gather(0, tc.tensor([-1]))
+    with pytest.raises(RuntimeError, match="at most half of kernel_size"):
+        F.max_pool2d(tc.ones(1, 1, 5, 5), 3, padding=2, dilation=2)
+    assert F.max_pool2d(tc.ones(1, 1, 5, 5), 2, padding=1, dilation=3).shape == (1, 1, 2, 2)
+    with pytest.raises(IndexError):
+        tc.ones(0, 3).amax(0)
+
+
+def test_legacy_loss_arguments_choose_the_reduction_with_pytorchs_warning():
+    x, y = tc.ones(3), tc.zeros(3)
+    with pytest.warns(UserWarning, match="reduction='none'"):
+        assert F.mse_loss(x, y, reduce=False).shape == (3,)
+    with pytest.warns(UserWarning, match="reduction='sum'"):
+        assert F.l1_loss(x, y, size_average=False).item() == 3.0
+    with pytest.warns(UserWarning, match="reduction='sum'"):
+        assert tc.nn.MSELoss(size_average=False)(x, y).item() == 3.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import functional as F
+from ..ops.loss import legacy_reduction
 from ..tensor import Tensor
 from .module import Module
 
@@ -12,9 +13,7 @@ from .module import Module
 class _Loss(Module):
     def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> None:
         super().__init__()
-        if size_average is not None or reduce is not None:  # PyTorch's deprecated spelling of reduction
-            reduction = "none" if reduce is False else "sum" if size_average is False else "mean"
-        self.reduction = reduction
+        self.reduction = legacy_reduction(size_average, reduce, reduction)  # PyTorch's deprecated spelling
 
 
 class _WeightedLoss(_Loss):

@@ -20,6 +20,11 @@ class DtypeError(TypeError, RuntimeError):
     """Tensors of dtypes that cannot go together: TypeError here, RuntimeError in PyTorch."""
 
 
+class IndexRangeError(IndexError, RuntimeError):
+    """An index outside its dimension: PyTorch raises IndexError for some operations and
+    RuntimeError for others."""
+
+
 class NotImplementedArgumentsError(ValueError, NotImplementedError):
     """Arguments that PyTorch has no implementation for (it raises NotImplementedError): an
     ``except`` written for either class catches it."""
@@ -53,9 +58,14 @@ def normalize_dim(op: str, dim: int, ndim: int) -> int:
 
 
 def normalize_dims(op: str, dims: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
-    """A sorted tuple of distinct dimensions; None means all of them."""
+    """A sorted tuple of distinct dimensions; None means all of them. A 0-d tensor has none:
+    dim 0 or -1 names nothing there (as in PyTorch)."""
     if dims is None:
         return tuple(range(ndim))
+    if ndim == 0:
+        for d in (dims,) if is_integer(dims) else dims:
+            normalize_dim(op, d, 0)
+        return ()
     if is_integer(dims):
         dims = (dims,)
     result = tuple(sorted({normalize_dim(op, d, ndim) for d in dims}))

@@ -129,8 +129,8 @@ def _check_tensors(op: str, x: Tensor, weight: Tensor, bias: Tensor | None) -> N
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
         if t.ndim != 4:
-            expected = "(N, C, H, W)" if name == "input" else "4-D"
-            raise ArgumentError(f"{op}: expected a 4-D {name} {expected}, got shape {t.shape}")
+            expected = "3-D (C, H, W) or 4-D (N, C, H, W) input" if name == "input" else "4-D weight"
+            raise ArgumentError(f"{op}: expected a {expected}, got shape {t.shape}")
     if bias is not None and (not isinstance(bias, Tensor) or bias.ndim != 1):
         raise ArgumentError(f"{op}: bias must be a 1-D Tensor, got {getattr(bias, 'shape', type(bias).__name__)}")
     same_float_dtype(op, input=x, weight=weight, bias=bias)
@@ -151,8 +151,11 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | 
 
     ``padding`` is an int, a pair, "valid" (none) or "same" (the output keeps the input's size;
     stride 1 only; an odd total puts the extra row or column at the bottom or right, as PyTorch).
+    A 3-D ``x`` is one unbatched (C, H, W) image.
     """
     op = "conv2d"
+    if isinstance(x, Tensor) and x.ndim == 3:
+        return conv2d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
     _check_tensors(op, x, weight, bias)
     stride, dilation = pair(op, "stride", stride, 1), pair(op, "dilation", dilation, 1)
     if isinstance(padding, str):
@@ -197,8 +200,12 @@ def same_padding(op: str, padding: str, kernel: tuple[int, ...], stride: Pair,
 def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Pair = 1,
                      padding: int | Pair = 0, output_padding: int | Pair = 0, groups: int = 1,
                      dilation: int | Pair = 1) -> Tensor:
-    """Transposed convolution (the adjoint of conv2d) with (C_in, C_out/groups, kH, kW) weights."""
+    """Transposed convolution (the adjoint of conv2d) with (C_in, C_out/groups, kH, kW) weights;
+    a 3-D ``x`` is one unbatched image."""
     op = "conv_transpose2d"
+    if isinstance(x, Tensor) and x.ndim == 3:
+        return conv_transpose2d(x.unsqueeze(0), weight, bias, stride, padding, output_padding, groups,
+                                dilation).squeeze(0)
     _check_tensors(op, x, weight, bias)
     stride, padding, dilation = pair(op, "stride", stride, 1), pair(op, "padding", padding, 0), \
         pair(op, "dilation", dilation, 1)

@@ -2,6 +2,7 @@
 other criteria (nll, mse, l1, smooth l1, huber, binary cross-entropy, kl divergence)."""
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -128,14 +129,29 @@ class CrossEntropyBackward(Function):
         s = ctx.settings
 
         def composite(grad: Tensor, logits: Tensor) -> Tensor:
-            weights = grad if s["reduction"] == "none" else grad / (s["count"] if s["reduction"] == "mean" else 1)
+            # every row ignored (count 0): all are masked below, so divide by 1, not 0 (inf * 0 is NaN)
+            weights = grad if s["reduction"] == "none" else grad / (s["count"] or 1 if s["reduction"] == "mean" else 1)
             weights = weights.reshape(-1, 1) if weights.ndim else weights
-            return (softmax(logits, 1) - s["q"]) * weights * (s["q"].sum(axis=1, keepdims=True) > 0)
+            kept = Tensor(s["q"].sum(axis=1, keepdims=True) > 0)  # ignored rows selected away: a NaN grad stays out
+            return where(kept, (softmax(logits, 1) - s["q"]) * weights, 0.0)
 
         return vjp_by_composition(composite, ctx.inputs, ctx.needs_input_grad, (grad_grad,))
 
 
 REDUCTIONS = ("mean", "sum", "none")
+
+
+def legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
+    """PyTorch's deprecated ``size_average``/``reduce`` pair, when given, decides the reduction
+    (with PyTorch's warning): both true or unset means "mean", reduce alone "sum", else "none"."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    chosen = ("mean" if size_average else "sum") if reduce else "none"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{chosen}' instead.",
+                  stacklevel=3)
+    return chosen
 
 
 def _check_reduction(op: str, reduction: str, allowed: tuple[str, ...] = REDUCTIONS) -> None:
@@ -208,10 +224,14 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
              ignore_index: int = -100, reduce: Any = None, reduction: str = "mean") -> Tensor:
     """-w[t] * input[t] per row of log-probabilities; the mean divides by the weights of the
     rows not ignored (PyTorch's rule)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     op = "nll_loss"
+    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
+    if isinstance(input, Tensor) and input.ndim == 1:  # one unbatched sample of C log-probabilities
+        loss = nll_loss(input.unsqueeze(0), target.reshape(1), weight, None, ignore_index, None, reduction)
+        return loss.reshape(()) if reduction == "none" else loss
     _check_logits(op, input)
     _check_reduction(op, reduction)
-    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
     if target.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold integer class indices, got dtype {target.dtype}")
     flat = _class_targets(op, input, target, ignore_index)
@@ -238,9 +258,14 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     denominator). Without ``weight`` and with class indices it runs as one fused, stable
     primitive, finite for logits of any magnitude.
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     op = "cross_entropy"
-    _check_logits(op, input)
     target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
+    if isinstance(input, Tensor) and input.ndim == 1:  # one unbatched sample of C logits
+        batched = target.unsqueeze(0) if target.shape == input.shape else target.reshape(1)
+        loss = cross_entropy(input.unsqueeze(0), batched, weight, None, ignore_index, None, reduction, label_smoothing)
+        return loss.reshape(()) if reduction == "none" else loss
+    _check_logits(op, input)
     probabilities = target.dtype.kind == "f" and target.shape == input.shape
     if target.dtype.kind not in "iu" and not probabilities:
         raise TypeError(
@@ -301,6 +326,7 @@ def _pair_of(op: str, input: Tensor, target: Any) -> Tensor:  # noqa: A002
 
 def mse_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,  # noqa: A002
              reduction: str = "mean") -> Tensor:
+    reduction = legacy_reduction(size_average, reduce, reduction)
     target = _pair_of("mse_loss", input, target)
     difference = input - target
     return _reduce("mse_loss", difference * difference, reduction)
@@ -308,6 +334,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: An
 
 def l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,  # noqa: A002
             reduction: str = "mean") -> Tensor:
+    reduction = legacy_reduction(size_average, reduce, reduction)
     target = _pair_of("l1_loss", input, target)
     return _reduce("l1_loss", (input - target).abs(), reduction)
 
@@ -315,6 +342,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,  # noqa: A002
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 * d² / beta where |d| < beta, else |d| - 0.5 * beta (beta = 0: the L1 loss)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     target = _pair_of("smooth_l1_loss", input, target)
     if beta < 0:
         raise ArgumentError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
@@ -339,6 +367,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                          size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> Tensor:
     """-w * (t * log p + (1 - t) * log(1 - p)) for probabilities p; each log is clamped at -100
     (PyTorch's rule), so p = 0 or 1 gives a finite loss."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     op = "binary_cross_entropy"
     target = _pair_of(op, input, target)
     if target.shape != input.shape:
@@ -374,6 +403,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
                                      pos_weight: Tensor | None = None) -> Tensor:
     """binary_cross_entropy(sigmoid(x), t), computed stably from the logits x; ``pos_weight``
     weighs the positive term (per class, broadcast over the last dimension)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     op = "binary_cross_entropy_with_logits"
     target = _pair_of(op, input, target)
     if target.shape != input.shape:
@@ -388,6 +418,7 @@ def kl_div(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any 
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """target * (log target - input) for log-probabilities ``input`` (0 where target is 0);
     "batchmean" divides the sum by the batch size, which is the true KL divergence."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     op = "kl_div"
     target = _pair_of(op, input, target)
     _check_reduction(op, reduction, REDUCTIONS + ("batchmean",))

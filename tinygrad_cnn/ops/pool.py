@@ -210,17 +210,15 @@ def _pool_arguments(op: str, x: Tensor, kernel_size, stride, padding, dilation=1
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
     if x.ndim != 4:
-        raise ArgumentError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+        raise ArgumentError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
     kernel = pair(op, "kernel_size", kernel_size, 1)
     stride = kernel if stride is None else pair(op, "stride", stride, 1)
     padding = pair(op, "padding", padding, 0)
     dilation = pair(op, "dilation", dilation, 1)
     for a, name in enumerate(("height", "width")):
         extent = dilation[a] * (kernel[a] - 1) + 1
-        if 2 * padding[a] > extent:
-            raise ArgumentError(
-                f"{op}: padding {padding} must be at most half of kernel_size {kernel}"
-                + (f" dilated by {dilation}" if dilation != (1, 1) else ""))
+        if 2 * padding[a] > kernel[a]:  # PyTorch's rule, on the kernel as given (not dilated)
+            raise ArgumentError(f"{op}: padding {padding} must be at most half of kernel_size {kernel}")
         if extent > x.shape[2 + a] + 2 * padding[a] and not ceil_mode:
             raise ArgumentError(
                 f"{op}: kernel {name} {kernel[a]}{f' (dilated to {extent})' if extent != kernel[a] else ''} is "
@@ -237,7 +235,10 @@ def max_pool2d(x: Tensor, kernel_size: int | Pair, stride: int | Pair | None = N
                dilation: int | Pair = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """Max over windows; stride defaults to kernel_size; padding is -inf; the gradient goes
     to the first maximum of each window (as PyTorch). With ``return_indices``, also each
-    maximum's flat index h * W + w in its input plane."""
+    maximum's flat index h * W + w in its input plane. A 3-D input is one unbatched image."""
+    if isinstance(x, Tensor) and x.ndim == 3:
+        out = max_pool2d(x.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+        return tuple(t.squeeze(0) for t in out) if return_indices else out.squeeze(0)
     kernel, stride, padding, dilation = _pool_arguments("max_pool2d", x, kernel_size, stride, padding, dilation,
                                                         ceil_mode)
     out = MaxPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
@@ -252,7 +253,10 @@ def max_pool2d(x: Tensor, kernel_size: int | Pair, stride: int | Pair | None = N
 def avg_pool2d(x: Tensor, kernel_size: int | Pair, stride: int | Pair | None = None, padding: int | Pair = 0,
                ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """Mean over windows; zero padding counts in the mean unless ``count_include_pad=False``;
-    ``divisor_override`` replaces the divisor."""
+    ``divisor_override`` replaces the divisor. A 3-D input is one unbatched image."""
+    if isinstance(x, Tensor) and x.ndim == 3:
+        return avg_pool2d(x.unsqueeze(0), kernel_size, stride, padding, ceil_mode, count_include_pad,
+                          divisor_override).squeeze(0)
     kernel, stride, padding, _ = _pool_arguments("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
     if divisor_override is not None and integer("avg_pool2d", "divisor_override", divisor_override) == 0:
         raise ArgumentError("avg_pool2d: divisor_override must not be zero")

@@ -9,7 +9,7 @@ import numpy as np
 from .. import kernels
 from ..autograd import Function
 from ..tensor import MaxResult, Tensor
-from .arguments import ArgumentError, normalize_dim, normalize_dims
+from .arguments import ArgumentError, IndexRangeError, normalize_dim, normalize_dims
 from .elementwise import where
 
 
@@ -40,7 +40,7 @@ class AMax(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         if x.size == 0:
-            raise ArgumentError(f"amax: cannot reduce a tensor of shape {x.shape} with no elements")
+            raise IndexRangeError(f"amax: cannot reduce a tensor of shape {x.shape} with no elements")
         top = np.amax(x, axis=dims, keepdims=True)
         if ctx.requires_grad:
             mask = x == top
@@ -140,7 +140,10 @@ def min_all(x: Tensor) -> Tensor:
 
 def min_dim(x: Tensor, dim: int, keepdim: bool = False) -> tuple[Tensor, Tensor]:
     """The minimum along ``dim`` and its (first) index; the gradient goes to that index."""
-    values, indices = MaxDim.apply(-x, dim=normalize_dim("min", dim, x.ndim), keepdim=keepdim)
+    dim = normalize_dim("min", dim, x.ndim)
+    if x.ndim == 0:
+        return x.clone(), Tensor(np.zeros((), dtype=np.int64))
+    values, indices = MaxDim.apply(-x, dim=dim, keepdim=keepdim)
     return -values, indices
 
 
@@ -181,7 +184,10 @@ def logsumexp(x: Tensor, dim: int | Sequence[int], keepdim: bool = False) -> Ten
 
 
 def max_dim(x: Tensor, dim: int, keepdim: bool = False) -> tuple[Tensor, Tensor]:
-    return MaxDim.apply(x, dim=normalize_dim("max", dim, x.ndim), keepdim=keepdim)
+    dim = normalize_dim("max", dim, x.ndim)
+    if x.ndim == 0:  # the element itself, at index 0 (as PyTorch)
+        return x.clone(), Tensor(np.zeros((), dtype=np.int64))
+    return MaxDim.apply(x, dim=dim, keepdim=keepdim)
 
 
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:

@@ -500,6 +500,22 @@ _add(
            min_ndim=1, extras=lambda s: (Input(s),)),
 )
 
+# --------------------------------------------------------------------------- unbatched inputs, 0-d dims
+
+_add(
+    OpInfo("conv2d/unbatched", lambda t, F, x, w: F.conv2d(x, w, padding=1), min_ndim=3, max_ndim=3,
+           extras=lambda s: (Input((2, s[0], 3, 3)),) if s[0] else None),
+    OpInfo("max_pool2d/unbatched", lambda t, F, x: F.max_pool2d(x, 2, ceil_mode=True), domain="ties",
+           min_ndim=3, max_ndim=3),
+    OpInfo("avg_pool2d/unbatched", lambda t, F, x: F.avg_pool2d(x, 2, ceil_mode=True), min_ndim=3, max_ndim=3),
+    OpInfo("cross_entropy/unbatched", lambda t, F, x, y: F.cross_entropy(x, y[0]), min_ndim=1, max_ndim=1,
+           extras=lambda s: (Input((1,), kind="index", high=s[0]),) if s[0] else None),
+    OpInfo("sum/0d_dim", lambda t, F, x: x.sum(0, keepdim=True), max_ndim=0),
+    OpInfo("max_dim/0d", lambda t, F, x: x.max(-1)[0], max_ndim=0),
+    OpInfo("masked_fill/mask_beyond", lambda t, F, x, m: x.masked_fill(m, 0.5), max_ndim=3,
+           extras=lambda s: (Input((2,) + s, kind="bool"),)),
+)
+
 # --------------------------------------------------------------------------- in place
 
 _add(*(OpInfo(name, fn, extras=extras, inplace=True, domain=domain) for name, fn, extras, domain in (
