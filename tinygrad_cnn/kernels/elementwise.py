@@ -31,8 +31,8 @@ def relu_reference(x: np.ndarray) -> np.ndarray:
 def threshold_backward(grad: np.ndarray, x: np.ndarray) -> np.ndarray:
     """0 where x <= 0, else grad (ReLU's backward, PyTorch's rule: a NaN x passes grad on):
     a bool mask and one multiply, no float mask array. Where grad holds inf or NaN the product
-    would make NaN of the zeros (inf * 0), so such a slice is redone by selection (six times
-    slower; a sum over the slice tells, at a quarter of the multiply's time)."""
+    would make NaN of the zeros (inf * 0), so a slice whose result holds a NaN is redone by
+    selection (six times slower; a max over the result tells, at a fifth of the pass's time)."""
     if grad.ndim == 0:
         return np.where(x <= 0, np.zeros((), grad.dtype), grad).astype(np.result_type(grad, x))
     out = np.empty_like(grad, dtype=np.result_type(grad, x))
@@ -42,7 +42,7 @@ def threshold_backward(grad: np.ndarray, x: np.ndarray) -> np.ndarray:
         np.logical_not(passes, out=passes)
         with np.errstate(invalid="ignore"):
             np.multiply(grad[b], passes, out=out[b])
-        if not np.isfinite(np.sum(out[b])):
+        if np.isnan(np.max(out[b], initial=-np.inf)):
             np.copyto(out[b], grad[b])
             np.copyto(out[b], 0, where=np.logical_not(passes))
 
