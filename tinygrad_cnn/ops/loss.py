@@ -350,7 +350,11 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, redu
     size = d.abs()
     if beta == 0:
         return _reduce("smooth_l1_loss", size, reduction)
-    return _reduce("smooth_l1_loss", where(size < beta, 0.5 * d * d / beta, size - 0.5 * beta), reduction)
+    # the square of the branch taken only (an infinite d would make NaN of its gradient); a NaN d
+    # takes the square's branch, whose gradient d / beta is NaN, as in PyTorch
+    small = ~(size.data >= beta)
+    near = where(small, d, 0.0)
+    return _reduce("smooth_l1_loss", where(small, 0.5 * near * near / beta, size - 0.5 * beta), reduction)
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:  # noqa: A002
@@ -360,7 +364,9 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
         raise ArgumentError(f"huber_loss: delta must be positive, got {delta}")
     d = input - target
     size = d.abs()
-    return _reduce("huber_loss", where(size <= delta, 0.5 * d * d, delta * (size - 0.5 * delta)), reduction)
+    small = ~(size.data > delta)  # (as smooth_l1_loss: the square of the branch taken only; NaN in it)
+    near = where(small, d, 0.0)
+    return _reduce("huber_loss", where(small, 0.5 * near * near, delta * (size - 0.5 * delta)), reduction)
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002

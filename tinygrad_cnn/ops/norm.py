@@ -207,7 +207,7 @@ def instance_norm(x: Tensor, running_mean: Tensor | None = None, running_var: Te
         invstd = (1.0 / np.sqrt(running_var.data + eps)).astype(x.dtype)
         out = (x - Tensor(running_mean.data.astype(x.dtype).reshape(shape))) * Tensor(invstd.reshape(shape))
         return _affine(out, weight, bias, shape)
-    count = x.data[0, 0].size
+    count = math.prod(x.shape[2:])
     if running_mean is not None and running_var is not None:  # outside the graph, as batch norm's
         means = x.data.mean(axis=spatial)
         variances = x.data.var(axis=spatial) * count / max(count - 1, 1)
