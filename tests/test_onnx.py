@@ -251,11 +251,13 @@ def test_interpolate(mode, align_corners):
 
 # --------------------------------------------------------------------------- what cannot be exported
 
+@pytest.mark.parametrize("size, image", [((4, 3), (9, 9)), (7, (1, 1)), (7, (2, 2)), ((5, 2), (7, 3))])
+def test_adaptive_average_pools_that_do_not_divide_export_exactly(size, image):
+    """AlexNet's and VGG's AdaptiveAvgPool2d((7, 7)) from small images (issue 18)."""
+    assert_agrees(nn.Sequential(nn.Conv2d(1, 2, 1), nn.AdaptiveAvgPool2d(size)), (1, *image))
+
+
 def test_unmapped_operations_are_named_with_their_module():
-    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.AdaptiveAvgPool2d((4, 3)))
-    with pytest.raises(UnsupportedOperatorError, match=r"AdaptiveAvgPool2d in module '1' \(AdaptiveAvgPool2d\) "
-                                                       r"cannot be exported: an adaptive pool to \(4, 3\)"):
-        export(model, tc.randn(2, 1, 9, 9), io.BytesIO())
     with pytest.raises(UnsupportedOperatorError, match="training-mode batch norm"):
         export(nn.BatchNorm2d(2).train(), tc.randn(2, 2, 3, 3), io.BytesIO(), training="preserve")
 

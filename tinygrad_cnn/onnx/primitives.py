@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import windows
 from ..autograd import Function
+from ..ops.pool import averaging_matrix
 from ..tensor import Tensor
 from .graph import GraphBuilder, UnsupportedOperatorError, onnx_dtype
 
@@ -348,9 +349,14 @@ def _avg_pool(b: GraphBuilder, node: Function) -> list[str]:
 
 @converts("AdaptiveAvgPool2d")
 def _adaptive(b: GraphBuilder, node: Function) -> list[str]:
-    raise _refuse(node, f"an adaptive pool to {node.settings['output_size']} from "
-                        f"{node.inputs[0].shape[2:]} has windows of different sizes (as in PyTorch, only sizes "
-                        "that divide the input export)")
+    """Windows of different sizes (the sizes do not divide): the primitive's own form, rows @ x @
+    columns.T with constant averaging matrices, exact since every size is fixed at trace time."""
+    (x,) = _inputs(b, node)
+    (height, width), (out_h, out_w) = node.inputs[0].shape[2:], node.settings["output_size"]
+    dtype = node.output_specs[0].dtype
+    rows = b.constant(averaging_matrix(height, out_h, dtype))
+    columns = b.constant(averaging_matrix(width, out_w, dtype).T)
+    return b.emit(node, "MatMul", [b.emit(node, "MatMul", [rows, x])[0], columns])
 
 
 @converts("BatchNorm")

@@ -161,7 +161,7 @@ def _adaptive_bounds(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
     return (i * size) // out, -((-(i + 1) * size) // out)
 
 
-def _averaging_matrix(size: int, out: int, dtype: np.dtype) -> np.ndarray:
+def averaging_matrix(size: int, out: int, dtype: np.dtype) -> np.ndarray:
     """(out, size): row i averages window i."""
     start, stop = _adaptive_bounds(size, out)
     positions = np.arange(size)
@@ -176,15 +176,15 @@ class AdaptiveAvgPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, output_size):
-        rows = _averaging_matrix(x.shape[2], output_size[0], x.dtype)
-        columns = _averaging_matrix(x.shape[3], output_size[1], x.dtype)
+        rows = averaging_matrix(x.shape[2], output_size[0], x.dtype)
+        columns = averaging_matrix(x.shape[3], output_size[1], x.dtype)
         return np.matmul(np.matmul(rows, x), columns.T)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.inputs
-        rows = Tensor(_averaging_matrix(x.shape[2], grad.shape[2], grad.dtype))
-        columns = Tensor(_averaging_matrix(x.shape[3], grad.shape[3], grad.dtype))
+        rows = Tensor(averaging_matrix(x.shape[2], grad.shape[2], grad.dtype))
+        columns = Tensor(averaging_matrix(x.shape[3], grad.shape[3], grad.dtype))
         return rows.T @ grad @ columns
 
 
