@@ -212,6 +212,9 @@ def test_7_masks_select_rather_than_multiply(recwarn):
     assert backward_of(lambda x: x.floor(), [1.5, -2.0], nan).tolist() == [0.0, 0.0]
     grad = backward_of(lambda x: x.clamp(min=0), [-1.0, 2.0], nan)
     assert grad[0] == 0 and np.isnan(grad[1])
+    # a NaN input: clamp's mask stops its gradient, hardtanh's passes it (PyTorch's two rules)
+    assert backward_of(lambda x: x.clamp(-1, 1).sum(), [nan, 0.5]).tolist() == [0.0, 1.0]
+    assert backward_of(lambda x: F.hardtanh(x).sum(), [nan, 1.0, 0.5]).tolist() == [1.0, 0.0, 1.0]
 
 
 def test_7_pow_at_zero_follows_the_limits():

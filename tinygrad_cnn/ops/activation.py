@@ -79,7 +79,8 @@ class Hardtanh(Function):
     def backward(ctx, grad):
         (x,) = ctx.inputs
         low, high = ctx.settings["min_val"], ctx.settings["max_val"]
-        return where(Tensor((x.data > low) & (x.data < high)), grad, 0.0)
+        # stopped at or beyond the bounds only: a NaN x passes grad on, as PyTorch's hardtanh_backward
+        return where(Tensor(~((x.data <= low) | (x.data >= high))), grad, 0.0)
 
 
 class Elu(Function):
