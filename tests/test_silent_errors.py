@@ -360,3 +360,10 @@ def test_legacy_loss_arguments_choose_the_reduction_with_pytorchs_warning():
         assert F.l1_loss(x, y, size_average=False).item() == 3.0
     with pytest.warns(UserWarning, match="reduction='sum'"):
         assert tc.nn.MSELoss(size_average=False)(x, y).item() == 3.0
+
+
+def test_7_adaptive_average_pooling_of_infinite_values_is_infinite_only_in_their_windows(recwarn):
+    x = np.zeros((1, 1, 5, 3))
+    x[0, 0, 0, 0] = np.inf
+    out = F.adaptive_avg_pool2d(Tensor(x), (3, 2)).numpy()[0, 0]  # windows of different sizes
+    assert out.tolist() == [[np.inf, 0.0], [0.0, 0.0], [0.0, 0.0]]

@@ -169,13 +169,29 @@ def averaging_matrix(size: int, out: int, dtype: np.dtype) -> np.ndarray:
     return (inside / (stop - start)[:, None]).astype(dtype)
 
 
+def _window_means(x: np.ndarray, output_size: Pair) -> np.ndarray:
+    """Each adaptive window's mean from its own elements (the windows gathered, padded to the
+    largest and masked), exact where x holds inf or NaN: the averaging matrices' zeros would
+    make inf * 0 = NaN of every window's mean."""
+    (h_start, h_stop), (w_start, w_stop) = (_adaptive_bounds(x.shape[2 + a], output_size[a]) for a in range(2))
+    height, width = int((h_stop - h_start).max()), int((w_stop - w_start).max())
+    rows, columns = h_start[:, None] + np.arange(height), w_start[:, None] + np.arange(width)
+    inside = (rows < h_stop[:, None])[:, :, None, None] & (columns < w_stop[:, None])[None, None]
+    windows = x[:, :, np.minimum(rows, x.shape[2] - 1)][..., np.minimum(columns, x.shape[3] - 1)]
+    sums = np.where(inside, windows, 0).sum(axis=(3, 5))           # (N, C, OH, height, OW, width) -> (N, C, OH, OW)
+    return (sums / ((h_stop - h_start)[:, None] * (w_stop - w_start)[None, :])).astype(x.dtype)
+
+
 class AdaptiveAvgPool2d(Function):
-    """The mean of each adaptive window: rows @ x @ columns.T with averaging matrices."""
+    """The mean of each adaptive window: rows @ x @ columns.T with averaging matrices (windows
+    summed one by one where x is not finite)."""
 
     backward_reads = ()
 
     @staticmethod
     def forward(ctx, x, output_size):
+        if not np.isfinite(x).all():
+            return _window_means(x, output_size)
         rows = averaging_matrix(x.shape[2], output_size[0], x.dtype)
         columns = averaging_matrix(x.shape[3], output_size[1], x.dtype)
         return np.matmul(np.matmul(rows, x), columns.T)
