@@ -367,3 +367,15 @@ def test_7_adaptive_average_pooling_of_infinite_values_is_infinite_only_in_their
     x[0, 0, 0, 0] = np.inf
     out = F.adaptive_avg_pool2d(Tensor(x), (3, 2)).numpy()[0, 0]  # windows of different sizes
     assert out.tolist() == [[np.inf, 0.0], [0.0, 0.0], [0.0, 0.0]]
+
+
+def test_6_a_stale_view_first_used_under_no_grad_keeps_its_history():
+    x = leaf(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    h = x * 1
+    v = h[0]
+    h.mul_(2)
+    with tc.no_grad():
+        assert (v * 1).numpy().tolist() == [2.0, 4.0]  # used without a graph
+        assert v.requires_grad  # asked, which brings its history up to date
+    (v * v).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[8.0, 16.0], [0.0, 0.0]])  # d(4 x0^2)/dx0 = 8 x0

@@ -54,11 +54,13 @@ def is_stale(t: Tensor) -> bool:
 
 def regenerate(view: Tensor) -> None:
     """Give ``view`` the history "its positions in its base, as the base is now"."""
+    from .autograd import enable_grad
     from .ops.shape import GetItem  # the ops build on this module's callers
 
     base = view._base[0]
     index = view_positions(base.data, view.data)
-    fresh = GetItem.apply(base.reshape(-1), index=(index,))
+    with enable_grad():  # recorded even when first used under no_grad: the history is the view's for good
+        fresh = GetItem.apply(base.reshape(-1), index=(index,))
     _take_node(view, fresh)
     view._base = (base, base._rewrites) + view._base[2:]
 
