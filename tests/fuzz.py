@@ -237,11 +237,9 @@ class Outcome:
     backward_error: tuple[str, str] | None = None
 
 
-def adapt(lib: Library, x: Any, domain: str) -> Any:
+def adapt(x: Any, domain: str) -> Any:
     """Bring a later step's input into its operation's domain (the same map in both libraries)."""
-    if domain == "positive":
-        return x.abs() + 0.5
-    if domain == "nonzero":
+    if domain in ("positive", "nonzero"):
         return x.abs() + 0.5
     if domain == "unit":  # (0.05, 0.95): well away from where log(1 - p) loses all its digits
         return x.sigmoid() * 0.9 + 0.05
@@ -267,7 +265,7 @@ def run(program: Program, lib: Library) -> Outcome:
             extras = [tensor(spec) for spec in step.extras]
             try:
                 if index and info.domain != "real" and info.domain != "ties":
-                    x = adapt(lib, x, info.domain)
+                    x = adapt(x, info.domain)
                 inputs = [x] + extras
                 before = [lib.memory(t) for t in inputs if isinstance(t, lib.Tensor)]
                 y = info.fn(lib.t, lib.F, *inputs)
@@ -414,7 +412,7 @@ def step_alone(program: Program, step: int, given: np.ndarray, lib: Library) -> 
         x = lib.tensor(np.array(given, copy=True), False)
         extras = [lib.tensor(spec.make(), False) for spec in program.steps[step].extras]
         try:
-            y = info.fn(lib.t, lib.F, adapt(lib, x, info.domain) if step else x, *extras)
+            y = info.fn(lib.t, lib.F, adapt(x, info.domain) if step else x, *extras)
         except Exception:  # noqa: BLE001 - then the step itself differs
             return None
     return lib.numpy(y[0] if isinstance(y, tuple) else y)
@@ -479,7 +477,7 @@ def programs(draw: Callable[..., Any], self_check: bool = False) -> Program:
                       for e in extras)
         steps.append(Step(info.name, specs))
         try:
-            inputs = [adapt(probe, current, info.domain) if index else current]
+            inputs = [adapt(current, info.domain) if index else current]
             y = info.fn(probe.t, probe.F, *inputs, *[probe.tensor(s.make(), False) for s in specs])
         except Exception:  # noqa: BLE001 - an error ends the program; it is compared like any result
             break

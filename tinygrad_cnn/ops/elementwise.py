@@ -257,7 +257,7 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.inputs
-        return grad * Sign.forward(None, x.data)  # PyTorch's sign: 0 at NaN
+        return grad * _sign(x.data)
 
 
 class Log1p(Function):
@@ -275,6 +275,13 @@ class Log1p(Function):
         return grad / (x + 1)
 
 
+def _sign(x: np.ndarray) -> np.ndarray:
+    """-1, 0 or 1, and 0 at NaN (PyTorch's sign; NumPy's gives NaN): Sign's values, Abs's slope."""
+    if x.dtype.kind == "f":
+        return np.where(np.isnan(x), np.zeros((), x.dtype), np.sign(x))
+    return np.sign(x)
+
+
 class Sign(Function):
     """-1, 0 or 1; its gradient is zero everywhere (as PyTorch's)."""
 
@@ -282,9 +289,7 @@ class Sign(Function):
 
     @staticmethod
     def forward(ctx, x):
-        if x.dtype.kind == "f":  # PyTorch's sign(NaN) is 0
-            return np.where(np.isnan(x), np.zeros((), x.dtype), np.sign(x))
-        return np.sign(x)
+        return _sign(x)
 
     @staticmethod
     def backward(ctx, grad):
