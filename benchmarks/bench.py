@@ -143,7 +143,7 @@ def _ones_like(out):  # noqa: ANN001, ANN202  (either framework's tensor)
         import torch
         return torch.ones_like(out)
     import numpy as np
-    return np.ones_like(out.data)  # in the output's memory layout
+    return np.ones_like(out._data)  # in the output's memory layout
 
 
 def _torch_primitives() -> dict[str, Callable[[], None]]:

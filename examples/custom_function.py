@@ -1,4 +1,4 @@
-"""Add your own differentiable primitive by subclassing tc.Function, then check it.
+"""Add your own differentiable operation with PyTorch's autograd.Function contract, then check it.
 
 Run: python examples/custom_function.py
 """
@@ -9,17 +9,18 @@ from tinygrad_cnn import Tensor
 from tinygrad_cnn.testing import assert_gradients
 
 
-class Softplus(tc.Function):
+class Softplus(tc.autograd.Function):
     """softplus(x) = log(1 + exp(x)), computed without overflow."""
 
     @staticmethod
     def forward(ctx, x):
-        return np.logaddexp(0, x)  # works on NumPy arrays
+        ctx.save_for_backward(x)  # forward gets Tensors (grad mode is off in here)
+        return x.clamp(min=0) + (-x.abs()).exp().log1p()
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.inputs  # the input Tensors, still part of the graph
-        return grad * x.sigmoid()  # Tensor ops: second derivatives work too
+        (x,) = ctx.saved_tensors  # x keeps its graph ...
+        return grad * x.sigmoid()  # ... so this backward is differentiable: second derivatives work
 
 
 def softplus(x: Tensor) -> Tensor:

@@ -13,16 +13,18 @@ class WrongSquare(tc.Function):
 
     @staticmethod
     def forward(ctx, x):
+        ctx.save_for_backward(x)
         return x * x
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.inputs
+        (x,) = ctx.saved_tensors
         return grad * x
 
 
 class ConstantBackwardSquare(tc.Function):
-    """x**2 with a correct first derivative built outside the graph: second derivatives fail."""
+    """x**2 with a correct first derivative built outside the graph (a new Tensor from the saved
+    one's values): second derivatives fail."""
 
     @staticmethod
     def forward(ctx, x):

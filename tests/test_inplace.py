@@ -79,14 +79,14 @@ def test_in_place_activation_without_a_graph_writes_the_tensor_itself(layer, dty
     t = base[:, 1:]  # a view: the change must reach base's memory
     expected = layer.__class__(**({} if isinstance(layer, (nn.ReLU, nn.ReLU6)) else
                                   {"min_val": -0.5, "max_val": 0.5}))(t).numpy()
-    memory, version = t.data, t._version
+    memory, version = t.numpy(), t._version
     with tc.no_grad():
         try:
             out = layer(t)
         except RuntimeError:  # an integer tensor cannot hold a float bound's result, as in PyTorch
             assert dtype == np.int64 and not isinstance(layer, nn.ReLU)
             return
-    assert out is t and t.data is memory and t._version == version + 1
+    assert out is t and t.numpy() is memory and t._version == version + 1
     np.testing.assert_array_equal(base.numpy()[:, 1:], expected)
     np.testing.assert_array_equal(np.signbit(base.numpy()[:, 1:]), np.signbit(expected))
 

@@ -261,7 +261,7 @@ def test_unmapped_operations_are_named_with_their_module():
     with pytest.raises(UnsupportedOperatorError, match="training-mode batch norm"):
         export(nn.BatchNorm2d(2).train(), tc.randn(2, 2, 3, 3), io.BytesIO(), training="preserve")
 
-    class Halve(tc.Function):  # a user's primitive: export cannot know its ONNX form
+    class Halve(tc.autograd.Primitive):  # a NumPy-level primitive: export cannot know its ONNX form
         forward = staticmethod(lambda ctx, x: x / 2)
         backward = staticmethod(lambda ctx, grad: grad / 2)
 

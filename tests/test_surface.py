@@ -69,7 +69,7 @@ def test_shape_methods():
     assert t.squeeze((0, 1)).shape == (2, 3) and t.squeeze().shape == (2, 3)
     assert t.view(3, 2).shape == (3, 2) and t.view_as(Tensor(np.ones(6))).shape == (6,)
     transposed = t.permute(2, 1, 0)
-    assert not transposed.data.flags.c_contiguous and transposed.contiguous().data.flags.c_contiguous
+    assert not transposed.numpy().flags.c_contiguous and transposed.contiguous().numpy().flags.c_contiguous
     assert t.contiguous() is t
     check_gradients(lambda a: a.repeat(2, 1, 3) * a.repeat(2, 1, 3), x)
     check_gradients(lambda a: a.flip(1, 2).expand(2, 4, 3) * 2, x)

@@ -31,7 +31,7 @@ def test_attributes():
     y = t * 2
     assert not y.is_leaf and y.requires_grad and y.grad_fn.name == "Mul"
     d = y.detach()
-    assert d.is_leaf and not d.requires_grad and d.data is y.data
+    assert d.is_leaf and not d.requires_grad and d.numpy() is y.numpy()
     assert Tensor([3.5]).item() == 3.5
     assert "requires_grad=True" in repr(t) and "grad_fn=<Mul>" in repr(y)
 

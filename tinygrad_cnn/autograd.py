@@ -1,9 +1,10 @@
-"""Reverse-mode automatic differentiation: grad mode, the Function base class and the engine.
+"""Reverse-mode automatic differentiation: grad mode, the node classes and the engine.
 
-The graph is made of Function instances ("nodes"). A Tensor produced by a primitive holds its
-node strongly; the node holds its input Tensors strongly and its outputs only weakly, so the
-graph has no reference cycle and is freed by reference counting as soon as the user drops the
-output. Backward walks the nodes with an explicit stack (no recursion limit).
+The graph is made of Primitive instances ("nodes"): the library's NumPy-level primitives and
+users' ``Function`` subclasses (PyTorch's contract, built on the same node API). A Tensor
+produced by a node holds it strongly; the node holds its input Tensors strongly and its
+outputs only weakly, so the graph has no reference cycle and is freed by reference counting as
+soon as the user drops the output. Backward walks the nodes with an explicit stack (no recursion limit).
 """
 from __future__ import annotations
 
@@ -31,13 +32,15 @@ from .debug import (
     user_site,
 )
 from .debug import flags as _debug
+from .errors import ArgumentError
 from .tensor import Tensor
 from .versions import any_changed, version_of
 
 __all__ = [  # tc.autograd: the engine, plus the debugging aids of debug.py under PyTorch's names
-    "Function", "TensorSpec", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-    "is_grad_enabled", "topological_order", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
-    "is_anomaly_check_nan_enabled", "AnomalyError", "record_creation_sites", "is_recording_creation_sites",
+    "Function", "Primitive", "once_differentiable", "TensorSpec", "backward", "grad", "no_grad", "enable_grad",
+    "set_grad_enabled", "is_grad_enabled", "topological_order", "detect_anomaly", "set_detect_anomaly",
+    "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "AnomalyError", "record_creation_sites",
+    "is_recording_creation_sites",
 ]
 
 # --------------------------------------------------------------------------- grad mode
@@ -126,8 +129,8 @@ def _spec(shape: tuple[int, ...], dtype: np.dtype) -> TensorSpec:
     return tuple.__new__(TensorSpec, (shape, dtype))
 
 
-class Function:
-    """Base class of every differentiable primitive.
+class Primitive:
+    """Base class of the library's differentiable primitives, working on NumPy arrays.
 
     Subclasses implement two static-style methods taking ``ctx`` (the node itself):
 
@@ -167,6 +170,7 @@ class Function:
 
     backward_reads: tuple[int, ...] | None = None
     returns_view: bool = False
+    materialize_grads: bool = True  # outputs that received no gradient get zeros in backward
 
     # Slots for what every node carries (faster to set, once per operation); a subclass
     # without __slots__ still gets a __dict__ for anything else.
@@ -174,7 +178,7 @@ class Function:
                  "_outputs", "_saved", "_versions", "_version_numbers", "__dict__", "__weakref__")
     needs_input_grad: tuple[bool, ...]
     inputs: tuple[Any, ...]
-    next_functions: tuple[tuple[Function, int] | None, ...]
+    next_functions: tuple[tuple[Primitive, int] | None, ...]
     settings: dict[str, Any]
     scope: tuple
     output_specs: tuple[TensorSpec, ...]
@@ -185,11 +189,11 @@ class Function:
     _version_numbers: tuple[int, ...] | None  # their versions at creation; None: all 0
 
     @staticmethod
-    def forward(ctx: Function, *args: Any, **settings: Any) -> Any:
+    def forward(ctx: Primitive, *args: Any, **settings: Any) -> Any:
         raise NotImplementedError
 
     @staticmethod
-    def backward(ctx: Function, *grad_outputs: Tensor) -> Any:
+    def backward(ctx: Primitive, *grad_outputs: Tensor) -> Any:
         raise NotImplementedError
 
     # -- used inside forward
@@ -221,8 +225,8 @@ class Function:
                     if a._base is not None and a._base[0]._rewrites != a._base[1]:
                         views.regenerate(a)  # a view whose base was changed in place since
                     needs.append(grad_on and a._requires_grad)
-                    values.append(a.data)
-                    arrays.append(a.data)
+                    values.append(a._data)
+                    arrays.append(a._data)
                     edges.append(None if a._ctx is None else (a._ctx, a._output_index))
                 else:
                     needs.append(False)
@@ -230,7 +234,7 @@ class Function:
                     edges.append(None)
             needs = tuple(needs)
         else:  # no_grad, or a backward without create_graph: nothing to record
-            values = [a.data if isinstance(a, Tensor) else a for a in args]
+            values = [a._data if isinstance(a, Tensor) else a for a in args]
             needs = (False,) * len(args)
         ctx.needs_input_grad = needs
         requires = True in needs
@@ -254,8 +258,8 @@ class Function:
             ctx.scope = _state.scope
             # map and zip rather than comprehensions: no extra Python frame per operation
             ctx._outputs = tuple(map(weakref.ref, outputs))
-            ctx.output_specs = tuple([_spec(t.data.shape, t.data.dtype) for t in outputs]) \
-                if len(outputs) > 1 else (_spec(out.data.shape, out.data.dtype),)
+            ctx.output_specs = tuple([_spec(t._data.shape, t._data.dtype) for t in outputs]) \
+                if len(outputs) > 1 else (_spec(out._data.shape, out._data.dtype),)
             reads = cls.backward_reads  # versions to check: the inputs backward reads, saved arrays
             if reads is not None:
                 arrays = [values[i] for i in reads if isinstance(args[i], Tensor)]
@@ -328,7 +332,7 @@ class Function:
         """The output Tensors still alive (None for those the user dropped)."""
         return [ref() for ref in self._outputs]
 
-    def parents(self) -> Iterator[Function]:
+    def parents(self) -> Iterator[Primitive]:
         """The nodes that produced this node's inputs."""
         for edge in self.next_functions:
             if edge is not None:
@@ -344,13 +348,176 @@ def _is_float(array: Any) -> bool:
     return (array.dtype if isinstance(array, np.ndarray) else np.result_type(array)).kind == "f"
 
 
+class _SavedOutput(NamedTuple):
+    """An output saved for backward: kept as its array, so the node does not hold its own
+    output (no reference cycle), and unpacked as a Tensor whose ``grad_fn`` is the node."""
+
+    index: int
+    array: np.ndarray
+    differentiable: bool
+
+
+def _no_tensor() -> None:
+    """The "weak reference" of an output that is not a Tensor (a number a Function returned)."""
+    return None
+
+
+class Function(Primitive):
+    """PyTorch's ``torch.autograd.Function``: a differentiable operation written with Tensors.
+
+    * ``forward(ctx, *args, **kwargs)`` receives the Tensors themselves, with grad mode off,
+      and other arguments as given; it returns a Tensor or a tuple (numbers allowed). PyTorch
+      2's split form works too: ``forward(*args)`` plus ``setup_context(ctx, inputs, output)``.
+    * ``ctx.save_for_backward(*tensors)`` keeps inputs, outputs or intermediates, and
+      ``ctx.saved_tensors`` gives them back with their graph: a backward written with Tensor
+      operations is differentiable again, so double backward through a Function is right.
+      Saved tensors are version-checked: changing one in place before backward is an error.
+    * ``backward(ctx, *grad_outputs)`` returns one gradient per ``forward`` argument (None for
+      non-Tensors and where none is needed; ``ctx.needs_input_grad`` says which).
+    * ``ctx.mark_dirty(*inputs)`` for inputs that forward changed in place and returns;
+      ``ctx.mark_non_differentiable(*outputs)``; ``ctx.set_materialize_grads(False)`` passes
+      None instead of zeros for outputs that received no gradient.
+
+    A Function's node has the node API of ``Primitive`` (inputs, settings, next_functions, ...).
+    """
+
+    @staticmethod
+    def setup_context(ctx: Function, inputs: tuple[Any, ...], output: Any) -> None:
+        """Override (with a ``forward`` that takes no ctx) to keep what backward needs."""
+        raise NotImplementedError
+
+    def save_for_backward(self, *tensors: Tensor | None) -> None:
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save Tensors or None, but argument {i} is of "
+                                f"type {type(t).__name__}; keep other values as attributes of ctx")
+        self._to_save = tensors
+
+    @property
+    def saved_tensors(self) -> tuple[Tensor | None, ...]:
+        """The tensors given to ``save_for_backward``, with their graph."""
+        if self._saved is None:
+            raise RuntimeError(
+                f"{self.name}: trying to backward through the graph a second time (or to read saved tensors "
+                "after they were freed); pass retain_graph=True to the first backward if you need to")
+        return tuple([self._unpack(entry) for entry in self._saved])
+
+    def _unpack(self, entry: Any) -> Tensor | None:
+        if isinstance(entry, _SavedOutput):
+            ctx = self if entry.differentiable else None
+            return Tensor._from_op(entry.array, ctx, entry.index, entry.differentiable)
+        return entry
+
+    def mark_dirty(self, *tensors: Tensor) -> None:
+        """Inputs that forward changed in place (and returns): they take this node as history."""
+        self._dirty = tensors
+
+    def mark_non_differentiable(self, *tensors: Tensor) -> None:
+        """Outputs that get no gradient (indices, masks): they do not require grad."""
+        self._non_differentiable = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """With False, backward gets None (not zeros) for outputs that received no gradient."""
+        self.materialize_grads = bool(value)
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        ctx = cls()
+        grad_on = _state.grad_enabled
+        ctx.needs_input_grad = tuple([grad_on and isinstance(a, Tensor) and a.requires_grad for a in args])
+        edges = [(a.grad_fn, a._output_index) if isinstance(a, Tensor) and a.grad_fn is not None else None
+                 for a in args]
+        ctx._to_save, ctx._dirty, ctx._non_differentiable, ctx._saved = (), (), (), ()
+        with set_grad_enabled(False):
+            if cls.setup_context is Function.setup_context:
+                raw = cls.forward(ctx, *args, **kwargs)
+            else:
+                raw = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, raw)
+        if not any(ctx.needs_input_grad) or _debug.tracing:  # (an export records what forward ran)
+            ctx._saved = None
+            return raw
+        inputs = list(args)
+        outputs = [ctx._output(i, out, inputs) for i, out in enumerate(raw if isinstance(raw, tuple) else (raw,))]
+        ctx.inputs, ctx.next_functions, ctx.settings, ctx.scope = tuple(inputs), tuple(edges), kwargs, _state.scope
+        ctx._outputs = tuple([weakref.ref(o) if isinstance(o, Tensor) else _no_tensor for o in outputs])
+        ctx.output_specs = tuple([_spec(o._data.shape, o._data.dtype) if isinstance(o, Tensor) else None
+                                  for o in outputs])
+        ctx._saved = tuple([ctx._pack(t, outputs) for t in ctx._to_save])
+        del ctx._to_save, ctx._dirty, ctx._non_differentiable
+        ctx._versions = tuple([t.array if isinstance(t, _SavedOutput) else t._data
+                               for t in ctx._saved if t is not None])
+        ctx._version_numbers = tuple(map(version_of, ctx._versions)) if any_changed() else None
+        if _debug.sites or _debug.anomaly:
+            ctx.creation_site = user_site()
+        return tuple(outputs) if isinstance(raw, tuple) else outputs[0]
+
+    def _output(self, index: int, out: Any, inputs: list[Any]) -> Any:
+        """Make forward's ``index``-th result an output of this node."""
+        if not isinstance(out, Tensor):
+            return out
+        position = next((i for i, a in enumerate(inputs) if a is out), None)
+        if any(out is t for t in self._dirty):  # an input changed in place takes this node as history
+            if position is None:
+                raise RuntimeError(f"{self.name}: mark_dirty was given a tensor that is not an input of forward")
+            if out.is_leaf and out._requires_grad:
+                raise RuntimeError(f"{self.name}: a leaf Tensor that requires grad (shape {out.shape}) has been "
+                                   "used in an in-place operation (marked dirty)")
+            old = Tensor._from_op(out._data, out._ctx, out._output_index, out._requires_grad)
+            inputs[position] = old
+            if out._ctx is not None:
+                rebase_history(out, old, out)  # (moves the old node's output reference to ``old``)
+            out._rewrites += 1
+        elif position is not None or out._ctx is not None:  # an input returned as is: a new alias
+            out = Tensor._from_op(out._data, None, 0, False)
+        differentiable = out._data.dtype.kind == "f" and not any(out is t for t in self._non_differentiable)
+        out._ctx, out._output_index, out._requires_grad = (self if differentiable else None), index, differentiable
+        return out
+
+    def _pack(self, t: Tensor | None, outputs: list[Any]) -> Any:
+        index = next((i for i, o in enumerate(outputs) if o is t), None)
+        if index is None:  # an input or an intermediate: kept as it is
+            return t
+        return _SavedOutput(index, t._data, t._ctx is self)
+
+
+class _DelayedError(Primitive):
+    """Stands behind the gradients of a ``once_differentiable`` backward: differentiating them
+    again raises, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx: Primitive, gradient: np.ndarray) -> np.ndarray:
+        return gradient
+
+    @staticmethod
+    def backward(ctx: Primitive, grad: Tensor) -> Any:
+        raise RuntimeError("trying to differentiate twice a function that was marked with @once_differentiable")
+
+
+def once_differentiable(backward: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a Function's backward written without differentiable operations (NumPy, say):
+    it runs under no_grad, and a second derivative through it raises instead of being 0."""
+
+    @wraps(backward)
+    def wrapper(ctx: Function, *grad_outputs: Any) -> Any:
+        with set_grad_enabled(False):
+            grads = backward(ctx, *grad_outputs)
+        if not is_grad_enabled() or not any(isinstance(g, Tensor) and g.requires_grad for g in grad_outputs):
+            return grads
+        guarded = tuple([_DelayedError.apply(Tensor._from_op(g._data, None, 0, True)) if isinstance(g, Tensor) else g
+                         for g in (grads if isinstance(grads, tuple) else (grads,))])
+        return guarded if isinstance(grads, tuple) else guarded[0]
+
+    return wrapper
+
+
 def zero_grads(tensors: Iterable[Tensor], set_to_none: bool = True) -> None:
     """Forget accumulated gradients: ``.grad = None``, or zeros where there was one."""
     for t in tensors:
         if set_to_none or t.grad is None:
             t.grad = None
         else:
-            t.grad = Tensor(np.zeros_like(t.data))
+            t.grad = Tensor(np.zeros_like(t._data))
 
 
 def rebase_history(target: Tensor, old: Tensor, result: Tensor) -> None:
@@ -365,13 +532,13 @@ def rebase_history(target: Tensor, old: Tensor, result: Tensor) -> None:
 
 # --------------------------------------------------------------------------- graph walk
 
-def topological_order(roots: Sequence[Function]) -> list[Function]:
+def topological_order(roots: Sequence[Primitive]) -> list[Primitive]:
     """Every node reachable from ``roots``, each after all nodes that consume its outputs.
 
     Iterative depth-first search, so graphs of any depth work.
     """
-    visited: set[Function] = set()
-    postorder: list[Function] = []
+    visited: set[Primitive] = set()
+    postorder: list[Primitive] = []
     for root in roots:
         if root in visited:
             continue
@@ -394,12 +561,20 @@ def topological_order(roots: Sequence[Function]) -> list[Function]:
 
 # --------------------------------------------------------------------------- backward
 
-def _checked_gradient(kind: str, gradient: Tensor, target: Tensor) -> Tensor:
+def _checked_gradient(kind: str, gradient: Tensor, target: Tensor, reducible: bool = False) -> Tensor:
+    """``gradient`` for ``target``; with ``reducible``, one of a shape that target's broadcasts
+    to is summed down to it (PyTorch does this for what a backward returns)."""
     if gradient.shape != target.shape:
-        raise ValueError(
+        if reducible and _broadcasts_to(target.shape, gradient.shape):
+            return sum_to_shape(gradient, target.shape)
+        raise ArgumentError(
             f"{kind}: gradient has shape {gradient.shape} but the tensor has shape {target.shape}"
         )
     return gradient
+
+
+def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    return len(shape) <= len(target) and all(n in (1, m) for n, m in zip(shape[::-1], target[::-1]))
 
 
 def _as_gradient(value: Any, like: Tensor) -> Tensor:
@@ -427,13 +602,13 @@ def run_backward(
                 "grad_fn (was it computed under no_grad, from detached data, or from inputs "
                 "that do not require grad?)"
             )
-    grad_of_node: dict[Function, list[Tensor | None]] = {}
+    grad_of_node: dict[Primitive, list[Tensor | None]] = {}
     grad_of_leaf: dict[int, Tensor] = {}
     wanted = {id(t): t for t in inputs} if inputs is not None else None
 
-    def deliver(target: Tensor, edge: tuple[Function, int] | None, gradient: Tensor) -> None:
+    def deliver(target: Tensor, edge: tuple[Primitive, int] | None, gradient: Tensor) -> None:
         """Add ``gradient`` to what ``target`` (produced along ``edge``) has received."""
-        if gradient.data.dtype != target.data.dtype:
+        if gradient._data.dtype != target._data.dtype:
             gradient = gradient.astype(target.dtype)
         if wanted is not None and id(target) in wanted:
             previous = grad_of_leaf.get(id(target))
@@ -467,35 +642,41 @@ def run_backward(
                 )
             if node._versions and any_changed():  # with no in-place change anywhere, all are 0
                 node.check_versions()
-            if len(slots) > 1:  # outputs that received no gradient get zeros (one output always has one)
+            if len(slots) > 1 and node.materialize_grads:  # outputs that received no gradient get zeros
                 for k, g in enumerate(slots):
-                    if g is None:
+                    if g is None and node.output_specs[k] is not None:
                         spec = node.output_specs[k]
                         slots[k] = Tensor(np.zeros(spec.shape, dtype=spec.dtype))
             grads = _checked_backward(node, slots) if _debug.anomaly else node.backward(node, *slots)
             if not isinstance(grads, tuple):
                 grads = (grads,)
             if len(grads) != len(node.inputs):
-                raise RuntimeError(
-                    f"{node.name}.backward returned {len(grads)} gradients for "
-                    f"{len(node.inputs)} inputs"
-                )
+                grads = _trimmed(node, grads)
             if not retain_graph:
                 node.release()
             for needed, arg, edge, g in zip(node.needs_input_grad, node.inputs, node.next_functions, grads):
                 if needed and g is not None:
-                    if not isinstance(g, Tensor) or g.data.shape != arg.data.shape:
-                        g = _checked_gradient(f"{node.name}.backward", _as_gradient(g, arg), arg)
+                    if not isinstance(g, Tensor) or g._data.shape != arg._data.shape:
+                        g = _checked_gradient(f"{node.name}.backward", _as_gradient(g, arg), arg, reducible=True)
                     deliver(arg, edge, g)
     if wanted is None:
         return None
     return [grad_of_leaf.get(id(t)) for t in inputs]
 
 
-def _leading_to(order: list[Function], wanted: dict[int, Tensor]) -> list[Function]:
+def _trimmed(node: Primitive, grads: tuple) -> tuple:
+    """A backward's gradients, one per input: extra trailing Nones are allowed, as in PyTorch."""
+    n = len(node.inputs)
+    if len(grads) < n or any(g is not None for g in grads[n:]):
+        raise RuntimeError(f"{node.name}.backward returned an incorrect number of gradients (expected {n}, "
+                           f"got {len(grads)}): one per input of forward, None where there is none")
+    return grads[:n]
+
+
+def _leading_to(order: list[Primitive], wanted: dict[int, Tensor]) -> list[Primitive]:
     """The nodes of ``order`` (consumers first) from which some tensor in ``wanted`` is reached:
     the walk stops at a wanted non-leaf instead of running its history for nothing."""
-    useful: set[Function] = set()
+    useful: set[Primitive] = set()
     for node in reversed(order):  # producers first
         if any(id(arg) in wanted for arg in node.inputs) or any(
                 edge is not None and edge[0] in useful for edge in node.next_functions):
@@ -503,7 +684,7 @@ def _leading_to(order: list[Function], wanted: dict[int, Tensor]) -> list[Functi
     return [node for node in order if node in useful]
 
 
-def _checked_backward(node: Function, grads_in: list[Tensor]) -> tuple:
+def _checked_backward(node: Primitive, grads_in: list[Tensor]) -> tuple:
     """``node``'s backward under anomaly detection: the gradients it returns are checked, the
     operations it runs on the way are not (a NaN there is the backward's, not theirs)."""
     _debug.in_backward += 1
@@ -523,7 +704,7 @@ def backward(
 ) -> None:
     """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad``; see ``Tensor.backward``."""
     if gradient is None:
-        if tensor.data.size != 1:
+        if tensor._data.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for scalar outputs, but the "
                 f"output has shape {tensor.shape}; pass gradient= with that shape"
@@ -553,7 +734,7 @@ def grad(
     filled = []
     for o, g in zip(outputs, grad_outputs):
         if g is None:
-            if o.data.size != 1:
+            if o._data.size != 1:
                 raise RuntimeError(
                     f"grad: grad_outputs is required for the non-scalar output of shape {o.shape}")
             g = Tensor(np.ones(o.shape, dtype=o.dtype))
@@ -607,7 +788,7 @@ def vjp_by_composition(
 
 def sum_to_shape(gradient: Tensor, shape: tuple[int, ...]) -> Tensor:
     """Sum a broadcast gradient back down to ``shape`` (the inverse of NumPy broadcasting)."""
-    if gradient.data.shape == shape:
+    if gradient._data.shape == shape:
         return gradient
     lead = gradient.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(

@@ -20,8 +20,8 @@ def _shape(op: str, shape: tuple) -> tuple[int, ...]:
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (as ``torch.tensor``; ``Tensor(array)`` shares)."""
-    source = data.data if isinstance(data, Tensor) else data
-    array = Tensor(source, dtype=dtype).data
+    source = data._data if isinstance(data, Tensor) else data
+    array = Tensor(source, dtype=dtype)._data
     if isinstance(source, np.ndarray) and np.shares_memory(array, source):
         array = array.copy()
     return Tensor(array, requires_grad=requires_grad)

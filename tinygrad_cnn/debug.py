@@ -142,7 +142,7 @@ def check_backward(node: Any, grads: Sequence[Any]) -> None:
     for i, g in enumerate(grads):
         if g is None:
             continue
-        data = g.data if hasattr(g, "data") else np.asarray(g)
+        data = g._data if hasattr(g, "_data") else np.asarray(g)
         if data.dtype.kind != "f":
             continue
         bad = "NaN" if flags.check_nan and np.isnan(data).any() else "infinity" if np.isinf(data).any() else None

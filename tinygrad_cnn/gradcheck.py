@@ -40,14 +40,14 @@ def _numerical_jacobians(fn: Callable, inputs: Sequence[Any], positions: list[in
     """jacobian[(output, input)][k, j] = d output.flat[k] / d input.flat[j], by central differences."""
     jacobians = {}
     for i in positions:  # fn runs with grad mode on: it may differentiate internally
-        data = inputs[i].data
+        data = inputs[i]._data
         for j in range(data.size):
             index = np.unravel_index(j, data.shape)
             original = data[index]
             data[index] = original + eps
-            plus = [o.data.astype(np.float64).ravel() for o in _float_outputs(fn, inputs)]
+            plus = [o._data.astype(np.float64).ravel() for o in _float_outputs(fn, inputs)]
             data[index] = original - eps
-            minus = [o.data.astype(np.float64).ravel() for o in _float_outputs(fn, inputs)]
+            minus = [o._data.astype(np.float64).ravel() for o in _float_outputs(fn, inputs)]
             data[index] = original
             for o, (p, m) in enumerate(zip(plus, minus)):
                 column = jacobians.setdefault((o, i), np.zeros((sizes[o], data.size)))
@@ -57,17 +57,17 @@ def _numerical_jacobians(fn: Callable, inputs: Sequence[Any], positions: list[in
 
 def _analytical_jacobian(output: Tensor, inputs: Sequence[Any], positions: list[int]) -> list[np.ndarray]:
     """One backward pass per output element, each with a one-hot ``grad_outputs``."""
-    rows = [np.zeros((output.data.size, inputs[i].data.size)) for i in positions]
+    rows = [np.zeros((output._data.size, inputs[i]._data.size)) for i in positions]
     if not output.requires_grad:
         return rows  # the graph is cut: backward sees no dependence at all
-    for k in range(output.data.size):
+    for k in range(output._data.size):
         onehot = np.zeros(output.shape, dtype=output.dtype)
         onehot.flat[k] = 1
         grads = grad(output, [inputs[i] for i in positions], Tensor(onehot),
                      retain_graph=True, allow_unused=True)
         for row, g in zip(rows, grads):
             if g is not None:
-                row[k] = g.data.ravel()
+                row[k] = g._data.ravel()
     return rows
 
 
@@ -85,7 +85,7 @@ def gradcheck(
     inputs = _as_tuple(inputs)
     positions = _differentiable(inputs, "gradcheck")
     outputs = _float_outputs(fn, inputs)
-    sizes = [o.data.size for o in outputs]
+    sizes = [o._data.size for o in outputs]
     numerical = _numerical_jacobians(fn, inputs, positions, sizes, eps)
     for o, output in enumerate(outputs):
         for i, analytical in zip(positions, _analytical_jacobian(output, inputs, positions)):

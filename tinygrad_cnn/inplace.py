@@ -12,7 +12,7 @@ ones instead of giving a silently wrong gradient.
   and ``x[:, 0] = 0`` on an activation differentiable.
 - A leaf that requires grad may only be changed inside ``no_grad`` (optimisers, manual SGD),
   as in PyTorch: outside it, the change would silently detach the parameter from its uses.
-- Otherwise the change is plain NumPy on t's memory (``.data`` stays the escape hatch that
+- Otherwise the change is plain NumPy on t's memory (``._data`` stays the escape hatch that
   changes memory without bumping the version).
 """
 from __future__ import annotations
@@ -48,24 +48,24 @@ def change(target: Tensor, op: str, new_value: Callable[..., Tensor], *others: A
         what = "a leaf tensor" if base is None else f"a view of a leaf tensor (shape {base.shape})"
         raise RuntimeError(
             f"{op}: {what} that requires grad (shape {target.shape}) cannot be changed in place "
-            "while gradients are recorded; do it inside `with tc.no_grad():` (as optimisers do), or on .data")
-    if not target.data.flags.writeable:
+            "while gradients are recorded; do it inside `with tc.no_grad():` (as optimisers do), or on ._data")
+    if not target._data.flags.writeable:
         raise RuntimeError(f"{op}: the tensor of shape {target.shape} is a read-only view (from expand or "
                            "broadcast_to); change a copy (.clone()) instead")
     record = (grad_on and (target.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others))) \
         or debug.flags.tracing  # an export records the change as the operation it is
     if not record:
         if kernel is not None and target.dtype.kind == "f":
-            kernel(target.data)
-            bump_version(target.data)
+            kernel(target._data)
+            bump_version(target._data)
         else:
             with autograd.no_grad():
-                _write(op, target, new_value(target, *others).data)
+                _write(op, target, new_value(target, *others)._data)
         return target
     if target.is_leaf and debug.flags.tracing:  # a traced input must stay the graph's input
         old = shape.clone(target)
     else:
-        old = Tensor._from_op(np.copy(target.data, order="K") if reads_old else target.data,
+        old = Tensor._from_op(np.copy(target._data, order="K") if reads_old else target._data,
                               target.grad_fn, target.output_nr, target.requires_grad)
     result = new_value(old, *[old if o is target else o for o in others])
     if views.is_one_of_many(target):  # (after new_value, whose argument errors come first, as in PyTorch)
@@ -73,7 +73,7 @@ def change(target: Tensor, op: str, new_value: Callable[..., Tensor], *others: A
             f"{op}: the tensor of shape {target.shape} is one of several views made by one call (split, "
             "chunk) and cannot be changed in place while gradients are recorded, as in PyTorch; change a "
             ".clone(), or use the out-of-place form")
-    _write(op, target, result.data)
+    _write(op, target, result._data)
     if base is None:
         autograd.rebase_history(target, old, result)
     else:  # the base takes the change, and the view becomes a view of the changed base
@@ -89,8 +89,8 @@ def _write(op: str, target: Tensor, value: np.ndarray) -> None:
     if not np.can_cast(value.dtype, target.dtype, casting="same_kind"):
         raise RuntimeError(f"{op}: the result type {value.dtype} can't be cast to the tensor's dtype "
                            f"{target.dtype}")
-    np.copyto(target.data, value, casting="same_kind")
-    bump_version(target.data)
+    np.copyto(target._data, value, casting="same_kind")
+    bump_version(target._data)
 
 
 def _scaled(other: Any, alpha: Any) -> Any:

@@ -35,7 +35,7 @@ def _flatten(tree: Mapping[Any, Any], prefix: str, out: dict[str, np.ndarray]) -
             _flatten(value, name + SEPARATOR, out)
             continue
         if isinstance(value, Tensor):
-            value = value.data
+            value = value._data
         if value is None:
             raise TypeError(f"save: {name!r} is None; leave it out instead")
         array = np.asarray(value)

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .versions import version_of
+from .versions import same_memory, version_of, with_own_version
 
 _FLOAT_TYPES = (np.float32, np.float64)
 
@@ -18,7 +18,7 @@ _FLOAT_TYPES = (np.float32, np.float64)
 def _to_array(data: Any, dtype: Any) -> np.ndarray:
     """Apply the dtype policy: float arrays keep float32/float64, Python floats become float32."""
     if isinstance(data, Tensor):
-        array = data.data
+        array = data._data
     elif isinstance(data, np.ndarray):
         array = data
     elif isinstance(data, (bool, int, float, list, tuple, np.generic)):
@@ -85,11 +85,11 @@ class Tensor:
 
     # _base: (the tensor whose memory this one views, its _rewrites then) or None (views.py);
     # _rewrites: how many times an in-place change gave this tensor a new history
-    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_output_index", "_base", "_rewrites", "__weakref__")
+    __slots__ = ("_data", "grad", "_requires_grad", "_ctx", "_output_index", "_base", "_rewrites", "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        self.data: np.ndarray = _to_array(data, dtype)
+        self._data: np.ndarray = _to_array(data, dtype)
         self.grad: Tensor | None = None
         self._ctx = None
         self._output_index = 0
@@ -102,7 +102,7 @@ class Tensor:
     def _from_op(cls, array: Any, ctx: Any, index: int, requires_grad: bool) -> Tensor:
         """Wrap a primitive's output without re-applying the dtype policy."""
         t = object.__new__(cls)
-        t.data = array if isinstance(array, np.ndarray) else np.asarray(array)
+        t._data = array if isinstance(array, np.ndarray) else np.asarray(array)
         t.grad = None
         t._ctx = ctx
         t._output_index = index
@@ -113,6 +113,20 @@ class Tensor:
 
     # ------------------------------------------------------------------ attributes
     @property
+    def data(self) -> Tensor:
+        """This tensor's memory as a new leaf that does not require grad, as PyTorch's ``.data``:
+        changes through it bump a version counter of its own, so autograd does not see them."""
+        return Tensor._from_op(with_own_version(self._data), None, 0, False)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        """``t.data = other`` makes ``t`` hold ``other``'s memory (and shape), keeping its history."""
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Tensor.data: expected a Tensor, got {type(value).__name__}")
+        if not same_memory(value._data, self._data):  # (``t.data += 1`` assigns t's own memory back)
+            self._data = value._data
+
+    @property
     def requires_grad(self) -> bool:
         if self._base is not None and views.is_stale(self):
             views.regenerate(self)
@@ -120,13 +134,18 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
-        if value and self.data.dtype.kind != "f":
+        if value and self._data.dtype.kind != "f":
             raise TypeError(
-                f"Tensor: only floating point tensors can require grad, got dtype {self.data.dtype}"
+                f"Tensor: only floating point tensors can require grad, got dtype {self._data.dtype}"
             )
         if not value and self._ctx is not None:
             raise RuntimeError("Tensor: cannot turn off requires_grad of a non-leaf; use detach()")
         self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place and return this tensor."""
+        self.requires_grad = requires_grad
+        return self
 
     @property
     def grad_fn(self) -> Any:
@@ -146,24 +165,24 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     def size(self, dim: int | None = None) -> Any:
         return self.shape if dim is None else self.shape[dim]
 
     def numel(self) -> int:
-        return self.data.size
+        return self._data.size
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def device(self) -> device:
@@ -179,16 +198,16 @@ class Tensor:
         return self.shape[0]
 
     def numpy(self) -> np.ndarray:
-        return self.data
+        return self._data
 
     def item(self) -> Any:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def detach(self) -> Tensor:
         """A new leaf sharing the data, cut from the graph."""
-        return Tensor._from_op(self.data, None, 0, False)
+        return Tensor._from_op(self._data, None, 0, False)
 
     def backward(self, gradient: Any = None, retain_graph: bool = False,
                  create_graph: bool = False) -> None:
@@ -201,10 +220,10 @@ class Tensor:
         elif create_graph:
             self.grad = self.grad + gradient
         else:
-            self.grad = Tensor._from_op(self.grad.data + gradient.data, None, 0, False)
+            self.grad = Tensor._from_op(self.grad._data + gradient._data, None, 0, False)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, prefix="Tensor(", separator=", ", precision=4)
+        body = np.array2string(self._data, prefix="Tensor(", separator=", ", precision=4)
         extra = ""
         if self._ctx is not None:
             extra = f", grad_fn=<{self._ctx.name}>"
@@ -215,10 +234,10 @@ class Tensor:
         return f"Tensor({body}{extra})"
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"Tensor: the truth value of a tensor of shape {self.shape} is ambiguous; "
                              "use .any() on .numpy() or compare an element")
-        return bool(self.data)
+        return bool(self._data)
 
     __hash__ = object.__hash__
 
@@ -490,7 +509,7 @@ class Tensor:
     @property
     def _version(self) -> int:
         """How many in-place changes this tensor's storage has seen (PyTorch's ``_version``)."""
-        return version_of(self.data)
+        return version_of(self._data)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         inplace.setitem_(self, index, value)

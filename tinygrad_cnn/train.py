@@ -286,7 +286,7 @@ def train_epoch(model: nn.Module, optimizer: optim.Optimizer, loader: DataLoader
             optimizer.step()
             progress.batch += 1
             progress.loss_sum += loss.item() * len(labels)
-            progress.correct += int((logits.data.argmax(1) == labels.data).sum())
+            progress.correct += int((logits._data.argmax(1) == labels._data).sum())
             progress.seen += len(labels)
             elapsed = time.perf_counter() - start
             bar.set_postfix(loss=f"{progress.loss_sum / progress.seen:.4f}",

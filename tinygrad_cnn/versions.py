@@ -54,3 +54,23 @@ def bump_version(array: np.ndarray) -> int:
         _counters[key] = entry
     entry[1][0] += 1
     return entry[1][0]
+
+
+class _Alias:
+    """An array's memory under a new identity: NumPy takes its ``__array_interface__`` and makes
+    it the base of a new array, and there is no ``base`` chain back to the original storage."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.__array_interface__ = array.__array_interface__
+        self.array = array  # keeps the memory alive
+
+
+def with_own_version(array: np.ndarray) -> np.ndarray:
+    """``array``'s memory as a storage of its own: in-place changes through the result (and its
+    views) bump its own counter, not the original's (PyTorch's ``.data``)."""
+    return np.asarray(_Alias(array))
+
+
+def same_memory(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when ``a`` and ``b`` are the same elements of the same memory (aliases)."""
+    return a.__array_interface__ == b.__array_interface__

@@ -29,9 +29,9 @@ from .versions import storage_of
 def mark(source: Tensor, outputs: tuple[Tensor, ...]) -> None:
     """Record that ``outputs`` of a view primitive applied to ``source`` share its memory."""
     root = source if source._base is None else source._base[0]
-    storage = storage_of(source.data)
+    storage = storage_of(source._data)
     for t in outputs:
-        if storage_of(t.data) is storage:  # (a view of one of several views is one of them too)
+        if storage_of(t._data) is storage:  # (a view of one of several views is one of them too)
             t._base = (root, root._rewrites) + (() if source._base is None else source._base[2:])
 
 
@@ -58,7 +58,7 @@ def regenerate(view: Tensor) -> None:
     from .ops.shape import GetItem  # the ops build on this module's callers
 
     base = view._base[0]
-    index = view_positions(base.data, view.data)
+    index = view_positions(base._data, view._data)
     with enable_grad():  # recorded even when first used under no_grad: the history is the view's for good
         fresh = GetItem.apply(base.reshape(-1), index=(index,))
     _take_node(view, fresh)
@@ -72,8 +72,8 @@ def replay(base: Tensor, view: Tensor, result: Tensor) -> None:
     from .autograd import rebase_history
     from .ops.shape import SetItem
 
-    index = view_positions(base.data, view.data).reshape(-1)
-    old = Tensor._from_op(base.data, base._ctx, base._output_index, base._requires_grad)
+    index = view_positions(base._data, view._data).reshape(-1)
+    old = Tensor._from_op(base._data, base._ctx, base._output_index, base._requires_grad)
     written = SetItem.apply(old.reshape(-1), result.reshape(-1), index=(index,))
     rebase_history(base, old, written.reshape(base.shape))
     regenerate(view)

@@ -10,7 +10,7 @@ After ``backward``, leaves show the norm of their gradient and are coloured by i
 scale (dark blue: smallest, yellow: largest), so vanishing or exploding gradients stand out.
 
 The graph is walked with the engine's own ``topological_order`` and read only through the
-node API that ``tinygrad_cnn.autograd.Function`` documents.
+node API that ``tinygrad_cnn.autograd.Primitive`` documents.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from tinygrad_cnn.autograd import Function, topological_order
+from tinygrad_cnn.autograd import Primitive, topological_order
 from tinygrad_cnn.nn import Module
 from tinygrad_cnn.tensor import Tensor
 
@@ -77,7 +77,7 @@ def _index_text(index: tuple) -> str:
     return "[" + ", ".join(part(p) for p in index) + "]"
 
 
-def operation_label(node: Function) -> str:
+def operation_label(node: Primitive) -> str:
     """The primitive's name and its settings, e.g. 'MaxPool2d\\nkernel_size=2 stride=2'."""
     parts = [f"{k}={_short(v)}" for k, v in node.settings.items() if _is_simple(v)]
     if isinstance(node.settings.get("index"), tuple):
@@ -94,7 +94,7 @@ def operation_label(node: Function) -> str:
 
 
 def _gradient_norm(t: Tensor) -> float | None:
-    return None if t.grad is None else float(np.linalg.norm(t.grad.data.astype(np.float64)))
+    return None if t.grad is None else float(np.linalg.norm(t.grad._data.astype(np.float64)))
 
 
 def _colour(norm: float, low: float, high: float) -> tuple[str, str]:
@@ -105,7 +105,7 @@ def _colour(norm: float, low: float, high: float) -> tuple[str, str]:
     return GRADIENT_COLOURS[index], "white" if index < steps // 2 else "black"
 
 
-def _module_names(nodes: Iterable[Function]) -> dict[int, tuple[str, Module]]:
+def _module_names(nodes: Iterable[Primitive]) -> dict[int, tuple[str, Module]]:
     """id(module) -> (dotted name, module) for every module that produced part of the graph."""
     names: dict[int, tuple[str, Module]] = {}
     for node in nodes:
@@ -144,20 +144,20 @@ class GraphOptions:
     tensor_nodes: bool = False
     rankdir: str = "TB"
     title: str | None = None
-    highlight: Function | Sequence[Function] | None = None
+    highlight: Primitive | Sequence[Primitive] | None = None
 
     def __post_init__(self) -> None:
         if self.rankdir not in ("TB", "LR", "BT", "RL"):
             raise ValueError(f"draw_graph: rankdir must be 'TB', 'LR', 'BT' or 'RL', got {self.rankdir!r}")
         for node in self.highlighted():
-            if not isinstance(node, Function):
+            if not isinstance(node, Primitive):
                 raise TypeError(f"draw_graph: highlight takes graph nodes (such as tensor.grad_fn or "
                                 f"AnomalyError.node), got {type(node).__name__}")
 
-    def highlighted(self) -> list[Function]:
+    def highlighted(self) -> list[Primitive]:
         if self.highlight is None:
             return []
-        return [self.highlight] if isinstance(self.highlight, Function) else list(self.highlight)
+        return [self.highlight] if isinstance(self.highlight, Primitive) else list(self.highlight)
 
 
 class Kind(Enum):
@@ -224,7 +224,7 @@ def draw_graph(output: Tensor | str | os.PathLike, params: Mapping[str, Tensor] 
 class _Drawer:
     """Places nodes into (nested) module clusters and draws edges between them."""
 
-    def __init__(self, graph: graphviz.Digraph, nodes: list[Function], modules: dict[int, tuple[str, Module]],
+    def __init__(self, graph: graphviz.Digraph, nodes: list[Primitive], modules: dict[int, tuple[str, Module]],
                  names: dict[int, str], options: GraphOptions) -> None:
         self.graph, self.nodes, self.modules, self.names, self.options = graph, nodes, modules, names, options
         self.highlighted = {id(n) for n in options.highlighted()}
@@ -247,13 +247,13 @@ class _Drawer:
         key = tuple(id(m) for m in scope if id(m) in self.modules) if self.options.cluster_modules else ()
         self.members.setdefault(key, []).append((unit, label, style))
 
-    def _unit(self, node: Function) -> Unit:
+    def _unit(self, node: Primitive) -> Unit:
         """What an operation is drawn as: itself, or its top-level module when collapsing."""
         if self.options.collapse_modules and len(node.scope) > 1:
             return Unit(Kind.MODULE, id(node.scope[1]))
         return Unit(Kind.OPERATION, id(node))
 
-    def _leaf(self, t: Tensor, consumer: Function) -> Unit:
+    def _leaf(self, t: Tensor, consumer: Primitive) -> Unit:
         """A parameter sits in the cluster of the module that uses it, other leaves outside."""
         unit = Unit(Kind.LEAF, id(t))
         is_parameter = id(t) in self.names
@@ -305,7 +305,7 @@ class _Drawer:
         for unit, module in collapsed.items():
             self._place((), unit, *self._module_node(module))
         out = Unit(Kind.OUTPUT, id(output))
-        value = f"\nvalue = {output.item():.4g}" if output.data.size == 1 else ""
+        value = f"\nvalue = {output.item():.4g}" if output._data.size == 1 else ""
         self.graph.node(out.name, f"output\n{_shape(output.shape)} {output.dtype.name}{value}", **OUTPUT_STYLE)
         if output.grad_fn is not None:
             self.edges[(self._unit(output.grad_fn), out)] = _shape(output.shape)
@@ -317,7 +317,7 @@ class _Drawer:
             legend = f"gradient norm colours\nlog scale {10 ** low:.2g} (dark) … {10 ** high:.2g} (yellow)"
             self.graph.node("legend", legend, shape="plaintext", fontsize="9")
 
-    def _intermediate(self, node: Function, output_nr: int) -> Unit:
+    def _intermediate(self, node: Primitive, output_nr: int) -> Unit:
         """A node for output ``output_nr`` of ``node`` (``tensor_nodes``), drawn once."""
         unit = Unit(Kind.TENSOR, id(node), output_nr)
         producer = self._unit(node)
@@ -331,7 +331,7 @@ class _Drawer:
         """Label and style of a collapsed module: its parameter count and gradient norm."""
         name, _ = self.modules.get(id(module), ("", module))
         params = list(module.parameters())
-        count = sum(p.data.size for p in params)
+        count = sum(p._data.size for p in params)
         label = _module_title(name, module) + (f"\n{count:,} parameters" if count else "")
         style = dict(MODULE_STYLE)
         if id(module) in self.highlighted:
@@ -345,7 +345,7 @@ class _Drawer:
                 style.update(fillcolor=fill, fontcolor=text)
         return label, style
 
-    def _saved_note(self, node: Function, unit: Unit) -> None:
+    def _saved_note(self, node: Primitive, unit: Unit) -> None:
         saved = node.saved_tensors
         if saved is None:
             text = "saved: freed by backward"

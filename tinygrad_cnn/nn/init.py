@@ -18,8 +18,8 @@ from ..versions import bump_version
 def _fill(tensor: Tensor, values: Any) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init: expected a Tensor, got {type(tensor).__name__}")
-    tensor.data[...] = values
-    bump_version(tensor.data)
+    tensor._data[...] = values
+    bump_version(tensor._data)
     return tensor
 
 
@@ -78,7 +78,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """A (semi-)orthogonal matrix, rows flattened over the trailing dimensions, times ``gain``."""
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, got {tensor.shape}")
-    rows, columns = tensor.shape[0], tensor.data.size // max(tensor.shape[0], 1)
+    rows, columns = tensor.shape[0], tensor._data.size // max(tensor.shape[0], 1)
     flat = generator().normal(0.0, 1.0, (rows, columns))
     if rows < columns:
         flat = flat.T

@@ -241,9 +241,9 @@ class Module:
             return self
         for t in list(self.parameters()) + list(self.buffers()):
             if t.dtype.kind == "f" and t.dtype != dtype:
-                t.data = t.data.astype(dtype)
+                t._data = t._data.astype(dtype)
                 if t.grad is not None:
-                    t.grad = Tensor(t.grad.data.astype(dtype))
+                    t.grad = Tensor(t.grad._data.astype(dtype))
         return self
 
     def double(self) -> Module:
@@ -266,7 +266,7 @@ class Module:
 
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
         """Copies of every parameter and buffer, keyed by hierarchical name."""
-        return OrderedDict((name, value.data.copy()) for name, value in self._state_entries())
+        return OrderedDict((name, value._data.copy()) for name, value in self._state_entries())
 
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy values into the existing parameters and buffers (in place, so optimisers keep
@@ -284,7 +284,7 @@ class Module:
         for name, target in own.items():
             if name not in state_dict:
                 continue
-            value = np.asarray(state_dict[name].data if isinstance(state_dict[name], Tensor) else state_dict[name])
+            value = np.asarray(state_dict[name]._data if isinstance(state_dict[name], Tensor) else state_dict[name])
             if value.shape != target.shape:
                 problems.append(f"size mismatch for {name}: the checkpoint has shape {value.shape}, "
                                 f"the model has shape {target.shape}")
@@ -292,7 +292,7 @@ class Module:
         if problems:
             raise ValueError(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems))
         for name, value in values.items():
-            np.copyto(own[name].data, value, casting="unsafe")
+            np.copyto(own[name]._data, value, casting="unsafe")
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ presentation
@@ -308,12 +308,12 @@ class Module:
         return head + "".join(f"  {c}\n" for c in children) + ")"
 
     def num_parameters(self, trainable_only: bool = False) -> int:
-        return sum(p.data.size for p in self.parameters() if p.requires_grad or not trainable_only)
+        return sum(p._data.size for p in self.parameters() if p.requires_grad or not trainable_only)
 
     def summary(self) -> str:
         """A table of every module with its own parameter count, and the total."""
         rows = [(name or type(self).__name__, type(m).__name__,
-                 sum(p.data.size for p in m.parameters(recurse=False)))
+                 sum(p._data.size for p in m.parameters(recurse=False)))
                 for name, m in self.named_modules()]
         width = max(len(r[0]) for r in rows)
         kinds = max(len(r[1]) for r in rows)

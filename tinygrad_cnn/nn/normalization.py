@@ -48,7 +48,7 @@ class _BatchNorm(Module):
         if self.training and self.track_running_stats:
             self.num_batches_tracked += 1
             if self.momentum is None:  # cumulative moving average, as PyTorch
-                momentum = 1.0 / float(self.num_batches_tracked.data)
+                momentum = 1.0 / float(self.num_batches_tracked._data)
         use_batch_stats = self.training or self.running_mean is None
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             use_batch_stats, momentum, self.eps)

@@ -7,7 +7,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ..autograd import Function
+from ..autograd import Primitive
 from ..nn import Module
 from ..tensor import Tensor
 
@@ -40,7 +40,7 @@ class GraphBuilder:
         self.outputs: list[onnx.ValueInfoProto] = []
         self.values: dict[Any, str] = {}     # (id(node), output_nr) or id(leaf tensor) -> ONNX name
         self.named = {id(t): n for n, t in list(model.named_parameters()) + list(model.named_buffers())}
-        self.named_arrays = {id(t.data): n for n, t in model.named_buffers()}  # running statistics
+        self.named_arrays = {id(t._data): n for n, t in model.named_buffers()}  # running statistics
         self.counter = 0
         self.batch_dynamic = False
 
@@ -57,7 +57,7 @@ class GraphBuilder:
             self.initializers[name] = numpy_helper.from_array(array, name)
         return name
 
-    def input_name(self, node: Function, position: int, dtype: Any = None) -> str:
+    def input_name(self, node: Primitive, position: int, dtype: Any = None) -> str:
         """The ONNX name of ``node``'s input ``position``: a produced value, a graph input, a
         parameter or buffer, or a constant made for it."""
         value, edge = node.inputs[position], node.next_functions[position]
@@ -69,9 +69,9 @@ class GraphBuilder:
             return self.values[id(value)]
         if id(value) in self.named:
             name = self.named[id(value)]
-            self.constant(value.data, name=name)
+            self.constant(value._data, name=name)
         else:
-            name = self.constant(value.data)
+            name = self.constant(value._data)
         self.values[id(value)] = name
         return name
 
@@ -80,7 +80,7 @@ class GraphBuilder:
         name = self.named_arrays.get(id(array))
         return self.constant(array.astype(dtype), name=name) if name else self.constant(array, dtype)
 
-    def emit(self, node: Function | None, op_type: str, inputs: list[str], outputs: int | list[str] = 1,
+    def emit(self, node: Primitive | None, op_type: str, inputs: list[str], outputs: int | list[str] = 1,
              **attributes: Any) -> list[str]:
         """Add one ONNX node named after ``node``'s module path; returns its output names."""
         where = (node.module_path or "model") if node is not None and node.module_path is not None else "graph"
@@ -101,7 +101,7 @@ class GraphBuilder:
         self.inputs.append(self._value_info(name, tensor))
         self.values[id(tensor)] = name
 
-    def add_node(self, node: Function) -> None:
+    def add_node(self, node: Primitive) -> None:
         from .primitives import CONVERTERS  # the table imports this module's helpers
         convert = CONVERTERS.get(node.name)
         if convert is None:
@@ -128,7 +128,7 @@ class GraphBuilder:
         return model
 
 
-def _float_dtype(node: Function) -> np.dtype:
+def _float_dtype(node: Primitive) -> np.dtype:
     """The dtype constants of ``node`` should have: its floating output's."""
     for spec in node.output_specs:
         if spec.dtype.kind == "f":

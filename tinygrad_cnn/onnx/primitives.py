@@ -11,12 +11,12 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import windows
-from ..autograd import Function
+from ..autograd import Primitive
 from ..ops.pool import averaging_matrix
 from ..tensor import Tensor
 from .graph import GraphBuilder, UnsupportedOperatorError, onnx_dtype
 
-Converter = Callable[[GraphBuilder, Function], list[str]]
+Converter = Callable[[GraphBuilder, Primitive], list[str]]
 CONVERTERS: dict[str, Converter] = {}
 INT64_MAX = np.iinfo(np.int64).max
 
@@ -29,11 +29,11 @@ def converts(*names: str) -> Callable[[Converter], Converter]:
     return register
 
 
-def _refuse(node: Function, why: str) -> UnsupportedOperatorError:
+def _refuse(node: Primitive, why: str) -> UnsupportedOperatorError:
     return UnsupportedOperatorError(f"onnx.export: {node.name}{node.module_description} cannot be exported: {why}")
 
 
-def _inputs(b: GraphBuilder, node: Function) -> list[str]:
+def _inputs(b: GraphBuilder, node: Primitive) -> list[str]:
     """The names of the node's inputs (an absent optional one, such as a missing bias, left out)."""
     return [b.input_name(node, i) for i, value in enumerate(node.inputs) if value is not None]
 
@@ -52,12 +52,12 @@ SAME_NAME = {"Neg": "Neg", "Exp": "Exp", "Log": "Log", "Sqrt": "Sqrt", "Abs": "A
 
 
 @converts(*SAME_NAME)
-def _same_name(b: GraphBuilder, node: Function) -> list[str]:
+def _same_name(b: GraphBuilder, node: Primitive) -> list[str]:
     return b.emit(node, SAME_NAME[node.name], _inputs(b, node))
 
 
 @converts("Rounding")
-def _rounding(b: GraphBuilder, node: Function) -> list[str]:
+def _rounding(b: GraphBuilder, node: Primitive) -> list[str]:
     """Floor, Ceil, Round (half to even in both); trunc as sign(x) * floor(|x|); integers unchanged."""
     (x,) = _inputs(b, node)
     how = node.settings["how"]
@@ -69,20 +69,20 @@ def _rounding(b: GraphBuilder, node: Function) -> list[str]:
 
 
 @converts("Log1p")
-def _log1p(b: GraphBuilder, node: Function) -> list[str]:
+def _log1p(b: GraphBuilder, node: Primitive) -> list[str]:
     (x,) = _inputs(b, node)
     one = b.constant(1.0, node.output_specs[0].dtype)
     return b.emit(node, "Log", b.emit(node, "Add", [x, one]))
 
 
 @converts("LogSigmoid")
-def _logsigmoid(b: GraphBuilder, node: Function) -> list[str]:
+def _logsigmoid(b: GraphBuilder, node: Primitive) -> list[str]:
     (x,) = _inputs(b, node)
     return b.emit(node, "Neg", b.emit(node, "Softplus", b.emit(node, "Neg", [x])))
 
 
 @converts("Elu")
-def _elu(b: GraphBuilder, node: Function) -> list[str]:
+def _elu(b: GraphBuilder, node: Primitive) -> list[str]:
     """scale * Elu(alpha) (SELU's constants included); the input scale is always 1 here."""
     (x,) = _inputs(b, node)
     s = node.settings
@@ -93,7 +93,7 @@ def _elu(b: GraphBuilder, node: Function) -> list[str]:
 
 
 @converts("Clamp", "Hardtanh")
-def _clip(b: GraphBuilder, node: Function) -> list[str]:
+def _clip(b: GraphBuilder, node: Primitive) -> list[str]:
     (x,) = _inputs(b, node)
     low, high = (node.settings["min"], node.settings["max"]) if node.name == "Clamp" else \
         (node.settings["min_val"], node.settings["max_val"])
@@ -108,7 +108,7 @@ COMPARISONS = {"lt": "Less", "le": "LessOrEqual", "gt": "Greater", "ge": "Greate
 
 
 @converts("Compare")
-def _compare(b: GraphBuilder, node: Function) -> list[str]:
+def _compare(b: GraphBuilder, node: Primitive) -> list[str]:
     op = node.settings["op"]
     dtype = next((t.dtype for t in node.inputs if isinstance(t, Tensor)), np.dtype(np.float32))
     inputs = [b.input_name(node, i, dtype) for i in range(2)]
@@ -118,18 +118,18 @@ def _compare(b: GraphBuilder, node: Function) -> list[str]:
 
 
 @converts("Where")
-def _where(b: GraphBuilder, node: Function) -> list[str]:
+def _where(b: GraphBuilder, node: Primitive) -> list[str]:
     return b.emit(node, "Where", _inputs(b, node))
 
 
 @converts("Cast")
-def _cast(b: GraphBuilder, node: Function) -> list[str]:
+def _cast(b: GraphBuilder, node: Primitive) -> list[str]:
     return b.emit(node, "Cast", _inputs(b, node), to=onnx_dtype(node.settings["dtype"]))
 
 
 # --------------------------------------------------------------------------- reductions, softmax
 
-def _reduce(b: GraphBuilder, node: Function, op_type: str, x: str, axes: list[int], keepdim: bool) -> list[str]:
+def _reduce(b: GraphBuilder, node: Primitive, op_type: str, x: str, axes: list[int], keepdim: bool) -> list[str]:
     """A reduction over ``axes``: ReduceSum takes them as an input from opset 13, the others
     from opset 18 (an attribute before)."""
     if op_type == "ReduceSum" or b.opset >= 18:
@@ -138,14 +138,14 @@ def _reduce(b: GraphBuilder, node: Function, op_type: str, x: str, axes: list[in
 
 
 @converts("Sum", "AMax")
-def _sum_or_amax(b: GraphBuilder, node: Function) -> list[str]:
+def _sum_or_amax(b: GraphBuilder, node: Primitive) -> list[str]:
     (x,) = _inputs(b, node)
     op_type = "ReduceSum" if node.name == "Sum" else "ReduceMax"
     return _reduce(b, node, op_type, x, list(node.settings["dims"]), node.settings["keepdim"])
 
 
 @converts("MaxDim")
-def _max_dim(b: GraphBuilder, node: Function) -> list[str]:
+def _max_dim(b: GraphBuilder, node: Primitive) -> list[str]:
     """``x.max(dim)``: the values and the index of the first maximum, as NumPy and PyTorch pick."""
     (x,) = _inputs(b, node)
     dim, keep = node.settings["dim"], node.settings["keepdim"]
@@ -154,7 +154,7 @@ def _max_dim(b: GraphBuilder, node: Function) -> list[str]:
 
 
 @converts("CrossEntropy")
-def _cross_entropy(b: GraphBuilder, node: Function) -> list[str]:
+def _cross_entropy(b: GraphBuilder, node: Primitive) -> list[str]:
     """Per-row losses from SoftmaxCrossEntropyLoss (ignored rows give 0); label smoothing adds
     ``smoothing * -mean(log_softmax)`` on the rows kept, and "mean" divides by their count."""
     logits, target = _inputs(b, node)
@@ -180,7 +180,7 @@ def _cross_entropy(b: GraphBuilder, node: Function) -> list[str]:
 
 
 @converts("Softmax", "LogSoftmax")
-def _softmax(b: GraphBuilder, node: Function) -> list[str]:
+def _softmax(b: GraphBuilder, node: Primitive) -> list[str]:
     return b.emit(node, node.name, _inputs(b, node), axis=node.settings["dim"])
 
 
@@ -196,19 +196,19 @@ def _batch_safe_shape(b: GraphBuilder, source: tuple[int, ...], target: tuple[in
 
 
 @converts("Reshape")
-def _reshape(b: GraphBuilder, node: Function) -> list[str]:
+def _reshape(b: GraphBuilder, node: Primitive) -> list[str]:
     (x,) = _inputs(b, node)
     shape = _batch_safe_shape(b, node.inputs[0].shape, node.settings["shape"])
     return b.emit(node, "Reshape", [x, b.constant(np.array(shape, dtype=np.int64))])
 
 
 @converts("Permute")
-def _permute(b: GraphBuilder, node: Function) -> list[str]:
+def _permute(b: GraphBuilder, node: Primitive) -> list[str]:
     return b.emit(node, "Transpose", _inputs(b, node), perm=list(node.settings["dims"]))
 
 
 @converts("BroadcastTo")
-def _expand(b: GraphBuilder, node: Function) -> list[str]:
+def _expand(b: GraphBuilder, node: Primitive) -> list[str]:
     (x,) = _inputs(b, node)
     source, target = node.inputs[0].shape, node.settings["shape"]
     lead = len(target) - len(source)
@@ -217,12 +217,12 @@ def _expand(b: GraphBuilder, node: Function) -> list[str]:
 
 
 @converts("SetItem")
-def _set_item(b: GraphBuilder, node: Function) -> list[str]:
+def _set_item(b: GraphBuilder, node: Primitive) -> list[str]:
     """A tensor written into a constant filled one (F.pad's constant mode) is a Pad."""
     filled, value = node.inputs
     index = node.settings["index"]
-    constant = isinstance(filled, Tensor) and node.next_functions[0] is None and filled.data.size and \
-        (filled.data == filled.data.flat[0]).all()
+    constant = isinstance(filled, Tensor) and node.next_functions[0] is None and filled._data.size and \
+        (filled._data == filled._data.flat[0]).all()
     plain = all(isinstance(p, slice) and p.step in (None, 1) for p in index) and isinstance(value, Tensor)
     if not (constant and plain and len(index) == filled.ndim):
         raise _refuse(node, "writing into a tensor is exported only as constant padding (F.pad)")
@@ -231,17 +231,17 @@ def _set_item(b: GraphBuilder, node: Function) -> list[str]:
     if b.batch_dynamic and (before[0] or after[0]):
         raise _refuse(node, "padding the batch dimension")
     pads = b.constant(np.array(before + after, dtype=np.int64))
-    fill = b.constant(filled.data.flat[0], filled.dtype)
+    fill = b.constant(filled._data.flat[0], filled.dtype)
     return b.emit(node, "Pad", [b.input_name(node, 1), pads, fill], mode="constant")
 
 
 @converts("Cat")
-def _cat(b: GraphBuilder, node: Function) -> list[str]:
+def _cat(b: GraphBuilder, node: Primitive) -> list[str]:
     return b.emit(node, "Concat", _inputs(b, node), axis=node.settings["dim"])
 
 
 @converts("Flip")
-def _flip(b: GraphBuilder, node: Function) -> list[str]:
+def _flip(b: GraphBuilder, node: Primitive) -> list[str]:
     """Slices with step -1 along the flipped axes, from the last element to before the first."""
     (x,) = _inputs(b, node)
     dims = list(node.settings["dims"])
@@ -252,7 +252,7 @@ def _flip(b: GraphBuilder, node: Function) -> list[str]:
 
 
 @converts("GetItem")
-def _getitem(b: GraphBuilder, node: Function) -> list[str]:
+def _getitem(b: GraphBuilder, node: Primitive) -> list[str]:
     """Basic indexing (ints, slices, ...) as Slice then Gather; one index array as Gather."""
     (x,) = _inputs(b, node)
     shape = node.inputs[0].shape
@@ -287,27 +287,27 @@ def _getitem(b: GraphBuilder, node: Function) -> list[str]:
 # --------------------------------------------------------------------------- convolution and pooling
 
 @converts("Conv2d")
-def _conv(b: GraphBuilder, node: Function) -> list[str]:
+def _conv(b: GraphBuilder, node: Primitive) -> list[str]:
     s, weight = node.settings, node.inputs[1]
     return b.emit(node, "Conv", _inputs(b, node), kernel_shape=list(weight.shape[2:]), strides=list(s["stride"]),
                   pads=_pairs(s["padding"], s["padding"]), dilations=list(s["dilation"]), group=s["groups"])
 
 
 @converts("ConvTranspose2d")
-def _conv_transpose(b: GraphBuilder, node: Function) -> list[str]:
+def _conv_transpose(b: GraphBuilder, node: Primitive) -> list[str]:
     s, weight = node.settings, node.inputs[1]
     return b.emit(node, "ConvTranspose", _inputs(b, node), kernel_shape=list(weight.shape[2:]),
                   strides=list(s["stride"]), pads=_pairs(s["padding"], s["padding"]),
                   dilations=list(s["dilation"]), group=s["groups"], output_padding=list(s["output_padding"]))
 
 
-def _global(node: Function, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]) -> bool:
+def _global(node: Primitive, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]) -> bool:
     """True when the one window is the whole image."""
     return tuple(kernel) == node.inputs[0].shape[2:] and padding == (0, 0)
 
 
 @converts("MaxPool2d")
-def _max_pool(b: GraphBuilder, node: Function) -> list[str]:
+def _max_pool(b: GraphBuilder, node: Primitive) -> list[str]:
     (x,) = _inputs(b, node)
     s = node.settings
     if _global(node, s["kernel_size"], s["stride"], s["padding"]) and s["dilation"] == (1, 1):
@@ -321,7 +321,7 @@ def _max_pool(b: GraphBuilder, node: Function) -> list[str]:
 
 
 @converts("AvgPool2d")
-def _avg_pool(b: GraphBuilder, node: Function) -> list[str]:
+def _avg_pool(b: GraphBuilder, node: Primitive) -> list[str]:
     (x,) = _inputs(b, node)
     s = node.settings
     kernel, stride, padding = s["kernel_size"], s["stride"], s["padding"]
@@ -348,7 +348,7 @@ def _avg_pool(b: GraphBuilder, node: Function) -> list[str]:
 
 
 @converts("AdaptiveAvgPool2d")
-def _adaptive(b: GraphBuilder, node: Function) -> list[str]:
+def _adaptive(b: GraphBuilder, node: Primitive) -> list[str]:
     """Windows of different sizes (the sizes do not divide): the primitive's own form, rows @ x @
     columns.T with constant averaging matrices, exact since every size is fixed at trace time."""
     (x,) = _inputs(b, node)
@@ -360,7 +360,7 @@ def _adaptive(b: GraphBuilder, node: Function) -> list[str]:
 
 
 @converts("BatchNorm")
-def _batch_norm(b: GraphBuilder, node: Function) -> list[str]:
+def _batch_norm(b: GraphBuilder, node: Primitive) -> list[str]:
     s = node.settings
     if s["training"]:
         raise _refuse(node, "training-mode batch norm; export the model in eval mode")

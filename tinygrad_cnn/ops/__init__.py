@@ -1,5 +1,5 @@
 """The differentiable primitives, one family per module.
 
-Each module holds Function subclasses (the primitives) and the plain functions that validate
+Each module holds Primitive subclasses (the primitives) and the plain functions that validate
 arguments and call them; ``tinygrad_cnn.functional`` re-exports the public ones.
 """

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import inplace as in_place
-from ..autograd import Function
+from ..autograd import Primitive
 from ..tensor import Tensor
 from .arguments import ArgumentError
 from .elementwise import clamp, where
@@ -35,7 +35,7 @@ def _maybe_in_place(name: str, x: Tensor, inplace: bool, compute: Callable[[Tens
     return in_place.change(x, f"{name}_", compute, reads_old=True, kernel=kernel)
 
 
-class Erf(Function):
+class Erf(Primitive):
     """The error function, elementwise (math.erf: exact to double precision, not fast)."""
 
     backward_reads = (0,)
@@ -50,7 +50,7 @@ class Erf(Function):
         return grad * (2 / math.sqrt(math.pi)) * (-(x * x)).exp()
 
 
-class Hardswish(Function):
+class Hardswish(Primitive):
     """x * relu6(x + 3) / 6, with PyTorch's gradient: 0 up to -3, (2x + 3) / 6 below 3, then 1."""
 
     backward_reads = (0,)
@@ -62,10 +62,10 @@ class Hardswish(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.inputs  # selected, not multiplied: an infinite grad where the slope is 0 gives 0
-        return where(x.data <= -3, 0.0, grad * where(x.data < 3, (2 * x + 3) / 6, 1.0))
+        return where(x._data <= -3, 0.0, grad * where(x._data < 3, (2 * x + 3) / 6, 1.0))
 
 
-class Hardtanh(Function):
+class Hardtanh(Primitive):
     """x clipped to [min_val, max_val]; the gradient passes strictly inside (PyTorch's
     hardtanh, unlike clamp, whose gradient also passes at the bounds)."""
 
@@ -80,10 +80,10 @@ class Hardtanh(Function):
         (x,) = ctx.inputs
         low, high = ctx.settings["min_val"], ctx.settings["max_val"]
         # stopped at or beyond the bounds only: a NaN x passes grad on, as PyTorch's hardtanh_backward
-        return where(Tensor(~((x.data <= low) | (x.data >= high))), grad, 0.0)
+        return where(Tensor(~((x._data <= low) | (x._data >= high))), grad, 0.0)
 
 
-class Elu(Function):
+class Elu(Primitive):
     """scale * x for x > 0, else scale * alpha * (exp(input_scale * x) - 1) (ELU; SELU with its
     constants). The kink at 0 belongs to the exponential side in the gradient (x <= 0) and to
     neither in the second derivative (x < 0), as PyTorch's elu_backward and its derivative."""
@@ -100,7 +100,7 @@ class Elu(Function):
         return EluBackward.apply(grad, ctx.inputs[0], **ctx.settings)
 
 
-class EluBackward(Function):
+class EluBackward(Primitive):
     """(grad, x) -> grad * d elu(x) / dx."""
 
     backward_reads = (1,)
@@ -122,7 +122,7 @@ class EluBackward(Function):
         return grad_of_grad, grad_of_x
 
 
-class LogSigmoid(Function):
+class LogSigmoid(Primitive):
     """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), stable for any x; gradient sigmoid(-x)."""
 
     backward_reads = (0,)

@@ -10,24 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ArgumentError, DtypeError, IndexRangeError, NotImplementedArgumentsError
 
-class ArgumentError(ValueError, RuntimeError):
-    """Arguments an operation cannot take (a shape, a size, a setting): PyTorch raises
-    RuntimeError for most and ValueError for some, so an ``except`` written for either catches it."""
-
-
-class DtypeError(TypeError, RuntimeError):
-    """Tensors of dtypes that cannot go together: TypeError here, RuntimeError in PyTorch."""
-
-
-class IndexRangeError(IndexError, RuntimeError):
-    """An index outside its dimension: PyTorch raises IndexError for some operations and
-    RuntimeError for others."""
-
-
-class NotImplementedArgumentsError(ValueError, NotImplementedError):
-    """Arguments that PyTorch has no implementation for (it raises NotImplementedError): an
-    ``except`` written for either class catches it."""
+__all__ = ["ArgumentError", "DtypeError", "IndexRangeError", "NotImplementedArgumentsError", "is_integer",
+           "integer", "normalize_dim", "normalize_dims", "pair", "same_float_dtype"]
 
 
 def is_integer(value: Any) -> bool:

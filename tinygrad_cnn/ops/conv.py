@@ -8,7 +8,7 @@ layouts, threads) is in ``tinygrad_cnn.kernels.conv``, beside a plain einsum ref
 from __future__ import annotations
 
 from .. import kernels, windows
-from ..autograd import Function
+from ..autograd import Primitive
 from ..tensor import Tensor
 from .arguments import ArgumentError, integer, pair, same_float_dtype
 from .pad import pad
@@ -18,7 +18,7 @@ Pair = tuple[int, int]
 
 # --------------------------------------------------------------------------- primitives
 
-class Conv2d(Function):
+class Conv2d(Primitive):
     backward_reads = (0, 1)
 
     @staticmethod
@@ -48,7 +48,7 @@ class Conv2d(Function):
         return grad_x, grad_w, grad_b
 
 
-class ConvTranspose2d(Function):
+class ConvTranspose2d(Primitive):
     backward_reads = (0, 1)
 
     @staticmethod
@@ -70,7 +70,7 @@ class ConvTranspose2d(Function):
         return grad_x, grad_w, grad_b
 
 
-class Conv2dWeight(Function):
+class Conv2dWeight(Primitive):
     """The gradient of conv2d with respect to its weight: (input x, output gradient) -> dW, and
     with ``with_bias`` also the bias gradient (the output gradient summed over N, H, W).
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import kernels
-from ..autograd import Function, sum_to_shape
+from ..autograd import Primitive, sum_to_shape
 from ..creation import zeros_like
 from ..tensor import Tensor
 from .arguments import ArgumentError, is_integer
@@ -36,13 +36,13 @@ def _shape(value: Operand) -> tuple[int, ...]:
     return value.shape if isinstance(value, Tensor) else ()
 
 
-def _binary(op: str, function: type[Function], a: Any, b: Any) -> Tensor:
+def _binary(op: str, function: type[Primitive], a: Any, b: Any) -> Tensor:
     if type(a) not in _PASS_THROUGH:  # the common types skip the call
         a = operand(a, op)
     if type(b) not in _PASS_THROUGH:
         b = operand(b, op)
     if isinstance(a, Tensor) and isinstance(b, Tensor):  # a Python number broadcasts to anything
-        shape_a, shape_b = a.data.shape, b.data.shape
+        shape_a, shape_b = a._data.shape, b._data.shape
         if shape_a != shape_b and shape_a and shape_b:
             try:
                 np.broadcast_shapes(shape_a, shape_b)
@@ -53,15 +53,15 @@ def _binary(op: str, function: type[Function], a: Any, b: Any) -> Tensor:
     return function.apply(a, b)
 
 
-class _Binary(Function):
+class _Binary(Primitive):
     """Shared bookkeeping: sum broadcast gradients back to the inputs' shapes."""
 
     def reduce(self, grad_a: Tensor | None, grad_b: Tensor | None) -> tuple:
         a, b = self.inputs  # an input that needs a gradient is a Tensor
         needs = self.needs_input_grad
         return (
-            sum_to_shape(grad_a, a.data.shape) if needs[0] else None,
-            sum_to_shape(grad_b, b.data.shape) if needs[1] else None,
+            sum_to_shape(grad_a, a._data.shape) if needs[0] else None,
+            sum_to_shape(grad_b, b._data.shape) if needs[1] else None,
         )
 
 
@@ -134,7 +134,7 @@ class Pow(_Binary):
                 grad_a = where(b == 0, 0.0, grad_a)
         if ctx.needs_input_grad[1]:  # a ** b * log(a), but 0 where a = 0 and b >= 0 (PyTorch's limit)
             if isinstance(a, Tensor):
-                limit = (a.data == 0) & (np.asarray(b.data if isinstance(b, Tensor) else b) >= 0)
+                limit = (a._data == 0) & (np.asarray(b._data if isinstance(b, Tensor) else b) >= 0)
                 grad_b = grad * where(Tensor(limit), 0.0, a ** b * a.log())
             else:
                 grad_b = grad * (a ** b * math.log(a) if a != 0 else where(b >= 0, 0.0, a ** b * -math.inf))
@@ -167,7 +167,7 @@ _COMPARISONS = {
 }
 
 
-class Compare(Function):
+class Compare(Primitive):
     """An elementwise comparison (``op`` is lt, le, gt, ge, eq or ne): a bool tensor with no
     gradient. It joins the graph only while an export traces it (a mask that depends on the
     input must stay a computation, not become a constant)."""
@@ -196,7 +196,7 @@ def compare(op: str, a: Any, b: Any) -> Tensor:
 
 # --------------------------------------------------------------------------- unary
 
-class Neg(Function):
+class Neg(Primitive):
     backward_reads = ()
 
     @staticmethod
@@ -208,7 +208,7 @@ class Neg(Function):
         return -grad
 
 
-class Exp(Function):
+class Exp(Primitive):
     backward_reads = (0,)
 
     @staticmethod
@@ -221,7 +221,7 @@ class Exp(Function):
         return grad * x.exp()
 
 
-class Log(Function):
+class Log(Primitive):
     backward_reads = (0,)
 
     @staticmethod
@@ -234,7 +234,7 @@ class Log(Function):
         return grad / x
 
 
-class Sqrt(Function):
+class Sqrt(Primitive):
     backward_reads = (0,)
 
     @staticmethod
@@ -247,7 +247,7 @@ class Sqrt(Function):
         return grad / (2 * x.sqrt())
 
 
-class Abs(Function):
+class Abs(Primitive):
     backward_reads = (0,)
 
     @staticmethod
@@ -257,10 +257,10 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.inputs
-        return grad * _sign(x.data)
+        return grad * _sign(x._data)
 
 
-class Log1p(Function):
+class Log1p(Primitive):
     """log(1 + x), accurate for small x."""
 
     backward_reads = (0,)
@@ -282,7 +282,7 @@ def _sign(x: np.ndarray) -> np.ndarray:
     return np.sign(x)
 
 
-class Sign(Function):
+class Sign(Primitive):
     """-1, 0 or 1; its gradient is zero everywhere (as PyTorch's)."""
 
     backward_reads = ()
@@ -296,7 +296,7 @@ class Sign(Function):
         return zeros_like(grad)  # zeros, also where grad is NaN or infinite
 
 
-class Rounding(Function):
+class Rounding(Primitive):
     """floor, ceil, round (half to even) or trunc; integers pass through unchanged, and the
     gradient is zero everywhere (as PyTorch's)."""
 
@@ -312,7 +312,7 @@ class Rounding(Function):
         return zeros_like(grad)
 
 
-class Relu(Function):
+class Relu(Primitive):
     """max(x, 0). Backward reads the output, as PyTorch's does (it is 0 exactly where x <= 0),
     so an in-place ReLU needs no copy of the values it overwrites."""
 
@@ -330,7 +330,7 @@ class Relu(Function):
         return ReluBackward.apply(grad, out)
 
 
-class ReluBackward(Function):
+class ReluBackward(Primitive):
     """0 where x <= 0, else grad (PyTorch's threshold_backward, so a NaN x passes grad on); x
     may be ReLU's input or its output, which is <= 0 at the same places.
 
@@ -348,7 +348,7 @@ class ReluBackward(Function):
         return ReluBackward.apply(grad_grad, ctx.inputs[1]), None
 
 
-class Sigmoid(Function):
+class Sigmoid(Primitive):
     backward_reads = (0,)
 
     @staticmethod
@@ -363,7 +363,7 @@ class Sigmoid(Function):
         return grad * s * (1 - s)
 
 
-class Tanh(Function):
+class Tanh(Primitive):
     backward_reads = (0,)
 
     @staticmethod
@@ -377,7 +377,7 @@ class Tanh(Function):
         return grad * (1 - t * t)
 
 
-class Where(Function):
+class Where(Primitive):
     """``a`` where ``condition`` (a bool tensor) holds, else ``b``, all broadcast; the gradient
     follows the choice."""
 
@@ -418,7 +418,7 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002
     return Where.apply(condition, a, b)
 
 
-class Clamp(Function):
+class Clamp(Primitive):
     """x limited to [min, max] (either bound may be None); the gradient passes where
     min <= x <= max, as in PyTorch."""
 
@@ -434,13 +434,13 @@ class Clamp(Function):
         low, high = ctx.settings["min"], ctx.settings["max"]
         inside = np.ones(x.shape, dtype=bool)
         if low is not None:
-            inside &= x.data >= low
+            inside &= x._data >= low
         if high is not None:
-            inside &= x.data <= high
+            inside &= x._data <= high
         return Where.apply(Tensor(inside), grad, 0.0)  # a mask by selection: inf * 0 would be NaN
 
 
-class Cast(Function):
+class Cast(Primitive):
     backward_reads = ()
 
     @staticmethod
@@ -548,5 +548,5 @@ def cast(x: Tensor, dtype: Any) -> Tensor:
     if x.dtype == dtype:
         return x
     if x.requires_grad and dtype.kind != "f":
-        return Tensor(x.data.astype(dtype))
+        return Tensor(x._data.astype(dtype))
     return Cast.apply(x, dtype=dtype)

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import views
-from ..autograd import Function
+from ..autograd import Primitive
 from ..tensor import Tensor
 from .arguments import ArgumentError, integer, is_integer, normalize_dim
 
 
-class Cat(Function):
+class Cat(Primitive):
     """The inputs joined along ``dim``; each input's gradient is its slice of the output's."""
 
     backward_reads = ()

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function, vjp_by_composition
+from ..autograd import Primitive, vjp_by_composition
 from ..debug import flags
 from ..tensor import Tensor
 from .activation import logsigmoid
@@ -23,7 +23,7 @@ def _log_softmax(x: np.ndarray, dim: int) -> np.ndarray:
     return shifted
 
 
-class Softmax(Function):
+class Softmax(Primitive):
     backward_reads = (0,)
 
     @staticmethod
@@ -42,7 +42,7 @@ class Softmax(Function):
         return s * (grad - (grad * s).sum(dim, keepdim=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmax(Primitive):
     backward_reads = (0,)
 
     @staticmethod
@@ -84,7 +84,7 @@ def _row_weights(grad: np.ndarray, reduction: str, count: int, dtype: np.dtype) 
     return np.asarray(scale, dtype=dtype)
 
 
-class CrossEntropy(Function):
+class CrossEntropy(Primitive):
     """Mean/sum/per-row of -sum(q * log_softmax(logits)) for (N, C) logits and class targets."""
 
     backward_reads = (0,)
@@ -112,7 +112,7 @@ class CrossEntropy(Function):
                                           reduction=ctx.settings["reduction"]), None
 
 
-class CrossEntropyBackward(Function):
+class CrossEntropyBackward(Primitive):
     """(grad, logits) -> grad * (softmax(logits) - q) per row, in one pass."""
 
     @staticmethod
@@ -189,7 +189,7 @@ def _class_targets(op: str, input: Tensor, target: Tensor, ignore_index: int) ->
         raise ArgumentError(f"{op}: target of shape {target.shape} does not match logits of shape "
                             f"{input.shape}; expected {expected}")
     classes = input.shape[1]
-    data = target.data
+    data = target._data
     valid = data != ignore_index
     if valid.any() and (data[valid].min() < 0 or data[valid].max() >= classes):
         bad = data[valid][(data[valid] < 0) | (data[valid] >= classes)][0]
@@ -352,7 +352,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, redu
         return _reduce("smooth_l1_loss", size, reduction)
     # the square of the branch taken only (an infinite d would make NaN of its gradient); a NaN d
     # takes the square's branch, whose gradient d / beta is NaN, as in PyTorch
-    small = ~(size.data >= beta)
+    small = ~(size._data >= beta)
     near = where(small, d, 0.0)
     return _reduce("smooth_l1_loss", where(small, 0.5 * near * near / beta, size - 0.5 * beta), reduction)
 
@@ -364,7 +364,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
         raise ArgumentError(f"huber_loss: delta must be positive, got {delta}")
     d = input - target
     size = d.abs()
-    small = ~(size.data > delta)  # (as smooth_l1_loss: the square of the branch taken only; NaN in it)
+    small = ~(size._data > delta)  # (as smooth_l1_loss: the square of the branch taken only; NaN in it)
     near = where(small, d, 0.0)
     return _reduce("huber_loss", where(small, 0.5 * near * near, delta * (size - 0.5 * delta)), reduction)
 
@@ -379,13 +379,13 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if target.shape != input.shape:
         raise ArgumentError(f"{op}: target of shape {target.shape} must have the input's shape {input.shape}")
     same_float_dtype(op, input=input, target=target, weight=weight)
-    if not ((input.data >= 0) & (input.data <= 1)).all():  # NaN fails too, as in PyTorch
+    if not ((input._data >= 0) & (input._data <= 1)).all():  # NaN fails too, as in PyTorch
         raise ArgumentError(f"{op}: all elements of input should be between 0 and 1")
     losses = BinaryCrossEntropy.apply(input, target)
     return _reduce(op, losses if weight is None else losses * weight, reduction)
 
 
-class BinaryCrossEntropy(Function):
+class BinaryCrossEntropy(Primitive):
     """-(t * log p + (1 - t) * log(1 - p)) elementwise, each log clamped at -100; the gradient
     is PyTorch's (p - t) / max(p (1 - p), 1e-12), finite at p = 0 and 1."""
 

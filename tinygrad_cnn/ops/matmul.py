@@ -6,13 +6,13 @@ from typing import Any
 import numpy as np
 
 from .. import kernels
-from ..autograd import Function, sum_to_shape
+from ..autograd import Primitive, sum_to_shape
 from ..tensor import Tensor
 from .arguments import ArgumentError, DtypeError
 from .elementwise import operand
 
 
-class MatMul(Function):
+class MatMul(Primitive):
     """``a @ b`` for operands with at least two dimensions (the wrapper lifts 1-D ones)."""
 
     @staticmethod
@@ -25,7 +25,7 @@ class MatMul(Function):
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
             grad_a = sum_to_shape(grad @ b.transpose(-1, -2), a.shape)
-        if ctx.needs_input_grad[1] and a.ndim == b.ndim == 2 and _transposed(b.data):
+        if ctx.needs_input_grad[1] and a.ndim == b.ndim == 2 and _transposed(b._data):
             # b is a transposed view (x @ weight.T): its gradient is made in the same layout, so
             # after the transpose's backward the weight's gradient is contiguous like the weight
             grad_b = (grad.transpose(0, 1) @ a).transpose(0, 1)

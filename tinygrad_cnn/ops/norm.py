@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .. import kernels
-from ..autograd import Function, vjp_by_composition
+from ..autograd import Primitive, vjp_by_composition
 from ..kernels.norm import channel_shape, reduce_axes
 from ..tensor import Tensor
 from ..versions import bump_version
@@ -19,7 +19,7 @@ from .arguments import ArgumentError, same_float_dtype
 from .pad import pad
 
 
-class BatchNorm(Function):
+class BatchNorm(Primitive):
     """Batch norm of (N, C, *) input: y = (x - mean) / sqrt(var + eps) * weight + bias per
     channel, computed as x * scale + shift.
 
@@ -65,7 +65,7 @@ class BatchNorm(Function):
                 grad_b if needs[2] else None)
 
 
-class BatchNormBackward(Function):
+class BatchNormBackward(Primitive):
     """(grad, x, weight) -> (grad_x, grad_weight, grad_bias):
 
     grad_x = weight * invstd * (grad - mean(grad) - normalized * mean(grad * normalized)),
@@ -87,7 +87,7 @@ class BatchNormBackward(Function):
 def _composite_backward(grad: Tensor, x: Tensor, weight: Tensor | None, eps: float):
     """BatchNormBackward written with differentiable operations (for higher derivatives)."""
     axes, shape = reduce_axes(x.ndim), channel_shape(x.ndim, x.shape[1])
-    count = x.data.size // x.shape[1]
+    count = x._data.size // x.shape[1]
     centered = x - x.mean(axes, keepdim=True)
     invstd = 1 / ((centered * centered).mean(axes, keepdim=True) + eps).sqrt()
     normalized = centered * invstd
@@ -124,14 +124,14 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
             raise ArgumentError(
                 f"{op}: {name} must have shape ({channels},) for input of shape {x.shape}, got {t.shape}")
     same_float_dtype(op, input=x, weight=weight, bias=bias)
-    if training and x.data.size // channels <= 1:
+    if training and x._data.size // channels <= 1:
         raise ArgumentError(
             f"{op}: expected more than 1 value per channel when training, got input of shape {x.shape}")
     if not training and (running_mean is None or running_var is None):
         raise ArgumentError(f"{op}: evaluation (training=False) needs running_mean and running_var")
     return BatchNorm.apply(
-        x, weight, bias, running_mean=None if running_mean is None else running_mean.data,
-        running_var=None if running_var is None else running_var.data, momentum=momentum, eps=eps,
+        x, weight, bias, running_mean=None if running_mean is None else running_mean._data,
+        running_var=None if running_var is None else running_var._data, momentum=momentum, eps=eps,
         training=bool(training))
 
 
@@ -204,17 +204,17 @@ def instance_norm(x: Tensor, running_mean: Tensor | None = None, running_var: Te
     if not use_input_stats:
         if running_mean is None or running_var is None:
             raise ArgumentError(f"{op}: use_input_stats=False needs running_mean and running_var")
-        invstd = (1.0 / np.sqrt(running_var.data + eps)).astype(x.dtype)
-        out = (x - Tensor(running_mean.data.astype(x.dtype).reshape(shape))) * Tensor(invstd.reshape(shape))
+        invstd = (1.0 / np.sqrt(running_var._data + eps)).astype(x.dtype)
+        out = (x - Tensor(running_mean._data.astype(x.dtype).reshape(shape))) * Tensor(invstd.reshape(shape))
         return _affine(out, weight, bias, shape)
     count = math.prod(x.shape[2:])
     if running_mean is not None and running_var is not None:  # outside the graph, as batch norm's
-        means = x.data.mean(axis=spatial)
-        variances = x.data.var(axis=spatial) * count / max(count - 1, 1)
+        means = x._data.mean(axis=spatial)
+        variances = x._data.var(axis=spatial) * count / max(count - 1, 1)
         for target, value in ((running_mean, means), (running_var, variances)):
-            target.data *= 1 - momentum
-            target.data += momentum * value.mean(0)
-            bump_version(target.data)
+            target._data *= 1 - momentum
+            target._data += momentum * value.mean(0)
+            bump_version(target._data)
     return _affine(_normalize(x, spatial, eps), weight, bias, shape)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import kernels, windows
-from ..autograd import Function
+from ..autograd import Primitive
 from ..tensor import Tensor
 from .arguments import ArgumentError, integer, pair
 
@@ -28,7 +28,7 @@ Pair = tuple[int, int]
 
 # --------------------------------------------------------------------------- max pooling
 
-class MaxPool2d(Function):
+class MaxPool2d(Primitive):
     backward_reads = ()
 
     @staticmethod
@@ -46,7 +46,7 @@ class MaxPool2d(Function):
         return PoolScatter.apply(grad, argmax=argmax, input_shape=x.shape, **ctx.settings_without("ceil_mode"))
 
 
-class PoolScatter(Function):
+class PoolScatter(Primitive):
     """Put each value at its window's recorded offset in a zero image of ``input_shape``."""
 
     backward_reads = ()
@@ -60,7 +60,7 @@ class PoolScatter(Function):
         return PoolGather.apply(grad, **ctx.settings_without("input_shape"))
 
 
-class PoolGather(Function):
+class PoolGather(Primitive):
     """Read each window's value at its recorded offset (PoolScatter's adjoint)."""
 
     backward_reads = ()
@@ -108,7 +108,7 @@ def _divisor(shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair, 
     return sum(windows.offsets(counted, kernel, stride, out_hw))
 
 
-class AvgPool2d(Function):
+class AvgPool2d(Primitive):
     backward_reads = ()
 
     @staticmethod
@@ -130,7 +130,7 @@ class AvgPool2d(Function):
         return AvgPool2dBackward.apply(grad, input_shape=x.shape, **ctx.settings)
 
 
-class AvgPool2dBackward(Function):
+class AvgPool2dBackward(Primitive):
     """Spread each output gradient evenly over its window (the adjoint of AvgPool2d)."""
 
     backward_reads = ()
@@ -182,7 +182,7 @@ def _window_means(x: np.ndarray, output_size: Pair) -> np.ndarray:
     return (sums / ((h_stop - h_start)[:, None] * (w_stop - w_start)[None, :])).astype(x.dtype)
 
 
-class AdaptiveAvgPool2d(Function):
+class AdaptiveAvgPool2d(Primitive):
     """The mean of each adaptive window: rows @ x @ columns.T with averaging matrices (windows
     summed one by one where x is not finite)."""
 
@@ -262,7 +262,7 @@ def max_pool2d(x: Tensor, kernel_size: int | Pair, stride: int | Pair | None = N
     if not return_indices:
         return out
     out_hw = out.shape[2:]
-    _, argmax = kernels.max_pool2d(x.data, kernel, stride, padding, dilation, out_hw, with_argmax=True)
+    _, argmax = kernels.max_pool2d(x._data, kernel, stride, padding, dilation, out_hw, with_argmax=True)
     return out, Tensor(_flat_indices(argmax, x.shape, kernel, stride, padding, dilation))
 
 
@@ -330,7 +330,7 @@ def adaptive_max_pool2d(x: Tensor, output_size: int | tuple[int | None, int | No
         if h % size[0] == 0 and w % size[1] == 0:  # equal windows: an ordinary pool
             kernel = (h // size[0], w // size[1])
             return max_pool2d(t, kernel, kernel, return_indices=return_indices)
-        index = _adaptive_argmax(t.data, size)                                  # (N, C, OH, OW)
+        index = _adaptive_argmax(t._data, size)                                  # (N, C, OH, OW)
         out = t.reshape(n, c, h * w)[np.arange(n)[:, None, None], np.arange(c)[None, :, None],
                                      index.reshape(n, c, -1)].reshape(n, c, *size)
         return (out, Tensor(index)) if return_indices else out

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import kernels
-from ..autograd import Function
+from ..autograd import Primitive
 from ..tensor import MaxResult, Tensor
 from .arguments import ArgumentError, IndexRangeError, normalize_dim, normalize_dims
 from .elementwise import where
@@ -17,7 +17,7 @@ def _keepdim_shape(shape: tuple[int, ...], dims: tuple[int, ...]) -> tuple[int, 
     return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
-class Sum(Function):
+class Sum(Primitive):
     backward_reads = ()
 
     @staticmethod
@@ -31,7 +31,7 @@ class Sum(Function):
         return grad.reshape(_keepdim_shape(x.shape, ctx.settings["dims"])).broadcast_to(x.shape)
 
 
-class AMax(Function):
+class AMax(Primitive):
     """The maximum over ``dims``; tied maxima share the gradient evenly (as PyTorch's amax
     and full ``max()``)."""
 
@@ -53,7 +53,7 @@ class AMax(Function):
         return grad.reshape(_keepdim_shape(share.shape, ctx.settings["dims"])) * share
 
 
-class SqrtOfVariance(Function):
+class SqrtOfVariance(Primitive):
     """The square root of a variance, whose gradient is 0 where it is 0 (PyTorch's std: all
     values equal), not inf * 0."""
 
@@ -66,12 +66,12 @@ class SqrtOfVariance(Function):
     @staticmethod
     def backward(ctx, grad):
         (variance,) = ctx.inputs
-        zero = Tensor(variance.data == 0)
+        zero = Tensor(variance._data == 0)
         root = where(zero, 1.0, variance).sqrt()  # no infinite derivative on the branch not taken
         return where(zero, 0.0, grad / (2 * root))
 
 
-class MaxDim(Function):
+class MaxDim(Primitive):
     """The maximum along one dimension and its index; the gradient goes to that index."""
 
     backward_reads = ()
@@ -150,8 +150,8 @@ def min_dim(x: Tensor, dim: int, keepdim: bool = False) -> tuple[Tensor, Tensor]
 def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the (first) minimum; no gradient."""
     if dim is None:
-        return Tensor(np.argmin(x.data))
-    return Tensor(np.argmin(x.data, axis=normalize_dim("argmin", dim, x.ndim), keepdims=keepdim))
+        return Tensor(np.argmin(x._data))
+    return Tensor(np.argmin(x._data, axis=normalize_dim("argmin", dim, x.ndim), keepdims=keepdim))
 
 
 def var(x: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool = False,
@@ -177,7 +177,7 @@ def std(x: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None
 def logsumexp(x: Tensor, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) over ``dim``, computed stably (the largest value is taken out first)."""
     dims = normalize_dims("logsumexp", dim, x.ndim)
-    top = np.amax(x.data, axis=dims, keepdims=True) if x.data.size else np.zeros(_keepdim_shape(x.shape, dims))
+    top = np.amax(x._data, axis=dims, keepdims=True) if x._data.size else np.zeros(_keepdim_shape(x.shape, dims))
     top = np.where(np.isfinite(top), top, 0)  # all -inf: log(0) = -inf, not nan
     total = (x - top).exp().sum(dims, keepdim=True).log() + top
     return total if keepdim else total.squeeze(dims)
@@ -193,6 +193,6 @@ def max_dim(x: Tensor, dim: int, keepdim: bool = False) -> tuple[Tensor, Tensor]
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the (first) maximum; no gradient."""
     if dim is None:
-        return Tensor(np.argmax(x.data))
+        return Tensor(np.argmax(x._data))
     dim = normalize_dim("argmax", dim, x.ndim)
-    return Tensor(np.argmax(x.data, axis=dim, keepdims=keepdim))
+    return Tensor(np.argmax(x._data, axis=dim, keepdims=keepdim))

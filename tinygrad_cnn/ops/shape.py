@@ -7,12 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function, sum_to_shape
+from ..autograd import Primitive, sum_to_shape
 from ..tensor import Tensor
 from .arguments import ArgumentError, integer, normalize_dim, normalize_dims
 
 
-class Reshape(Function):
+class Reshape(Primitive):
     backward_reads = ()
     returns_view = True
 
@@ -26,7 +26,7 @@ class Reshape(Function):
         return grad.reshape(x.shape)
 
 
-class Permute(Function):
+class Permute(Primitive):
     backward_reads = ()
     returns_view = True
 
@@ -39,7 +39,7 @@ class Permute(Function):
         return grad.permute(tuple(np.argsort(ctx.settings["dims"]).tolist()))
 
 
-class BroadcastTo(Function):
+class BroadcastTo(Primitive):
     backward_reads = ()
     returns_view = True
 
@@ -53,7 +53,7 @@ class BroadcastTo(Function):
         return sum_to_shape(grad, x.shape)
 
 
-class GetItem(Function):
+class GetItem(Primitive):
     backward_reads = ()
     returns_view = True
 
@@ -69,7 +69,7 @@ class GetItem(Function):
         return IndexAdd.apply(grad, index=ctx.settings["index"], shape=x.shape)
 
 
-class IndexAdd(Function):
+class IndexAdd(Primitive):
     """Zeros of ``shape`` with ``values`` added at ``index`` (repeated indices accumulate)."""
 
     backward_reads = ()
@@ -88,7 +88,7 @@ class IndexAdd(Function):
         return grad[ctx.settings["index"]]
 
 
-class SetItem(Function):
+class SetItem(Primitive):
     """A copy of ``x`` with ``value`` written at ``index``: ``x[index] = value`` without
     changing x (the in-place form builds on it)."""
 
@@ -109,7 +109,7 @@ class SetItem(Function):
         return grad_x, grad_value
 
 
-class Flip(Function):
+class Flip(Primitive):
     """``x`` reversed along ``dims`` (a copy); the gradient is reversed back."""
 
     backward_reads = ()
@@ -123,7 +123,7 @@ class Flip(Function):
         return Flip.apply(grad, dims=ctx.settings["dims"])
 
 
-class Clone(Function):
+class Clone(Primitive):
     """A copy of ``x`` in new memory (with x's memory layout, or ``order``'s); its gradient is
     the identity."""
 
@@ -149,7 +149,7 @@ def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
         resolved = np.empty(x.shape, dtype=[]).reshape(shape).shape
     except ValueError:
         raise ArgumentError(
-            f"reshape: cannot reshape a tensor of shape {x.shape} ({x.data.size} elements) "
+            f"reshape: cannot reshape a tensor of shape {x.shape} ({x._data.size} elements) "
             f"into {shape}"
         ) from None
     return x if resolved == x.shape else Reshape.apply(x, shape=resolved)
@@ -220,7 +220,7 @@ def repeat(x: Tensor, sizes: Sequence[int]) -> Tensor:
     single = tuple(n for s in shape for n in (1, s))
     tiled = x.reshape(single).broadcast_to(spread).reshape(tuple(r * s for r, s in zip(sizes, shape)))
     # new memory, as PyTorch's: the reshape is a view where the counts allow one (all 1)
-    return Clone.apply(tiled) if np.may_share_memory(tiled.data, x.data) else tiled
+    return Clone.apply(tiled) if np.may_share_memory(tiled._data, x._data) else tiled
 
 
 def flip(x: Tensor, dims: int | Sequence[int]) -> Tensor:
@@ -230,7 +230,7 @@ def flip(x: Tensor, dims: int | Sequence[int]) -> Tensor:
 
 def contiguous(x: Tensor) -> Tensor:
     """``x`` itself when its memory is row-major (C order), else a row-major copy."""
-    return x if x.data.flags.c_contiguous else Clone.apply(x, order="C")
+    return x if x._data.flags.c_contiguous else Clone.apply(x, order="C")
 
 
 def broadcast_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -287,7 +287,7 @@ def _normalize_index(index: Any) -> tuple:
     result = []
     for part in parts:
         if isinstance(part, Tensor):
-            part = part.data
+            part = part._data
         elif isinstance(part, list):
             part = np.asarray(part)
         if isinstance(part, np.ndarray) and part.dtype.kind not in "iub":

@@ -20,7 +20,7 @@ class Adagrad(Optimizer):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize))
         for index, p in enumerate(self._params()):
-            self.state[index] = {"step": 0, "sum": np.full_like(p.data, initial_accumulator_value)}
+            self.state[index] = {"step": 0, "sum": np.full_like(p._data, initial_accumulator_value)}
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         if group["maximize"]:

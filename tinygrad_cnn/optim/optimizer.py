@@ -62,8 +62,8 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    self._update(p.data, p.grad.data, self.state.setdefault(index, {}), group)
-                    bump_version(p.data)  # saved copies of p in a graph are stale now
+                    self._update(p._data, p.grad._data, self.state.setdefault(index, {}), group)
+                    bump_version(p._data)  # saved copies of p in a graph are stale now
                 index += 1
         return loss
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..autograd import Function, enable_grad, no_grad, run_backward
+from ..autograd import Primitive, enable_grad, no_grad, run_backward
 from ..debug import flags
 from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
 
 
-class Checkpoint(Function):
+class Checkpoint(Primitive):
     """``fn(*inputs)`` whose backward recomputes it (see the module docstring)."""
 
     @staticmethod
@@ -26,16 +26,16 @@ class Checkpoint(Function):
         with no_grad():
             out = fn(*[Tensor(a) if hasattr(a, "dtype") else a for a in arrays], **kwargs)
         if isinstance(out, Tensor):
-            return out.data
+            return out._data
         if isinstance(out, tuple) and all(isinstance(o, Tensor) for o in out):
-            return tuple(o.data for o in out)
+            return tuple(o._data for o in out)
         raise TypeError(f"checkpoint: the function must return a Tensor or a tuple of Tensors, got "
                         f"{type(out).__name__}")
 
     @staticmethod
     def backward(ctx, *grads):
         s = ctx.settings
-        inputs = [Tensor._from_op(a.data, None, 0, need) if isinstance(a, Tensor) else a
+        inputs = [Tensor._from_op(a._data, None, 0, need) if isinstance(a, Tensor) else a
                   for a, need in zip(ctx.inputs, ctx.needs_input_grad)]
         current = get_rng_state()
         if s["preserve_rng_state"]:

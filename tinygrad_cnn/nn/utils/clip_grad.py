@@ -24,21 +24,21 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
         return Tensor(np.array(0.0, dtype=np.float32))
     norm_type = float(norm_type)
     if math.isinf(norm_type):
-        total = max(float(np.abs(g.data).max()) for g in grads)
+        total = max(float(np.abs(g._data).max()) for g in grads)
     else:
-        total = sum(float(np.sum(np.abs(g.data.astype(np.float64)) ** norm_type)) for g in grads) ** (1 / norm_type)
+        total = sum(float(np.sum(np.abs(g._data.astype(np.float64)) ** norm_type)) for g in grads) ** (1 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {total}, "
                            "so they cannot be clipped; pass error_if_nonfinite=False to clip anyway")
     scale = min(max_norm / (total + 1e-6), 1.0)
     for g in grads:
-        g.data *= g.data.dtype.type(scale)
-        bump_version(g.data)
+        g._data *= g._data.dtype.type(scale)
+        bump_version(g._data)
     return Tensor(np.array(total, dtype=grads[0].dtype))
 
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
     """Limit every gradient element to [-clip_value, clip_value]."""
     for g in _gradients(parameters):
-        np.clip(g.data, -clip_value, clip_value, out=g.data)
-        bump_version(g.data)
+        np.clip(g._data, -clip_value, clip_value, out=g._data)
+        bump_version(g._data)
