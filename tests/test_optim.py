@@ -74,7 +74,7 @@ def test_state_dict_through_save_and_load_resumes_exactly(tmp_path, make):
     opt.step()
     tc.save({"optimizer": opt.state_dict(), "param": p.data}, tmp_path / "ckpt.npz")
     saved = tc.load(tmp_path / "ckpt.npz")
-    q = Tensor(saved["param"].copy(), requires_grad=True)
+    q = saved["param"].clone().requires_grad_()
     resumed = make([q])
     resumed.load_state_dict(saved["optimizer"])
     for g in GRADS[1:]:

@@ -2,7 +2,8 @@
 
 A nested dict (a checkpoint holding the model's and the optimiser's state dicts, the epoch,
 ...) is stored flat with "/" joining the keys, and comes back nested; a list of dicts comes
-back as a dict keyed "0", "1", .... Numbers and strings come back as 0-d arrays
+back as a dict keyed "0", "1", .... Tensors come back as Tensors (their names are listed in
+one extra entry, ``TENSORS``), arrays as arrays; numbers and strings come back as 0-d arrays
 (``to_python`` turns them back).
 """
 from __future__ import annotations
@@ -16,26 +17,30 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from .device import device
 from .tensor import Tensor
 
 SEPARATOR = "/"
+TENSORS = "__tensors__"  # the entry naming the stored arrays that were Tensors
 
 
-def _flatten(tree: Mapping[Any, Any], prefix: str, out: dict[str, np.ndarray]) -> None:
+def _flatten(tree: Mapping[Any, Any], prefix: str, out: dict[str, np.ndarray], tensors: list[str]) -> None:
     for key, value in tree.items():
         key = str(key)
-        if not key or SEPARATOR in key:
-            raise ValueError(f"save: key {key!r} must be non-empty and must not contain {SEPARATOR!r}")
+        if not key or SEPARATOR in key or (not prefix and key == TENSORS):
+            raise ValueError(f"save: key {key!r} must be non-empty, must not contain {SEPARATOR!r} and must not be "
+                             f"{TENSORS!r} at the top level")
         name = prefix + key
         if isinstance(value, (list, tuple)) and any(isinstance(v, Mapping) for v in value):
             value = {str(i): v for i, v in enumerate(value)}  # e.g. an optimiser's param_groups
         if isinstance(value, Mapping):
             if not value:
                 raise ValueError(f"save: {name!r} is an empty dict, which .npz cannot represent")
-            _flatten(value, name + SEPARATOR, out)
+            _flatten(value, name + SEPARATOR, out, tensors)
             continue
         if isinstance(value, Tensor):
             value = value._data
+            tensors.append(name)
         if value is None:
             raise TypeError(f"save: {name!r} is None; leave it out instead")
         array = np.asarray(value)
@@ -45,14 +50,21 @@ def _flatten(tree: Mapping[Any, Any], prefix: str, out: dict[str, np.ndarray]) -
         out[name] = array
 
 
-def save(obj: Mapping[str, Any], path: str | os.PathLike) -> None:
+def save(obj: Mapping[str, Any], path: str | os.PathLike | BinaryIO) -> None:
     """Write a (nested) dict of arrays, tensors, numbers and strings to ``path`` atomically:
-    a temporary file in the same directory, flushed to disk, then renamed over ``path``."""
+    a temporary file in the same directory, flushed to disk, then renamed over ``path``. An
+    open binary file (``io.BytesIO``) is written directly."""
     if not isinstance(obj, Mapping):
         raise TypeError(f"save: expected a dict such as a state_dict, got {type(obj).__name__}")
     arrays: dict[str, np.ndarray] = {}
-    _flatten(obj, "", arrays)
-    write_atomically(path, lambda file: np.savez(file, **arrays))
+    tensors: list[str] = []
+    _flatten(obj, "", arrays, tensors)
+    if tensors:
+        arrays[TENSORS] = np.array(tensors)
+    if hasattr(path, "write"):
+        np.savez(path, **arrays)
+    else:
+        write_atomically(path, lambda file: np.savez(file, **arrays))
 
 
 def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], Any]) -> None:
@@ -102,11 +114,22 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
-def load(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a file written by ``save``: a dict of arrays (nested as it was saved)."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"load: no file at {path}")
+def load(path: str | os.PathLike | BinaryIO, map_location: Any = None, *, weights_only: bool | None = None,
+         mmap: bool | None = None) -> dict[str, Any]:
+    """Read a file written by ``save``: the dict as it was saved, Tensors as Tensors.
+
+    PyTorch's keywords are taken: the file never holds pickled code whatever ``weights_only``
+    says, ``map_location`` may name the CPU only (a callable is applied to each Tensor as
+    ``map_location(tensor, "cpu")``), and ``mmap`` is accepted and ignored.
+    """
+    del weights_only, mmap  # (no pickle: loading is always weights only; the arrays are read whole)
+    if map_location is not None and not callable(map_location):
+        for place in map_location.values() if isinstance(map_location, Mapping) else (map_location,):
+            device(place)  # a clear error for anything but the CPU
+    if not hasattr(path, "read"):  # (an open binary file is read as it is)
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"load: no file at {path}")
     try:
         archive = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
@@ -121,8 +144,13 @@ def load(path: str | os.PathLike) -> dict[str, Any]:
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         raise ValueError(f"load: {path} is damaged: a stored array cannot be read "
                          f"({type(error).__name__}: {error})") from None
+    tensors = set(flat.pop(TENSORS, np.array([], dtype=str)).tolist())
     tree: dict[str, Any] = {}
     for name, array in flat.items():
+        if name in tensors:
+            array = Tensor(array)
+            if callable(map_location):
+                array = map_location(array, "cpu")
         *parents, leaf = name.split(SEPARATOR)
         node = tree
         for part in parents:

@@ -5,6 +5,7 @@ The class holds data and bookkeeping only; every operator delegates to a primiti
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -68,6 +69,15 @@ def dtype_of_to_arguments(args: tuple, kwargs: dict[str, Any]) -> Any:
         elif arg is not None:
             dtype = arg
     return dtype
+
+
+def _legacy_alpha_first(op: str, other: Any, alpha: Any) -> tuple[Any, Any]:
+    """PyTorch still takes the deprecated ``add_(alpha, other)`` (``p.data.add_(-lr, grad)``)."""
+    if isinstance(alpha, Tensor) and not isinstance(other, Tensor):
+        warnings.warn(f"This overload of {op} is deprecated: {op}(Number alpha, Tensor other); use "
+                      f"{op}(Tensor other, *, Number alpha = 1)", UserWarning, stacklevel=3)
+        return alpha, other
+    return other, alpha
 
 
 class MaxResult(NamedTuple):
@@ -199,6 +209,13 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         return self._data
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(t)``, as PyTorch: refused while ``t`` requires grad (detach first)."""
+        if self._requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        array = self._data if dtype is None else self._data.astype(dtype, copy=False)
+        return array.copy() if copy else array
 
     def item(self) -> Any:
         if self._data.size != 1:
@@ -527,10 +544,10 @@ class Tensor:
         return inplace.div_(self, other)
 
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:
-        return inplace.add_(self, other, alpha)
+        return inplace.add_(self, *_legacy_alpha_first("add_", other, alpha))
 
     def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
-        return inplace.sub_(self, other, alpha)
+        return inplace.sub_(self, *_legacy_alpha_first("sub_", other, alpha))
 
     def mul_(self, other: Any) -> Tensor:
         return inplace.mul_(self, other)

@@ -264,9 +264,14 @@ class Module:
                     if value is not None:
                         yield (f"{prefix}.{name}" if prefix else name), value
 
-    def state_dict(self) -> OrderedDict[str, np.ndarray]:
-        """Copies of every parameter and buffer, keyed by hierarchical name."""
-        return OrderedDict((name, value._data.copy()) for name, value in self._state_entries())
+    def state_dict(self, destination: dict[str, Any] | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> OrderedDict[str, Tensor]:
+        """Every parameter and buffer keyed by hierarchical name, as PyTorch's: detached Tensors
+        sharing their memory (``keep_vars=True``: the Parameters themselves)."""
+        state = OrderedDict() if destination is None else destination
+        for name, value in self._state_entries():
+            state[prefix + name] = value if keep_vars else value.detach()
+        return state
 
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy values into the existing parameters and buffers (in place, so optimisers keep
