@@ -188,7 +188,7 @@ def test_a_constant_becomes_part_of_the_graph_when_given_a_value_that_requires_g
 
 @pytest.mark.parametrize("call,error,message", [
     (lambda: Tensor(np.zeros(3, np.int64)).add_(0.5), RuntimeError,
-     "add_: the result type float64 can't be cast to the tensor's dtype int64"),
+     "add_: the result type float32 can't be cast to the tensor's dtype int64"),
     (lambda: Tensor(np.zeros(3)).add_(np.ones((2, 3))), RuntimeError,
      r"add_: the result has shape \(2, 3\) but the tensor changed in place has shape \(3,\)"),
     (lambda: Tensor(np.zeros(3)).expand(2, 3).add_(1.0), RuntimeError,

@@ -10,18 +10,20 @@ from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set
 from .creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, ones, ones_like, rand,
                        rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .device import device
+from .dtypes import get_default_dtype, set_default_dtype
 from .dtypes import bool, double, float, float32, float64, int, int8, int16, int32, int64, long, short, uint8
 from .gradcheck import gradcheck, gradgradcheck
 from .kernels.threads import get_num_threads, set_num_threads
 from .ops.elementwise import (abs, ceil, clamp, clip, exp, floor, log, log1p, relu, round, rsqrt, sigmoid, sign,
                               sqrt, square, tanh, trunc, where)
-from .ops.elementwise import add, div, mul, neg, pow, sub
+from .ops.elementwise import add, div, floor_divide, mul, neg, pow, sub
 from .ops.join import cat, chunk, split, stack
 from .ops.loss import log_softmax, softmax
 from .ops.matmul import matmul
 from .ops.reduce import amax, amin, argmax, argmin, logsumexp, max, mean, min, std, sum, var
 from .ops.select import gather, index_select, masked_fill
 from .ops.shape import clone, flatten, flip, permute, reshape, squeeze, transpose, unsqueeze
+from .promotion import can_cast, promote_types, result_type
 from .random import manual_seed
 from .serialization import load, save
 
@@ -37,10 +39,12 @@ __all__ = [
     "uint8", "bool",
     "abs", "clamp", "clip", "exp", "log", "log1p", "relu", "rsqrt", "sigmoid", "sign", "sqrt", "square", "tanh",
     "floor", "ceil", "round", "trunc",
-    "where", "add", "sub", "mul", "div", "neg", "pow", "cat", "concat", "concatenate", "stack", "split", "chunk",
+    "where", "add", "sub", "floor_divide", "mul", "div", "neg", "pow", "cat", "concat", "concatenate", "stack",
+    "split", "chunk",
     "softmax", "log_softmax", "matmul", "amax", "amin", "argmax", "argmin", "logsumexp", "max", "min", "mean",
     "sum", "std", "var", "gather", "index_select", "masked_fill", "clone", "flatten", "flip", "permute", "reshape",
     "squeeze", "transpose", "unsqueeze",
+    "result_type", "promote_types", "can_cast", "get_default_dtype", "set_default_dtype",
     "autograd", "cuda", "nn", "optim", "data", "functional", "utils",
 ]
 

@@ -11,13 +11,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .dtypes import get_default_dtype
 from .versions import same_memory, version_of, with_own_version
 
 _FLOAT_TYPES = (np.float32, np.float64)
 
 
 def _to_array(data: Any, dtype: Any) -> np.ndarray:
-    """Apply the dtype policy: float arrays keep float32/float64, Python floats become float32."""
+    """Apply the dtype policy: float arrays keep float32/float64, Python floats get the default dtype."""
     if isinstance(data, Tensor):
         array = data._data
     elif isinstance(data, np.ndarray):
@@ -28,7 +29,7 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
         except ValueError as error:
             raise ValueError(f"Tensor: cannot build an array from the given data ({error})") from None
         if array.dtype.kind == "f" and not isinstance(data, np.generic):
-            array = array.astype(np.float32)
+            array = array.astype(get_default_dtype())
     else:
         raise TypeError(
             f"Tensor: unsupported data type {type(data).__name__}; expected a NumPy array, "
@@ -295,8 +296,19 @@ class Tensor:
     def __rmatmul__(self, other: Any) -> Tensor:
         return matmul.matmul(other, self)
 
+    def __floordiv__(self, other: Any) -> Tensor:
+        return elementwise.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return elementwise.floor_divide(other, self)
+
     def __neg__(self) -> Tensor:
         return elementwise.neg(self)
+
+    def neg(self) -> Tensor:
+        return elementwise.neg(self)
+
+    negative = neg
 
     # comparisons: no gradient, a bool tensor
     def __lt__(self, other: Any) -> Tensor:

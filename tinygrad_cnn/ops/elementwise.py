@@ -9,8 +9,9 @@ import numpy as np
 from .. import kernels
 from ..autograd import Primitive, sum_to_shape
 from ..creation import zeros_like
+from ..promotion import floating, result_type
 from ..tensor import Tensor
-from .arguments import ArgumentError, is_integer
+from .arguments import ArgumentError, DtypeError, NotImplementedArgumentsError, is_integer
 
 Operand = Any  # a Tensor or a Python number
 
@@ -36,7 +37,7 @@ def _shape(value: Operand) -> tuple[int, ...]:
     return value.shape if isinstance(value, Tensor) else ()
 
 
-def _binary(op: str, function: type[Primitive], a: Any, b: Any) -> Tensor:
+def _binary(op: str, function: type[Primitive], a: Any, b: Any, true_division: bool = False) -> Tensor:
     if type(a) not in _PASS_THROUGH:  # the common types skip the call
         a = operand(a, op)
     if type(b) not in _PASS_THROUGH:
@@ -50,7 +51,23 @@ def _binary(op: str, function: type[Primitive], a: Any, b: Any) -> Tensor:
                 raise ArgumentError(
                     f"{op}: shapes {shape_a} and {shape_b} cannot be broadcast together"
                 ) from None
+        if a._data.dtype != b._data.dtype or true_division and a._data.dtype.kind != "f":
+            a, b = promoted(a, b, true_division)
+    elif isinstance(a, Tensor):
+        if a._data.dtype.kind != "f":  # a float tensor keeps its dtype whatever the number
+            a, b = promoted(a, b, true_division)
+    elif isinstance(b, Tensor) and b._data.dtype.kind != "f":
+        a, b = promoted(a, b, true_division)
     return function.apply(a, b)
+
+
+def promoted(a: Operand, b: Operand, true_division: bool = False) -> tuple[Operand, Operand]:
+    """``a`` and ``b`` with their Tensors cast to PyTorch's result type (a number is taken by
+    NumPy at the tensor's dtype); with ``true_division``, integers become the default float."""
+    dtype = result_type(a, b)
+    if true_division:
+        dtype = floating(dtype)
+    return (cast(a, dtype) if isinstance(a, Tensor) else a), (cast(b, dtype) if isinstance(b, Tensor) else b)
 
 
 class _Binary(Primitive):
@@ -146,7 +163,14 @@ def add(a: Any, b: Any) -> Tensor:
 
 
 def sub(a: Any, b: Any) -> Tensor:
+    if _is_bool(a) or _is_bool(b):
+        raise DtypeError("sub: subtraction, the `-` operator, with a bool tensor is not supported (as in "
+                         "PyTorch); to invert a mask use `~` or logical_not()")
     return _binary("sub", Sub, a, b)
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_)) or isinstance(value, Tensor) and value._data.dtype == np.bool_
 
 
 def mul(a: Any, b: Any) -> Tensor:
@@ -154,11 +178,39 @@ def mul(a: Any, b: Any) -> Tensor:
 
 
 def div(a: Any, b: Any) -> Tensor:
-    return _binary("div", Div, a, b)
+    return _binary("div", Div, a, b, true_division=True)
 
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001  (mirrors torch.pow)
+    if _is_bool(a) and _is_bool(b):
+        if not isinstance(b, (bool, np.bool_)):
+            raise NotImplementedArgumentsError("pow: not implemented for a bool base and a bool tensor exponent "
+                                               "(as in PyTorch)")
+        return a.clone() if b else where(a, True, True)  # x ** True is x, x ** False is 1 (True)
     return _binary("pow", Pow, a, b)
+
+
+class FloorDivide(_Binary):
+    """``a // b``: floor(a / b), Python's rounding; like PyTorch's it has no derivative."""
+
+    backward_reads = ()
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if np.asarray(a).dtype.kind in "iu" and np.asarray(b).dtype.kind in "iu" and np.any(np.asarray(b) == 0):
+            raise ArgumentError("floor_divide: integer division by zero (ZeroDivisionError)")
+        return np.floor_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("floor_divide: the derivative is not implemented (as in PyTorch); "
+                           "use torch.div(a, b, rounding_mode='floor') on values that need no gradient")
+
+
+def floor_divide(a: Any, b: Any) -> Tensor:
+    if _is_bool(a) and _is_bool(b):
+        raise NotImplementedArgumentsError("floor_divide: not implemented for two bool operands (as in PyTorch)")
+    return _binary("floor_divide", FloorDivide, a, b)
 
 
 _COMPARISONS = {
@@ -276,10 +328,11 @@ class Log1p(Primitive):
 
 
 def _sign(x: np.ndarray) -> np.ndarray:
-    """-1, 0 or 1, and 0 at NaN (PyTorch's sign; NumPy's gives NaN): Sign's values, Abs's slope."""
+    """-1, 0 or 1, and 0 at NaN (PyTorch's sign; NumPy's gives NaN): Sign's values, Abs's slope.
+    The sign of a bool is itself."""
     if x.dtype.kind == "f":
         return np.where(np.isnan(x), np.zeros((), x.dtype), np.sign(x))
-    return np.sign(x)
+    return x.copy() if x.dtype == np.bool_ else np.sign(x)
 
 
 class Sign(Primitive):
@@ -414,7 +467,8 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002
         raise ArgumentError(f"where: the condition {shapes[0]}, input {shapes[1]} and other {shapes[2]} "
                             "cannot be broadcast together") from None
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = Tensor(np.asarray(a, dtype=np.float32))
+        a = Tensor(np.asarray(a, dtype=result_type(a, b)))
+    a, b = promoted(a, b)
     return Where.apply(condition, a, b)
 
 
@@ -453,28 +507,41 @@ class Cast(Primitive):
         return grad.astype(x.dtype)
 
 
+def _float_input(x: Tensor) -> Tensor:
+    """The input of a float function (exp, sqrt, ...): integers and bools become the default
+    float dtype first, as in PyTorch (NumPy would give float64, or float16 for small integers)."""
+    return x if x._data.dtype.kind == "f" else cast(x, floating(x._data.dtype))
+
+
+def _refuse_bool(op: str, x: Tensor, error: type[Exception] = DtypeError) -> None:
+    if x._data.dtype == np.bool_:
+        raise error(f"{op}: not supported for a bool tensor (as in PyTorch)")
+
+
 def neg(x: Tensor) -> Tensor:
+    _refuse_bool("neg", x)
     return Neg.apply(x)
 
 
 def exp(x: Tensor) -> Tensor:
-    return Exp.apply(x)
+    return Exp.apply(_float_input(x))
 
 
 def log(x: Tensor) -> Tensor:
-    return Log.apply(x)
+    return Log.apply(_float_input(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
-    return Sqrt.apply(x)
+    return Sqrt.apply(_float_input(x))
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001  (mirrors torch.abs)
+    _refuse_bool("abs", x, NotImplementedArgumentsError)
     return Abs.apply(x)
 
 
 def log1p(x: Tensor) -> Tensor:
-    return Log1p.apply(x)
+    return Log1p.apply(_float_input(x))
 
 
 def sign(x: Tensor) -> Tensor:
@@ -482,18 +549,22 @@ def sign(x: Tensor) -> Tensor:
 
 
 def floor(x: Tensor) -> Tensor:
+    _refuse_bool("floor", x, NotImplementedArgumentsError)
     return Rounding.apply(x, how="floor")
 
 
 def ceil(x: Tensor) -> Tensor:
+    _refuse_bool("ceil", x, NotImplementedArgumentsError)
     return Rounding.apply(x, how="ceil")
 
 
 def trunc(x: Tensor) -> Tensor:
+    _refuse_bool("trunc", x, NotImplementedArgumentsError)
     return Rounding.apply(x, how="trunc")
 
 
 def round(x: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001  (mirrors torch.round)
+    _refuse_bool("round", x, NotImplementedArgumentsError)
     """Half to even, as PyTorch; ``decimals`` rounds ``x * 10**decimals`` and scales back."""
     if not is_integer(decimals):
         raise TypeError(f"round: decimals must be an int, got {type(decimals).__name__}")
@@ -504,23 +575,26 @@ def round(x: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001  (mirrors to
 
 
 def square(x: Tensor) -> Tensor:
+    if x._data.dtype == np.bool_:  # PyTorch's square is pow(x, 2): bools count as int64
+        x = cast(x, np.int64)
     return x * x
 
 
 def rsqrt(x: Tensor) -> Tensor:
-    return 1 / x.sqrt()
+    return 1 / sqrt(x)
 
 
 def relu(x: Tensor) -> Tensor:
+    _refuse_bool("relu", x)
     return Relu.apply(x)
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(_float_input(x))
 
 
 def tanh(x: Tensor) -> Tensor:
-    return Tanh.apply(x)
+    return Tanh.apply(_float_input(x))
 
 
 def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002

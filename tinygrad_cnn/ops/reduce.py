@@ -9,7 +9,7 @@ import numpy as np
 from .. import kernels
 from ..autograd import Primitive
 from ..tensor import MaxResult, Tensor
-from .arguments import ArgumentError, IndexRangeError, normalize_dim, normalize_dims
+from .arguments import ArgumentError, DtypeError, IndexRangeError, normalize_dim, normalize_dims
 from .elementwise import where
 
 
@@ -100,10 +100,16 @@ class MaxDim(Primitive):
 
 
 def sum(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """The sum over ``dim`` (all dimensions when None); integers and bools sum to int64, as PyTorch."""
+    if x._data.dtype.kind in "biu" and x._data.dtype != np.int64:
+        x = Tensor(x._data.astype(np.int64))
     return Sum.apply(x, dims=normalize_dims("sum", dim, x.ndim), keepdim=keepdim)
 
 
 def mean(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    if x._data.dtype.kind != "f":
+        raise DtypeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point "
+                         f"or complex dtype. Got: {x.dtype} (as in PyTorch: convert with .float() first)")
     dims = normalize_dims("mean", dim, x.ndim)
     count = int(np.prod([x.shape[d] for d in dims]))
     return Sum.apply(x, dims=dims, keepdim=keepdim) * (1.0 / count if count else float("nan"))

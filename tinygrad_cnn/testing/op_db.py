@@ -170,7 +170,7 @@ for _name, (_fn, _domain) in _BINARY.items():
                         (Input(_broadcast_partners(shape)[p], domain=d),) if p in _broadcast_partners(shape)
                         else None)))
 
-# dtype promotion: PyTorch's result_type, not NumPy's (issue 15 owns the fix)
+# dtype promotion: PyTorch's result_type, not NumPy's
 _add(
     OpInfo("mul/int64_tensor", lambda t, F, x, y: x * y, extras=lambda s: (Input(s, kind="int", high=4),)),
     OpInfo("add/float64_0d", lambda t, F, x, y: x + y,
