@@ -6,7 +6,7 @@ PyTorch runs with ``import tinygrad_cnn as torch``.
 from .tensor import Tensor  # noqa: I001  (first: everything below builds on it)
 from . import autograd, cuda, data, functional, nn, optim, utils
 from .allocator import keep_freed_memory
-from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import Function, enable_grad, grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, ones, ones_like, rand,
                        rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .device import device
@@ -30,7 +30,7 @@ from .serialization import load, save
 concat = concatenate = cat
 
 __all__ = [
-    "Tensor", "Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "Tensor", "Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
     "grad", "gradcheck", "gradgradcheck", "manual_seed", "save", "load",
     "keep_freed_memory", "set_num_threads", "get_num_threads",
     "tensor", "from_numpy", "empty", "zeros", "ones", "full", "arange", "eye", "rand", "randn", "randint", "randperm",

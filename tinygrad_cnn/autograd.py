@@ -8,8 +8,10 @@ soon as the user drops the output. Backward walks the nodes with an explicit sta
 """
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
@@ -38,6 +40,7 @@ from .versions import any_changed, version_of
 
 __all__ = [  # tc.autograd: the engine, plus the debugging aids of debug.py under PyTorch's names
     "Function", "Primitive", "once_differentiable", "TensorSpec", "backward", "grad", "no_grad", "enable_grad",
+    "inference_mode", "is_inference_mode_enabled", "Variable", "gradcheck", "gradgradcheck", "functional",
     "set_grad_enabled", "is_grad_enabled", "topological_order", "detect_anomaly", "set_detect_anomaly",
     "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "AnomalyError", "record_creation_sites",
     "is_recording_creation_sites",
@@ -171,6 +174,7 @@ class Primitive:
     backward_reads: tuple[int, ...] | None = None
     returns_view: bool = False
     materialize_grads: bool = True  # outputs that received no gradient get zeros in backward
+    tensor_hooks: dict[int, OrderedDict] | None = None  # output index -> hooks on that output's gradient
 
     # Slots for what every node carries (faster to set, once per operation); a subclass
     # without __slots__ still gets a __dict__ for anything else.
@@ -259,7 +263,7 @@ class Primitive:
             # map and zip rather than comprehensions: no extra Python frame per operation
             ctx._outputs = tuple(map(weakref.ref, outputs))
             ctx.output_specs = tuple([_spec(t._data.shape, t._data.dtype) for t in outputs]) \
-                if len(outputs) > 1 else (_spec(out._data.shape, out._data.dtype),)
+                if out is outputs else (_spec(out._data.shape, out._data.dtype),)
             reads = cls.backward_reads  # versions to check: the inputs backward reads, saved arrays
             if reads is not None:
                 arrays = [values[i] for i in reads if isinstance(args[i], Tensor)]
@@ -337,6 +341,12 @@ class Primitive:
         for edge in self.next_functions:
             if edge is not None:
                 yield edge[0]
+
+    def hooks_of_output(self, index: int) -> OrderedDict:
+        """The hooks called with the gradient of output ``index`` before backward uses it."""
+        if self.tensor_hooks is None:
+            self.tensor_hooks = {}
+        return self.tensor_hooks.setdefault(index, OrderedDict())
 
     def release(self) -> None:
         """Free the arrays saved for backward."""
@@ -640,6 +650,10 @@ def run_backward(
                     "graph's saved arrays were freed after the first backward); pass "
                     "retain_graph=True to the first backward if you need to do this"
                 )
+            if node.tensor_hooks is not None:
+                for k, hooks in node.tensor_hooks.items():
+                    if slots[k] is not None:
+                        slots[k] = run_hooks(hooks, slots[k])
             if node._versions and any_changed():  # with no in-place change anywhere, all are 0
                 node.check_versions()
             if len(slots) > 1 and node.materialize_grads:  # outputs that received no gradient get zeros
@@ -662,6 +676,30 @@ def run_backward(
     if wanted is None:
         return None
     return [grad_of_leaf.get(id(t)) for t in inputs]
+
+
+def run_hooks(hooks: OrderedDict, gradient: Tensor) -> Tensor:
+    """Pass ``gradient`` through tensor hooks; each may return a replacement of the same shape.
+    ``retain_grad`` sees the final gradient: it runs last, as in PyTorch."""
+    for hook in [h for h in hooks.values() if not isinstance(h, RetainGrad)] + \
+            [h for h in hooks.values() if isinstance(h, RetainGrad)]:
+        result = hook(gradient)
+        if result is not None:
+            gradient = _checked_gradient("hook", _as_gradient(result, gradient), gradient)
+    return gradient
+
+
+class RetainGrad:
+    """The hook behind ``Tensor.retain_grad()``: accumulates the gradient into the tensor's ``.grad``
+    (held weakly, so the hook does not keep the tensor alive)."""
+
+    def __init__(self, tensor: Tensor) -> None:
+        self.tensor = weakref.ref(tensor)
+
+    def __call__(self, gradient: Tensor) -> None:
+        t = self.tensor()
+        if t is not None:
+            t.grad = gradient if t.grad is None else t.grad + gradient
 
 
 def _trimmed(node: Primitive, grads: tuple) -> tuple:
@@ -697,20 +735,39 @@ def _checked_backward(node: Primitive, grads_in: list[Tensor]) -> tuple:
 
 
 def backward(
-    tensor: Tensor,
-    gradient: Any = None,
-    retain_graph: bool = False,
+    tensors: Tensor | Sequence[Tensor],
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
     create_graph: bool = False,
+    inputs: Tensor | Sequence[Tensor] | None = None,
 ) -> None:
-    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad``; see ``Tensor.backward``."""
-    if gradient is None:
-        if tensor._data.size != 1:
-            raise RuntimeError(
-                f"backward: grad can be implicitly created only for scalar outputs, but the "
-                f"output has shape {tensor.shape}; pass gradient= with that shape"
-            )
-        gradient = Tensor(np.ones(tensor.shape, dtype=tensor.dtype))
-    run_backward([tensor], [gradient], retain_graph or create_graph, create_graph)
+    """Accumulate d(tensors)/d(leaf) into every leaf's ``.grad`` (as ``torch.autograd.backward``);
+    with ``inputs``, into those tensors' ``.grad`` only (leaves or not)."""
+    if isinstance(tensors, Tensor):  # one tensor: grad_tensors is its one gradient (an array too)
+        tensors, grad_tensors = [tensors], [grad_tensors]
+    else:
+        tensors = list(tensors)
+        grad_tensors = [None] * len(tensors) if grad_tensors is None else \
+            [grad_tensors] if isinstance(grad_tensors, Tensor) else list(grad_tensors)
+    filled = [_implicit_gradient("backward", t) if g is None else g for t, g in zip(tensors, grad_tensors)]
+    retain = create_graph if retain_graph is None else retain_graph
+    if inputs is None:
+        run_backward(tensors, filled, retain, create_graph)
+        return
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not inputs:
+        raise RuntimeError("backward: inputs argument was passed an empty list; pass None to reach every leaf")
+    for t, g in zip(inputs, run_backward(tensors, filled, retain, create_graph, inputs)):
+        if g is not None:
+            t._accumulate_grad(g, create_graph)
+
+
+def _implicit_gradient(op: str, output: Tensor) -> Tensor:
+    if output._data.size != 1:
+        raise RuntimeError(
+            f"{op}: grad can be implicitly created only for scalar outputs, but the output has shape "
+            f"{output.shape}; pass the gradient of that shape")
+    return Tensor(np.ones(output.shape, dtype=output.dtype))
 
 
 def grad(
@@ -719,39 +776,74 @@ def grad(
     grad_outputs: Any = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
-    allow_unused: bool = False,
+    only_inputs: bool = True,
+    allow_unused: bool | None = None,
+    is_grads_batched: bool = False,
+    materialize_grads: bool = False,
 ) -> tuple[Tensor | None, ...]:
     """Gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``.
 
-    As ``torch.autograd.grad``: the tool for gradient penalties and higher derivatives.
+    As ``torch.autograd.grad``: the tool for gradient penalties and higher derivatives. An
+    input the outputs do not depend on is an error, or None with ``allow_unused``, or zeros
+    with ``materialize_grads``.
     """
+    del only_inputs  # (deprecated in PyTorch, and without effect there too)
+    if is_grads_batched:
+        raise NotImplementedError("grad: is_grads_batched needs vmap, which tinygrad_cnn does not have")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("grad: expected allow_unused to be True or not passed when materialize_grads=True, "
+                         "but got: allow_unused=False")
+    allow_unused = materialize_grads if allow_unused is None else allow_unused
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     elif isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs]
-    filled = []
-    for o, g in zip(outputs, grad_outputs):
-        if g is None:
-            if o._data.size != 1:
-                raise RuntimeError(
-                    f"grad: grad_outputs is required for the non-scalar output of shape {o.shape}")
-            g = Tensor(np.ones(o.shape, dtype=o.dtype))
-        filled.append(g)
+    filled = [_implicit_gradient("grad", o) if g is None else g for o, g in zip(outputs, grad_outputs)]
     for t in inputs:
         if not t.requires_grad:
             raise RuntimeError(f"grad: an input of shape {t.shape} does not require grad")
     retain = create_graph if retain_graph is None else retain_graph
     result = run_backward(outputs, filled, retain, create_graph, inputs)
-    if not allow_unused:
-        for i, g in enumerate(result):
-            if g is None:
+    for i, g in enumerate(result):
+        if g is None:
+            if materialize_grads:
+                result[i] = Tensor(np.zeros(inputs[i].shape, dtype=inputs[i].dtype))
+            elif not allow_unused:
                 raise RuntimeError(
                     f"grad: input {i} (shape {inputs[i].shape}) was not used to compute the "
                     "outputs; pass allow_unused=True to get None for it"
                 )
     return tuple(result)
+
+
+class inference_mode(set_grad_enabled):  # noqa: N801  (PyTorch's name)
+    """As ``no_grad`` (PyTorch's faster variant of it; here they are the same thing)."""
+
+    def __init__(self, mode: bool = True) -> None:
+        super().__init__(not mode)
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside ``inference_mode()`` or ``no_grad()`` (they are one mode here)."""
+    return not is_grad_enabled()
+
+
+class _VariableMeta(type):
+    def __instancecheck__(cls, instance: object) -> bool:
+        return isinstance(instance, Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """PyTorch's deprecated ``Variable``: ``Variable(t, requires_grad=...)`` is the tensor itself
+    (every Tensor is a Variable), kept so old tutorials run."""
+
+    def __new__(cls, data: Any, requires_grad: bool = False) -> Tensor:  # type: ignore[misc]
+        tensor = data if isinstance(data, Tensor) else Tensor(data)
+        if requires_grad:
+            tensor.requires_grad = True
+        return tensor
 
 
 # --------------------------------------------------------------------------- helpers for primitives
@@ -796,3 +888,9 @@ def sum_to_shape(gradient: Tensor, shape: tuple[int, ...]) -> Tensor:
     )
     summed = gradient.sum(dim=axes, keepdim=True) if axes else gradient
     return summed.reshape(shape)
+
+
+from . import autograd_functional as functional  # noqa: E402  (it builds on grad, defined above)
+from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
+
+sys.modules[__name__ + ".functional"] = functional  # ``from tinygrad_cnn.autograd.functional import ...``

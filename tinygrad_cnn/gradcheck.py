@@ -71,17 +71,38 @@ def _analytical_jacobian(output: Tensor, inputs: Sequence[Any], positions: list[
     return rows
 
 
+def _pytorch_options(op: str, options: dict[str, Any]) -> None:
+    """PyTorch's other gradcheck keywords: the ones that change nothing here are taken (our
+    backward is deterministic, checks are always full and reverse mode), the rest refused."""
+    unknown = set(options) - set(_NO_EFFECT) - set(_NOT_SUPPORTED)
+    if unknown:
+        raise TypeError(f"{op}: unexpected keyword arguments {sorted(unknown)}")
+    asked = [k for k in _NOT_SUPPORTED if options.get(k)]
+    if asked:
+        raise NotImplementedError(f"{op}: {', '.join(asked)} need batching or forward-mode AD, which "
+                                  "tinygrad_cnn does not have")
+
+
+_NO_EFFECT = ("nondet_tol", "check_undefined_grad", "check_grad_dtypes", "check_backward_ad", "fast_mode",
+              "masked", "gen_non_contig_grad_outputs", "check_rev_over_rev")
+_NOT_SUPPORTED = ("check_batched_grad", "check_batched_forward_grad", "check_forward_ad", "check_fwd_over_rev")
+
+
 def gradcheck(
     fn: Callable[..., Any],
     inputs: Any,
+    *,
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
     raise_exception: bool = True,
+    **pytorch_options: Any,
 ) -> bool:
     """Check ``fn``'s backward against finite differences, for every output and every input
-    that requires grad. Inputs must be float64. Returns True, or raises ``GradcheckError``
-    (False instead when ``raise_exception`` is off) naming the worst element."""
+    that requires grad. Inputs must be float64. Returns True, or raises ``GradcheckError`` (a
+    RuntimeError, as PyTorch's; False instead when ``raise_exception`` is off) naming the worst
+    element. PyTorch's other keywords are taken where they change nothing here."""
+    _pytorch_options("gradcheck", pytorch_options)
     inputs = _as_tuple(inputs)
     positions = _differentiable(inputs, "gradcheck")
     outputs = _float_outputs(fn, inputs)
@@ -120,14 +141,17 @@ def gradgradcheck(
     fn: Callable[..., Any],
     inputs: Any,
     grad_outputs: Any = None,
+    *,
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
     raise_exception: bool = True,
     seed: int = 0,
+    **pytorch_options: Any,
 ) -> bool:
     """Check second derivatives: gradcheck of the map (inputs, grad_outputs) -> input gradients,
     computed with ``create_graph=True``. ``grad_outputs`` default to seeded random float64."""
+    _pytorch_options("gradgradcheck", pytorch_options)
     inputs = _as_tuple(inputs)
     positions = _differentiable(inputs, "gradgradcheck")
     if grad_outputs is None:
@@ -146,4 +170,5 @@ def gradgradcheck(
                      create_graph=True, allow_unused=True) if pairs else [None] * len(wanted)
         return tuple(g if g is not None else Tensor(np.zeros(x.shape)) for g, x in zip(grads, wanted))
 
-    return gradcheck(first_derivatives, inputs + grad_outputs, eps, atol, rtol, raise_exception)
+    return gradcheck(first_derivatives, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)

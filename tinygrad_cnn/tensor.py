@@ -6,12 +6,14 @@ The class holds data and bookkeeping only; every operator delegates to a primiti
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from .dtypes import get_default_dtype
+from .hooks import RemovableHandle
 from .versions import same_memory, version_of, with_own_version
 
 _FLOAT_TYPES = (np.float32, np.float64)
@@ -96,7 +98,9 @@ class Tensor:
 
     # _base: (the tensor whose memory this one views, its _rewrites then) or None (views.py);
     # _rewrites: how many times an in-place change gave this tensor a new history
-    __slots__ = ("_data", "grad", "_requires_grad", "_ctx", "_output_index", "_base", "_rewrites", "__weakref__")
+    # _hooks (set on first use): a leaf's (gradient hooks, post-accumulate hooks)
+    __slots__ = ("_data", "grad", "_requires_grad", "_ctx", "_output_index", "_base", "_rewrites", "_hooks",
+                 "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -227,18 +231,62 @@ class Tensor:
         """A new leaf sharing the data, cut from the graph."""
         return Tensor._from_op(self._data, None, 0, False)
 
-    def backward(self, gradient: Any = None, retain_graph: bool = False,
-                 create_graph: bool = False) -> None:
-        """Accumulate the gradient of this tensor into the ``.grad`` of every leaf it depends on."""
-        autograd.backward(self, gradient, retain_graph, create_graph)
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        """Accumulate the gradient of this tensor into the ``.grad`` of every leaf it depends on
+        (with ``inputs``: of those tensors only)."""
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def _accumulate_grad(self, gradient: Tensor, create_graph: bool) -> None:
+        hooks = getattr(self, "_hooks", None)
+        if hooks is not None:
+            gradient = autograd.run_hooks(hooks[0], gradient)
         if self.grad is None:
             self.grad = gradient
         elif create_graph:
             self.grad = self.grad + gradient
         else:
             self.grad = Tensor._from_op(self.grad._data + gradient._data, None, 0, False)
+        if hooks is not None:
+            for hook in list(hooks[1].values()):
+                hook(self)
+
+    # ------------------------------------------------------------------ hooks
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call ``hook(grad)`` each time this tensor's gradient is computed, before it is used
+        (a leaf's before it is accumulated into ``.grad``); a Tensor it returns replaces it."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require gradient")
+        if self._ctx is None:
+            return RemovableHandle(self._leaf_hooks()[0], hook)
+        return RemovableHandle(self._ctx.hooks_of_output(self._output_index), hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Call ``hook(tensor)`` after a gradient has been accumulated into this leaf's ``.grad``."""
+        if self._ctx is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        return RemovableHandle(self._leaf_hooks()[1], hook)
+
+    def _leaf_hooks(self) -> tuple[OrderedDict, OrderedDict]:
+        if getattr(self, "_hooks", None) is None:
+            self._hooks = (OrderedDict(), OrderedDict())
+        return self._hooks
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf's gradient in ``.grad`` after backward (leaves always do)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._ctx is not None and not self.retains_grad:
+            self._ctx.hooks_of_output(self._output_index)["retain_grad"] = autograd.RetainGrad(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf whose ``.grad`` is kept (``retain_grad()``)."""
+        hooks = None if self._ctx is None or self._ctx.tensor_hooks is None else \
+            self._ctx.tensor_hooks.get(self._output_index)
+        return hooks is not None and "retain_grad" in hooks
 
     def __repr__(self) -> str:
         body = np.array2string(self._data, prefix="Tensor(", separator=", ", precision=4)

@@ -12,31 +12,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..autograd import scope, zero_grads
+from ..autograd import is_grad_enabled, scope, zero_grads
+from ..hooks import RemovableHandle
 from ..tensor import Tensor, dtype_of_to_arguments
+from . import backward_hooks
 from .parameter import Parameter
-
-
-class RemovableHandle:
-    """What registering a hook returns: ``handle.remove()`` (or leaving a ``with`` block) removes it."""
-
-    _next_id = 0
-
-    def __init__(self, hooks: OrderedDict, hook: Callable[..., Any], prepend: bool) -> None:
-        RemovableHandle._next_id += 1
-        self.id, self._hooks = RemovableHandle._next_id, hooks
-        hooks[self.id] = hook
-        if prepend:
-            hooks.move_to_end(self.id, last=False)
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.remove()
 
 
 class IncompatibleKeys(NamedTuple):
@@ -55,6 +35,8 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
         object.__setattr__(self, "training", True)
 
     # ------------------------------------------------------------------ registration
@@ -140,12 +122,17 @@ class Module:
             changed = hook(self, args)
             if changed is not None:
                 args = changed if isinstance(changed, tuple) else (changed,)
+        crossing = (self._backward_hooks or self._backward_pre_hooks) and is_grad_enabled()
+        if crossing:
+            args, state = backward_hooks.wrap_inputs(self, args)
         with scope(self):  # graph nodes remember which module made them
             output = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):
             changed = hook(self, args, output)
             if changed is not None:
                 output = changed
+        if crossing:
+            output = backward_hooks.wrap_outputs(state, output)
         return output
 
     def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False) -> RemovableHandle:
@@ -155,6 +142,16 @@ class Module:
     def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False) -> RemovableHandle:
         """Call ``hook(module, args, output)`` after each forward; a non-None result replaces output."""
         return RemovableHandle(self._forward_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to this
+        module's positional inputs are computed; a non-None result replaces grad_input."""
+        return RemovableHandle(self._backward_hooks, hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients of this module's outputs are known;
+        a non-None result replaces grad_output."""
+        return RemovableHandle(self._backward_pre_hooks, hook, prepend)
 
     # ------------------------------------------------------------------ traversal
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
