@@ -51,7 +51,7 @@ COVERED = {  # the kernels the tests below hold to their references
     "conv2d", "conv2d_weight", "conv_transpose2d", "max_pool2d", "max_pool2d_scatter",
     "batch_norm_statistics", "batch_norm_backward", "relu", "threshold_backward",
     "scale_shift_channels", "scale_add_into", "matmul", "matmul_inner", "grouped_matmul", "grouped_matmul_inner",
-    "sum_axes", "view_positions",
+    "sum_axes", "view_positions", "diagonal_view",
 }
 
 
@@ -315,3 +315,13 @@ def test_view_positions(make_base, view_of):
     base = make_base()
     view = view_of(base)
     np.testing.assert_array_equal(layouts.view_positions(base, view), layouts.view_positions_reference(base, view))
+
+
+@pytest.mark.parametrize("shape,offset,dim1,dim2", [((3, 4), 0, 0, 1), ((3, 4), 2, 0, 1), ((3, 4), -1, 0, 1),
+                                                   ((2, 3, 4), 1, 2, 0), ((4, 3), 5, 0, 1), ((0, 3), 0, 0, 1)])
+def test_diagonal_view(shape, offset, dim1, dim2):
+    x = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
+    for array in (x, np.asfortranarray(x), x[..., ::-1]):
+        view = layouts.diagonal_view(array, offset, dim1, dim2)
+        np.testing.assert_array_equal(view, layouts.diagonal_view_reference(array, offset, dim1, dim2))
+        assert view.size == 0 or np.shares_memory(view, array)

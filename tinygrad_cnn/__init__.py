@@ -4,11 +4,12 @@ The top level holds what ``torch`` holds for the same operations, so model code 
 PyTorch runs with ``import tinygrad_cnn as torch``.
 """
 from .tensor import Tensor  # noqa: I001  (first: everything below builds on it)
-from . import autograd, cuda, data, functional, nn, optim, utils
+import numpy as _np
+from . import accelerator, autograd, backends, cuda, data, functional, linalg, nn, optim, utils
 from .allocator import keep_freed_memory
 from .autograd import Function, enable_grad, grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from .creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, ones, ones_like, rand,
-                       rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
+from .creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, linspace, logspace, ones,
+                       ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .device import device
 from .dtypes import get_default_dtype, set_default_dtype
 from .dtypes import bool, double, float, float32, float64, int, int8, int16, int32, int64, long, short, uint8
@@ -17,17 +18,66 @@ from .kernels.threads import get_num_threads, set_num_threads
 from .ops.elementwise import (abs, ceil, clamp, clip, exp, floor, log, log1p, relu, round, rsqrt, sigmoid, sign,
                               sqrt, square, tanh, trunc, where)
 from .ops.elementwise import add, div, floor_divide, mul, neg, pow, sub
+from .ops.cumulative import cumprod, cumsum
+from .ops.einsum import einsum
 from .ops.join import cat, chunk, split, stack
+from .ops.linalg import norm
 from .ops.loss import log_softmax, softmax
-from .ops.matmul import matmul
+from .ops.matmul import bmm, dot, matmul, mm, mv, outer, t
+from .ops.matrix import diag, diagonal, roll, tril, triu
 from .ops.reduce import amax, amin, argmax, argmin, logsumexp, max, mean, min, std, sum, var
-from .ops.select import gather, index_select, masked_fill
+from .ops.select import gather, index_select, masked_fill, masked_select, scatter, scatter_add
+from .ops.sort import argsort, sort, topk
+from .ops.unary import (acos, asin, atan, atan2, cos, cosh, exp2, expm1, log2, log10, reciprocal, sin, sinh,
+                        tan)
 from .ops.shape import clone, flatten, flip, permute, reshape, squeeze, transpose, unsqueeze
 from .promotion import can_cast, promote_types, result_type
 from .random import manual_seed
 from .serialization import load, save
+from .tensor_types import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor,
+                           ShortTensor)
 
 concat = concatenate = cat
+
+
+def eq(input: Tensor, other: object) -> Tensor:  # noqa: A002
+    return input.eq(other)
+
+
+def ne(input: Tensor, other: object) -> Tensor:  # noqa: A002
+    return input.ne(other)
+
+
+def lt(input: Tensor, other: object) -> Tensor:  # noqa: A002
+    return input.lt(other)
+
+
+def le(input: Tensor, other: object) -> Tensor:  # noqa: A002
+    return input.le(other)
+
+
+def gt(input: Tensor, other: object) -> Tensor:  # noqa: A002
+    return input.gt(other)
+
+
+def ge(input: Tensor, other: object) -> Tensor:  # noqa: A002
+    return input.ge(other)
+
+
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A002
+            equal_nan: bool = False) -> Tensor:
+    """Elementwise |input - other| <= atol + rtol * |other|, as a bool tensor."""
+    return Tensor(_np.isclose(input.numpy(), other.numpy(), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A002
+             equal_nan: bool = False) -> bool:
+    return bool(isclose(input, other, rtol, atol, equal_nan).numpy().all())
+
+
+def equal(input: Tensor, other: Tensor) -> bool:  # noqa: A002
+    """True when both have the same shape and elements."""
+    return input.shape == other.shape and bool((input.numpy() == other.numpy()).all())
 
 __all__ = [
     "Tensor", "Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
@@ -45,7 +95,12 @@ __all__ = [
     "sum", "std", "var", "gather", "index_select", "masked_fill", "clone", "flatten", "flip", "permute", "reshape",
     "squeeze", "transpose", "unsqueeze",
     "result_type", "promote_types", "can_cast", "get_default_dtype", "set_default_dtype",
-    "autograd", "cuda", "nn", "optim", "data", "functional", "utils",
+    "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "exp2", "log2", "log10", "expm1",
+    "reciprocal", "mm", "mv", "bmm", "dot", "outer", "t", "einsum", "norm", "cumsum", "cumprod", "sort",
+    "argsort", "topk", "tril", "triu", "diag", "diagonal", "roll", "linspace", "logspace", "eq", "ne", "lt", "le",
+    "gt", "ge", "isclose", "allclose", "equal", "masked_select", "scatter", "scatter_add", "FloatTensor",
+    "DoubleTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor",
+    "accelerator", "backends", "linalg", "autograd", "cuda", "nn", "optim", "data", "functional", "utils",
 ]
 
 

@@ -148,3 +148,22 @@ def rand_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: b
 
 def randn_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     return randn(t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
+
+
+def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    steps = integer("linspace", "steps", steps, minimum=0)
+    values = np.linspace(float(start), float(end), steps)
+    dtype = _float(dtype, device)
+    if dtype.kind in "iu":  # PyTorch truncates toward zero for integer dtypes
+        values = np.trunc(values)
+    return Tensor(values.astype(dtype), requires_grad=requires_grad)
+
+
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the exponent."""
+    steps = integer("logspace", "steps", steps, minimum=0)
+    values = float(base) ** np.linspace(float(start), float(end), steps)
+    return Tensor(values.astype(_float(dtype, device)), requires_grad=requires_grad)

@@ -19,6 +19,7 @@ from .ops.activation import (
 from .ops.conv import conv2d, conv_transpose2d
 from .ops.dropout import dropout
 from .ops.interpolate import interpolate
+from .ops.linalg import cosine_similarity, normalize
 from .ops.linear import linear
 from .ops.loss import (
     binary_cross_entropy,
@@ -36,6 +37,7 @@ from .ops.loss import (
 from .ops.norm import batch_norm, group_norm, instance_norm, layer_norm, local_response_norm
 from .ops.pad import pad
 from .ops.pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
+from .ops.select import one_hot
 
 __all__ = [
     "linear", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
@@ -44,5 +46,5 @@ __all__ = [
     "relu", "relu6", "hardtanh", "leaky_relu", "elu", "selu", "gelu", "silu", "softplus", "mish", "hardswish",
     "hardsigmoid", "logsigmoid", "sigmoid", "tanh", "pad", "group_norm", "layer_norm", "instance_norm",
     "local_response_norm", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "kl_div", "interpolate",
+    "binary_cross_entropy_with_logits", "kl_div", "interpolate", "normalize", "cosine_similarity", "one_hot",
 ]

@@ -227,6 +227,21 @@ class Tensor:
             raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
         return self._data.item()
 
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __index__(self) -> int:
+        """A one-element integer tensor as a list index or a size (``range(t)``, ``xs[t]``)."""
+        if self._data.size != 1 or self._data.dtype.kind not in "iu":
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data.item())
+
+    def tolist(self) -> Any:
+        return self._data.tolist()
+
     def detach(self) -> Tensor:
         """A new leaf sharing the data, cut from the graph."""
         return Tensor._from_op(self._data, None, 0, False)
@@ -470,6 +485,16 @@ class Tensor:
     def type_as(self, other: Tensor) -> Tensor:
         return self.astype(other.dtype)
 
+    def type(self, dtype: Any = None) -> Any:
+        """Without ``dtype``, PyTorch's type name ("torch.FloatTensor"); with one (a dtype, a name
+        such as "torch.LongTensor" or a class such as ``tc.LongTensor``), a converted tensor."""
+        if dtype is None:
+            return tensor_types.type_name(self.dtype)
+        return self.astype(tensor_types.dtype_of(dtype))
+
+    def half(self) -> Tensor:
+        raise TypeError("half: float16 tensors are not supported by tinygrad_cnn (float32 and float64 are)")
+
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(other_tensor)``, as in PyTorch:
         the same tensor when nothing changes, else a converted copy."""
@@ -478,6 +503,149 @@ class Tensor:
 
     def cpu(self) -> Tensor:
         return self
+
+    # ------------------------------------------------------------------ more math (PyTorch's names)
+    def sin(self) -> Tensor:
+        return unary.sin(self)
+
+    def cos(self) -> Tensor:
+        return unary.cos(self)
+
+    def tan(self) -> Tensor:
+        return unary.tan(self)
+
+    def asin(self) -> Tensor:
+        return unary.asin(self)
+
+    def acos(self) -> Tensor:
+        return unary.acos(self)
+
+    def atan(self) -> Tensor:
+        return unary.atan(self)
+
+    def atan2(self, other: Any) -> Tensor:
+        return unary.atan2(self, other)
+
+    def sinh(self) -> Tensor:
+        return unary.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return unary.cosh(self)
+
+    def exp2(self) -> Tensor:
+        return unary.exp2(self)
+
+    def log2(self) -> Tensor:
+        return unary.log2(self)
+
+    def log10(self) -> Tensor:
+        return unary.log10(self)
+
+    def expm1(self) -> Tensor:
+        return unary.expm1(self)
+
+    def reciprocal(self) -> Tensor:
+        return unary.reciprocal(self)
+
+    def add(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        return elementwise.add(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        return elementwise.sub(self, other if alpha == 1 else other * alpha)
+
+    def mul(self, other: Any) -> Tensor:
+        return elementwise.mul(self, other)
+
+    def div(self, other: Any) -> Tensor:
+        return elementwise.div(self, other)
+
+    def eq(self, other: Any) -> Tensor:
+        return elementwise.compare("eq", self, other)
+
+    def ne(self, other: Any) -> Tensor:
+        return elementwise.compare("ne", self, other)
+
+    def lt(self, other: Any) -> Tensor:
+        return elementwise.compare("lt", self, other)
+
+    def le(self, other: Any) -> Tensor:
+        return elementwise.compare("le", self, other)
+
+    def gt(self, other: Any) -> Tensor:
+        return elementwise.compare("gt", self, other)
+
+    def ge(self, other: Any) -> Tensor:
+        return elementwise.compare("ge", self, other)
+
+    def mm(self, mat2: Tensor) -> Tensor:
+        return matmul.mm(self, mat2)
+
+    def mv(self, vec: Tensor) -> Tensor:
+        return matmul.mv(self, vec)
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        return matmul.bmm(self, mat2)
+
+    def dot(self, other: Tensor) -> Tensor:
+        return matmul.dot(self, other)
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        return matmul.outer(self, vec2)
+
+    def matmul(self, other: Tensor) -> Tensor:
+        return matmul.matmul(self, other)
+
+    def t(self) -> Tensor:
+        return matmul.t(self)
+
+    def norm(self, p: Any = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False,
+             dtype: Any = None) -> Tensor:
+        return linalg.norm(self, p, dim, keepdim, dtype)
+
+    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return cumulative.cumsum(self, dim, dtype=dtype)
+
+    def cumprod(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return cumulative.cumprod(self, dim, dtype=dtype)
+
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
+        return sort_ops.sort(self, dim, descending, stable=stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+        return sort_ops.argsort(self, dim, descending, stable=stable)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
+        return sort_ops.topk(self, k, dim, largest, sorted)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return matrix.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return matrix.triu(self, diagonal)
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        return matrix.diag(self, diagonal)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        return matrix.diagonal(self, offset, dim1, dim2)
+
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        return matrix.roll(self, shifts, dims)
+
+    def masked_select(self, mask: Any) -> Tensor:
+        return select.masked_select(self, mask)
+
+    def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None, reduce: str | None = None) -> Tensor:
+        return select.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_add(self, dim: int, index: Any, src: Tensor) -> Tensor:
+        return select.scatter_add(self, dim, index, src)
+
+    def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return Tensor(np.any(self._data, axis=dim, keepdims=keepdim))
+
+    def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return Tensor(np.all(self._data, axis=dim, keepdims=keepdim))
 
     # ------------------------------------------------------------------ reductions
     def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
@@ -630,6 +798,14 @@ class Tensor:
     def copy_(self, src: Any) -> Tensor:
         return inplace.copy_(self, src)
 
+    def scatter_(self, dim: int, index: Any, src: Any = None, *, value: Any = None,
+                 reduce: str | None = None) -> Tensor:
+        return inplace.change(self, "scatter_", lambda old, s: select.scatter(old, dim, index, s, reduce=reduce),
+                              src if src is not None else value)
+
+    def scatter_add_(self, dim: int, index: Any, src: Tensor) -> Tensor:
+        return inplace.change(self, "scatter_add_", lambda old, s: select.scatter_add(old, dim, index, s), src)
+
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         return inplace.normal_(self, mean, std)
 
@@ -637,7 +813,13 @@ class Tensor:
         return inplace.uniform_(self, a, b)
 
 
-from . import autograd, inplace, views  # noqa: E402  (the graph engine needs Tensor defined first)
+from . import (  # noqa: E402  (the graph engine needs Tensor defined first)
+    autograd,
+    inplace,
+    tensor_types,  # noqa: E402
+    views,
+)
 from .device import CPU, device  # noqa: E402
-from .ops import elementwise, join, loss, matmul, reduce, select  # noqa: E402
+from .ops import cumulative, elementwise, join, linalg, loss, matmul, matrix, reduce, select, unary  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402
+from .ops import sort as sort_ops  # noqa: E402

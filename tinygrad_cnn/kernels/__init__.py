@@ -10,6 +10,7 @@ primitive's forward or backward runs (or an optimiser's update), not a new primi
 """
 from .conv import conv2d, conv2d_weight, conv_transpose2d
 from .elementwise import relu, scale_add_into, scale_shift_channels, threshold_backward
+from .layout import diagonal_view
 from .linalg import matmul
 from .norm import batch_norm_backward, batch_norm_statistics
 from .pool import max_pool2d, max_pool2d_scatter
@@ -18,5 +19,5 @@ from .reduce import sum_axes
 __all__ = [
     "conv2d", "conv2d_weight", "conv_transpose2d", "relu", "threshold_backward",
     "scale_shift_channels", "scale_add_into", "matmul", "batch_norm_statistics", "batch_norm_backward",
-    "max_pool2d", "max_pool2d_scatter", "sum_axes",
+    "max_pool2d", "max_pool2d_scatter", "sum_axes", "diagonal_view",
 ]

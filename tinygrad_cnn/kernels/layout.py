@@ -145,3 +145,20 @@ def view_positions_reference(base: np.ndarray, view: np.ndarray) -> np.ndarray:
         return view.astype(np.int64)
     finally:
         base[...] = saved
+
+
+def diagonal_view(x: np.ndarray, offset: int, dim1: int, dim2: int) -> np.ndarray:
+    """A writable view of the diagonal at ``offset`` of the plane (dim1, dim2), as the last
+    dimension (NumPy's own ``diagonal`` is read-only): one stride that steps both dimensions."""
+    size = max(0, min(x.shape[dim1] - max(-offset, 0), x.shape[dim2] - max(offset, 0)))
+    start = [0] * x.ndim
+    start[dim1], start[dim2] = max(-offset, 0), max(offset, 0)
+    base = x[tuple(slice(s, None) for s in start)] if size else x
+    rest = [d for d in range(x.ndim) if d not in (dim1, dim2)]
+    shape = [x.shape[d] for d in rest] + [size]
+    strides = [x.strides[d] for d in rest] + [x.strides[dim1] + x.strides[dim2]]
+    return np.lib.stride_tricks.as_strided(base, shape, strides)
+
+
+def diagonal_view_reference(x: np.ndarray, offset: int, dim1: int, dim2: int) -> np.ndarray:
+    return np.diagonal(x, offset, dim1, dim2)

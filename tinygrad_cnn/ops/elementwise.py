@@ -37,7 +37,7 @@ def _shape(value: Operand) -> tuple[int, ...]:
     return value.shape if isinstance(value, Tensor) else ()
 
 
-def _binary(op: str, function: type[Primitive], a: Any, b: Any, true_division: bool = False) -> Tensor:
+def binary_op(op: str, function: type[Primitive], a: Any, b: Any, true_division: bool = False) -> Tensor:
     if type(a) not in _PASS_THROUGH:  # the common types skip the call
         a = operand(a, op)
     if type(b) not in _PASS_THROUGH:
@@ -130,7 +130,7 @@ class Div(_Binary):
         a, b = ctx.inputs
         return ctx.reduce(
             grad / b if ctx.needs_input_grad[0] else None,
-            -grad * a / (b * b) if ctx.needs_input_grad[1] else None,
+            -grad * (a / b / b) if ctx.needs_input_grad[1] else None,  # PyTorch's order: no overflow of b * b
         )
 
 
@@ -159,14 +159,14 @@ class Pow(_Binary):
 
 
 def add(a: Any, b: Any) -> Tensor:
-    return _binary("add", Add, a, b)
+    return binary_op("add", Add, a, b)
 
 
 def sub(a: Any, b: Any) -> Tensor:
     if _is_bool(a) or _is_bool(b):
         raise DtypeError("sub: subtraction, the `-` operator, with a bool tensor is not supported (as in "
                          "PyTorch); to invert a mask use `~` or logical_not()")
-    return _binary("sub", Sub, a, b)
+    return binary_op("sub", Sub, a, b)
 
 
 def _is_bool(value: Any) -> bool:
@@ -174,11 +174,11 @@ def _is_bool(value: Any) -> bool:
 
 
 def mul(a: Any, b: Any) -> Tensor:
-    return _binary("mul", Mul, a, b)
+    return binary_op("mul", Mul, a, b)
 
 
 def div(a: Any, b: Any) -> Tensor:
-    return _binary("div", Div, a, b, true_division=True)
+    return binary_op("div", Div, a, b, true_division=True)
 
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001  (mirrors torch.pow)
@@ -187,7 +187,7 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001  (mirrors torch.pow)
             raise NotImplementedArgumentsError("pow: not implemented for a bool base and a bool tensor exponent "
                                                "(as in PyTorch)")
         return a.clone() if b else where(a, True, True)  # x ** True is x, x ** False is 1 (True)
-    return _binary("pow", Pow, a, b)
+    return binary_op("pow", Pow, a, b)
 
 
 class FloorDivide(_Binary):
@@ -210,7 +210,7 @@ class FloorDivide(_Binary):
 def floor_divide(a: Any, b: Any) -> Tensor:
     if _is_bool(a) and _is_bool(b):
         raise NotImplementedArgumentsError("floor_divide: not implemented for two bool operands (as in PyTorch)")
-    return _binary("floor_divide", FloorDivide, a, b)
+    return binary_op("floor_divide", FloorDivide, a, b)
 
 
 _COMPARISONS = {
@@ -507,7 +507,7 @@ class Cast(Primitive):
         return grad.astype(x.dtype)
 
 
-def _float_input(x: Tensor) -> Tensor:
+def float_input(x: Tensor) -> Tensor:
     """The input of a float function (exp, sqrt, ...): integers and bools become the default
     float dtype first, as in PyTorch (NumPy would give float64, or float16 for small integers)."""
     return x if x._data.dtype.kind == "f" else cast(x, floating(x._data.dtype))
@@ -524,15 +524,15 @@ def neg(x: Tensor) -> Tensor:
 
 
 def exp(x: Tensor) -> Tensor:
-    return Exp.apply(_float_input(x))
+    return Exp.apply(float_input(x))
 
 
 def log(x: Tensor) -> Tensor:
-    return Log.apply(_float_input(x))
+    return Log.apply(float_input(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
-    return Sqrt.apply(_float_input(x))
+    return Sqrt.apply(float_input(x))
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001  (mirrors torch.abs)
@@ -541,7 +541,7 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001  (mirrors torch.abs)
 
 
 def log1p(x: Tensor) -> Tensor:
-    return Log1p.apply(_float_input(x))
+    return Log1p.apply(float_input(x))
 
 
 def sign(x: Tensor) -> Tensor:
@@ -590,11 +590,11 @@ def relu(x: Tensor) -> Tensor:
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    return Sigmoid.apply(_float_input(x))
+    return Sigmoid.apply(float_input(x))
 
 
 def tanh(x: Tensor) -> Tensor:
-    return Tanh.apply(_float_input(x))
+    return Tanh.apply(float_input(x))
 
 
 def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002

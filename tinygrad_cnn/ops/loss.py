@@ -417,6 +417,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     log_sigmoid = logsigmoid(input)
     positive = target if pos_weight is None else target * pos_weight
     losses = (1 - target) * input - (positive + (1 - target)) * log_sigmoid  # -log(1 - s) = x - log s
+    if losses.dtype != target.dtype:  # PyTorch's result has the target's dtype (its kernel works in place on it)
+        losses = losses.to(target.dtype)
     return _reduce(op, losses if weight is None else losses * weight, reduction)
 
 

@@ -1,4 +1,5 @@
-"""Matrix product with NumPy's matmul semantics (batched, broadcast, 1-D operands)."""
+"""Matrix products: matmul with NumPy's semantics (batched, broadcast, 1-D operands), and
+PyTorch's stricter spellings of it (mm, mv, bmm, dot, outer) and ``t``."""
 from __future__ import annotations
 
 from typing import Any
@@ -64,3 +65,52 @@ def matmul(a: Any, b: Any) -> Tensor:
     if lift_b:
         out = out.squeeze(-1)
     return out
+
+
+def _dims(op: str, names: tuple[str, ...], tensors: tuple[Any, ...], ndims: tuple[int, ...]) -> None:
+    for name, t, ndim in zip(names, tensors, ndims):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
+        if t.ndim != ndim:
+            raise ArgumentError(f"{op}: {name} must be a {ndim}-D tensor, got shape {t.shape}")
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002  (PyTorch's names)
+    """The product of two matrices (2-D only, as PyTorch's)."""
+    _dims("mm", ("input", "mat2"), (input, mat2), (2, 2))
+    return matmul(input, mat2)
+
+
+def mv(input: Tensor, vec: Tensor) -> Tensor:  # noqa: A002
+    """A matrix times a vector."""
+    _dims("mv", ("input", "vec"), (input, vec), (2, 1))
+    return matmul(input, vec)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
+    """Batched matrix products of two 3-D tensors with the same batch size (no broadcasting)."""
+    _dims("bmm", ("input", "mat2"), (input, mat2), (3, 3))
+    if input.shape[0] != mat2.shape[0]:
+        raise ArgumentError(f"bmm: batch sizes differ: {input.shape} and {mat2.shape}")
+    return matmul(input, mat2)
+
+
+def dot(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """The inner product of two 1-D tensors of the same size."""
+    _dims("dot", ("input", "other"), (input, other), (1, 1))
+    if input.shape != other.shape:
+        raise ArgumentError(f"dot: inconsistent tensor sizes {input.shape[0]} and {other.shape[0]}")
+    return matmul(input, other)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
+    """The outer product of two 1-D tensors: ``out[i, j] = input[i] * vec2[j]``."""
+    _dims("outer", ("input", "vec2"), (input, vec2), (1, 1))
+    return input.unsqueeze(1) * vec2.unsqueeze(0)
+
+
+def t(input: Tensor) -> Tensor:  # noqa: A002
+    """The transpose of a matrix; a tensor with fewer than 2 dimensions as it is (a view)."""
+    if input.ndim > 2:
+        raise ArgumentError(f"t: expects a tensor with <= 2 dimensions, but the input has {input.ndim}")
+    return input.transpose(0, 1) if input.ndim == 2 else input.view_as(input)

@@ -1,13 +1,16 @@
-"""Selection: masked_fill, gather, index_select (PyTorch's semantics)."""
+"""Selection: masked_fill, gather, index_select, scatter, scatter_add, masked_select, one_hot
+(PyTorch's semantics)."""
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
+from ..autograd import Primitive
 from ..tensor import Tensor
-from .arguments import ArgumentError, IndexRangeError, normalize_dim
+from .arguments import ArgumentError, DtypeError, IndexRangeError, normalize_dim
 from .elementwise import Where, condition_tensor
+from .pad import pad
 
 
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
@@ -60,3 +63,108 @@ def _in_range(op: str, index: np.ndarray, shape: tuple[int, ...], dim: int) -> N
     if index.size and (index.min() < 0 or index.max() >= shape[dim]):
         raise IndexRangeError(f"{op}: index values must be in [0, {shape[dim]}) for dimension {dim} of shape "
                               f"{shape}, got {index.min()}..{index.max()}")
+
+
+def _scatter_positions(op: str, x: Tensor, dim: int, index: Any, src: Any) -> tuple[int, np.ndarray, tuple]:
+    """Checked arguments of the scatter family: dim, the index array, and the positions it names."""
+    index = _index_array(op, index)
+    dim = normalize_dim(op, dim, x.ndim)
+    if index.ndim != x.ndim or any(i > n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != dim):
+        raise ArgumentError(f"{op}: index of shape {index.shape} must have the {x.ndim} dimensions of the input "
+                            f"{x.shape} and be no larger except in dimension {dim}")
+    if isinstance(src, Tensor) and (src.ndim != x.ndim or any(i > n for i, n in zip(index.shape, src.shape))):
+        raise ArgumentError(f"{op}: index of shape {index.shape} must be no larger than src {src.shape} in "
+                            "every dimension")
+    _in_range(op, index, x.shape, dim)
+    positions = list(np.indices(index.shape, sparse=True))
+    positions[dim] = index
+    return dim, index, tuple(positions)
+
+
+class Scatter(Primitive):
+    """A copy of x with src's values (the first ``index.shape`` of them) written at the
+    positions ``index`` names along ``dim``; with ``add``, added there instead."""
+
+    backward_reads = ()
+
+    @staticmethod
+    def forward(ctx: Primitive, x: np.ndarray, src: Any, dim: int, index: np.ndarray, add: bool) -> np.ndarray:
+        positions = list(np.indices(index.shape, sparse=True))
+        positions[dim] = index
+        values = src[tuple(slice(0, n) for n in index.shape)] if isinstance(src, np.ndarray) else src
+        out = np.array(x, copy=True)
+        if add:
+            np.add.at(out, tuple(positions), values)
+        else:
+            out[tuple(positions)] = values
+        return out
+
+    @staticmethod
+    def backward(ctx: Primitive, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        x, src = ctx.inputs
+        dim, index, add = ctx.settings["dim"], ctx.settings["index"], ctx.settings["add"]
+        grad_x = grad if add else Scatter.apply(grad, 0.0, dim=dim, index=index, add=False)
+        grad_src = None
+        if ctx.needs_input_grad[1]:
+            grad_src = gather(grad, dim, index)
+            if grad_src.shape != src.shape:  # src's unused tail gets zeros
+                grad_src = pad(grad_src, [p for n, m in zip(reversed(grad_src.shape), reversed(src.shape))
+                                          for p in (0, m - n)])
+        return (grad_x if ctx.needs_input_grad[0] else None), grad_src
+
+
+def scatter(x: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None,
+            reduce: str | None = None) -> Tensor:
+    """A copy of ``x`` with ``src`` (a Tensor) or ``value`` (a number) written at ``index`` along
+    ``dim``: ``out[i][index[i][j]] = src[i][j]`` for dim 1."""
+    if reduce is not None:
+        if reduce != "add":
+            raise NotImplementedError(f"scatter: reduce={reduce!r} is not implemented (use 'add' or scatter_add)")
+        return scatter_add(x, dim, index, src)
+    if (src is None) == (value is None):
+        raise TypeError("scatter: give either src (a Tensor or number) or value (a number)")
+    src = src if src is not None else value
+    dim, index, _ = _scatter_positions("scatter", x, dim, index, src)
+    if isinstance(src, Tensor) and src.dtype != x.dtype:
+        raise DtypeError(f"scatter: expected src of the input's dtype {x.dtype}, got {src.dtype}")
+    return Scatter.apply(x, src if isinstance(src, Tensor) else float(src), dim=dim, index=index, add=False)
+
+
+def scatter_add(x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
+    """A copy of ``x`` with ``src`` added at ``index`` along ``dim`` (repeated indices add up)."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_add: src must be a Tensor, got {type(src).__name__}")
+    dim, index, _ = _scatter_positions("scatter_add", x, dim, index, src)
+    if src.dtype != x.dtype:
+        raise DtypeError(f"scatter_add: expected src of the input's dtype {x.dtype}, got {src.dtype}")
+    return Scatter.apply(x, src, dim=dim, index=index, add=True)
+
+
+def masked_select(x: Tensor, mask: Any) -> Tensor:
+    """The elements of ``x`` where ``mask`` holds (both broadcast), as a 1-D tensor."""
+    mask = condition_tensor("masked_select", mask)
+    try:
+        shape = np.broadcast_shapes(x.shape, mask.shape)
+    except ValueError:
+        raise ArgumentError(f"masked_select: a mask of shape {mask.shape} does not broadcast with the tensor's "
+                            f"shape {x.shape}") from None
+    if x.shape != shape:
+        x = x.expand(*shape)
+    return x[mask._data if mask.shape == shape else np.broadcast_to(mask._data, shape)]
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """Class indices as int64 one-hot rows: a new last dimension of ``num_classes`` (max + 1 if -1)."""
+    if not isinstance(tensor, Tensor) or tensor.dtype != np.int64:
+        raise DtypeError("one_hot: only applicable to an int64 index tensor, got "
+                         f"{tensor.dtype if isinstance(tensor, Tensor) else type(tensor).__name__}")
+    values = tensor._data
+    if values.size and values.min() < 0:
+        raise ArgumentError("one_hot: class values must be non-negative")
+    if num_classes == -1:
+        if not values.size:
+            raise ArgumentError("one_hot: can not infer the total number of classes from an empty tensor")
+        num_classes = int(values.max()) + 1
+    elif values.size and values.max() >= num_classes:
+        raise ArgumentError(f"one_hot: class values must be smaller than num_classes ({num_classes})")
+    return Tensor((values[..., None] == np.arange(num_classes)).astype(np.int64))

@@ -587,6 +587,70 @@ def _check_unique() -> None:
         seen.add(info.name)
 
 
+# --------------------------------------------------------------------------- PyTorch's other names (issue 19)
+
+_MORE_UNARY: dict[str, tuple[Callable[..., Any], str]] = {
+    "sin": (lambda t, F, x: x.sin(), "real"),
+    "cos": (lambda t, F, x: t.cos(x), "real"),
+    "tan": (lambda t, F, x: x.tan(), "unit"),
+    "asin": (lambda t, F, x: x.asin(), "unit"),
+    "acos": (lambda t, F, x: t.acos(x), "unit"),
+    "atan": (lambda t, F, x: x.atan(), "real"),
+    "sinh": (lambda t, F, x: x.sinh(), "real"),
+    "cosh": (lambda t, F, x: t.cosh(x), "real"),
+    "exp2": (lambda t, F, x: x.exp2(), "real"),
+    "log2": (lambda t, F, x: x.log2(), "positive"),
+    "log10": (lambda t, F, x: t.log10(x), "positive"),
+    "expm1": (lambda t, F, x: x.expm1(), "real"),
+    "reciprocal": (lambda t, F, x: x.reciprocal(), "nonzero"),
+    "cumsum/0": (lambda t, F, x: x.cumsum(0) if x.ndim else x.cumsum(0), "real"),
+    "cumsum/last": (lambda t, F, x: t.cumsum(x, -1), "real"),
+    "cumprod/last": (lambda t, F, x: x.cumprod(-1), "real"),
+    "cumprod/ties": (lambda t, F, x: x.cumprod(0), "ties"),
+    "norm": (lambda t, F, x: x.norm(), "real"),
+    "vector_norm/ord3_dim": (lambda t, F, x: t.linalg.vector_norm(x, 3, -1), "real"),
+    "vector_norm/ord1_keepdim": (lambda t, F, x: t.linalg.vector_norm(x, 1, 0, keepdim=True), "real"),
+    "vector_norm/inf": (lambda t, F, x: t.linalg.vector_norm(x, float("inf")), "real"),
+    "normalize": (lambda t, F, x: F.normalize(x, dim=-1), "real"),
+    "roll": (lambda t, F, x: x.roll(1, 0) if x.ndim else x.roll(1), "real"),
+    "roll/flat": (lambda t, F, x: t.roll(x, -2), "real"),
+}
+_add(*(OpInfo(name, fn, domain=domain, min_ndim=1 if name.startswith(("cum", "roll", "normalize"))
+              or name.endswith("_dim") or "keepdim" in name else 0)
+       for name, (fn, domain) in _MORE_UNARY.items()))
+_add(
+    OpInfo("atan2", lambda t, F, x, y: t.atan2(x, y), extras=lambda s: (Input(s, domain="nonzero"),)),
+    OpInfo("mm", lambda t, F, x, w: x.mm(w), min_ndim=2, max_ndim=2, extras=lambda s: (Input((s[-1], 3)),)),
+    OpInfo("mv", lambda t, F, x, v: t.mv(x, v), min_ndim=2, max_ndim=2, extras=lambda s: (Input((s[-1],)),)),
+    OpInfo("bmm", lambda t, F, x, w: x.bmm(w), min_ndim=3, max_ndim=3, extras=lambda s: (Input((s[0], s[-1], 2)),)),
+    OpInfo("dot", lambda t, F, x, y: x.dot(y), min_ndim=1, max_ndim=1, extras=lambda s: (Input(s),)),
+    OpInfo("outer", lambda t, F, x, y: t.outer(x, y), min_ndim=1, max_ndim=1, extras=lambda s: (Input((3,)),)),
+    OpInfo("t", lambda t, F, x: x.t(), max_ndim=2),
+    OpInfo("einsum/matmul", lambda t, F, x, w: t.einsum("ij,jk->ik", x, w), min_ndim=2, max_ndim=2,
+           extras=lambda s: (Input((s[-1], 2)),)),
+    OpInfo("einsum/ellipsis_sum", lambda t, F, x, v: t.einsum("...i,i->...", x, v), min_ndim=1,
+           extras=lambda s: (Input((s[-1],)),)),
+    OpInfo("einsum/outer_trace", lambda t, F, x: t.einsum("ij->j", x) * 2, min_ndim=2, max_ndim=2),
+    OpInfo("sort/values", lambda t, F, x: x.sort(-1).values, min_ndim=1),
+    OpInfo("sort/descending_indices", lambda t, F, x: t.sort(x, 0, descending=True)[1].to(x.dtype) + x,
+           min_ndim=1),
+    OpInfo("topk", lambda t, F, x: x.topk(1, -1).values, min_ndim=1, extras=lambda s: () if s[-1] else None),
+    OpInfo("tril", lambda t, F, x: x.tril(), min_ndim=2),
+    OpInfo("triu/offset", lambda t, F, x: t.triu(x, -1), min_ndim=2),
+    OpInfo("diag/of_matrix", lambda t, F, x: x.diag(1), min_ndim=2, max_ndim=2),
+    OpInfo("diag/of_vector", lambda t, F, x: t.diag(x, -1), min_ndim=1, max_ndim=1),
+    OpInfo("diagonal", lambda t, F, x: x.diagonal(0, -1, 0) * 2, min_ndim=2),
+    OpInfo("masked_select", lambda t, F, x: x.masked_select(x > 0), domain="ties"),
+    OpInfo("scatter", lambda t, F, x, i, y: x.scatter(-1, i, y), min_ndim=1,
+           extras=lambda s: (Input(s[:-1] + (1,), kind="index", high=s[-1]), Input(s[:-1] + (1,)))
+           if s[-1] else None),
+    OpInfo("scatter_add", lambda t, F, x, i, y: t.scatter_add(x, 0, i, y), min_ndim=1,
+           extras=lambda s: (Input(s, kind="index", high=s[0]), Input(s)) if s[0] else None),
+    OpInfo("cosine_similarity", lambda t, F, x, y: F.cosine_similarity(x, y, dim=-1), min_ndim=1,
+           extras=lambda s: (Input(s),)),
+)
+
+
 _check_unique()
 FAMILIES = sorted({info.family for info in op_db})
 __all__ = ["Input", "OpInfo", "op_db", "FAMILIES"]

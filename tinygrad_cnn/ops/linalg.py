@@ -1,0 +1,102 @@
+"""Norms and what is built on them: ``linalg.vector_norm``, ``Tensor.norm``, ``F.normalize``,
+``F.cosine_similarity``.
+
+The p-norm is a primitive because its derivative (x / ||x|| for p = 2) needs PyTorch's value
+at x = 0 (zero, a subgradient) where the composition sqrt(sum(x^2)) would give 0 * inf = NaN.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Primitive
+from ..tensor import Tensor
+from .arguments import ArgumentError, DtypeError, normalize_dims
+from .elementwise import Where
+
+
+class PNorm(Primitive):
+    """(sum |x|^p)^(1/p) over ``dims``, for a finite p other than 0 and 1. Its gradient is
+    PyTorch's ``norm_backward``, term for term: 0 where the norm is 0 (a subgradient), and second
+    derivatives at that point are what PyTorch's are (NaN for p = 2, where it divides x by 0)."""
+
+    backward_reads = (0,)
+
+    @staticmethod
+    def forward(ctx: Primitive, x: np.ndarray, p: float, dims: tuple[int, ...], keepdim: bool) -> np.ndarray:
+        # scaled by the largest magnitude, as PyTorch's kernel is: no overflow for |x| up to the
+        # float maximum (the square of 1e200 would be inf)
+        magnitude = np.abs(x)
+        scale = np.max(magnitude, axis=dims, keepdims=True) if x.size else np.ones((1,) * x.ndim, x.dtype)
+        scale = np.where((scale == 0) | ~np.isfinite(scale), np.ones((), x.dtype), scale)
+        if p == 2:
+            out = scale * np.sqrt(np.sum(np.square(magnitude / scale), axis=dims, keepdims=True))
+        else:
+            out = scale * np.sum((magnitude / scale) ** p, axis=dims, keepdims=True) ** (1.0 / p)
+        ctx.save_for_backward(out)
+        return out if keepdim else out.reshape([n for d, n in enumerate(out.shape) if d not in dims])
+
+    @staticmethod
+    def backward(ctx: Primitive, grad: Tensor) -> Tensor:
+        (x,) = ctx.inputs
+        p, dims = ctx.settings["p"], ctx.settings["dims"]
+        norm = PNorm.apply(x, p=p, dims=dims, keepdim=True)  # recomputed in the graph: differentiable
+        if not ctx.settings["keepdim"]:
+            grad = grad.reshape(norm.shape)
+        zero = Tensor(ctx.saved_tensors[0] == 0)
+        if p == 2:
+            return grad * Where.apply(zero, 0.0, x / norm)
+        if p < 1:
+            scaled = x.sign() * Where.apply(Tensor(x._data == 0), 0.0, x.abs() ** (p - 1))
+            return scaled * grad * norm ** (1 - p)
+        scaled = x.sign() * x.abs() ** (p - 1) if p < 2 else x * x.abs() ** (p - 2)
+        return scaled * Where.apply(zero, 0.0, grad / norm ** (p - 1))
+
+
+def vector_norm(x: Tensor, ord: float = 2, dim: int | Sequence[int] | None = None,  # noqa: A002
+                keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """The ``ord``-norm of ``x`` over ``dim`` (all of it when None), as ``torch.linalg.vector_norm``:
+    ord 2, 1, inf, -inf, 0 (the count of nonzeros) or any other p."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"linalg.vector_norm: expected a Tensor, got {type(x).__name__}")
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.dtype.kind != "f":
+        raise DtypeError(f"linalg.vector_norm: expected a floating point input, got {x.dtype}")
+    dims = normalize_dims("linalg.vector_norm", dim, x.ndim)
+    if ord == float("inf"):
+        return x.abs().amax(dims, keepdim)
+    if ord == float("-inf"):
+        return x.abs().amin(dims, keepdim)
+    if ord == 0:
+        return (x != 0).to(x.dtype).sum(dims, keepdim)
+    if ord == 1:
+        return x.abs().sum(dims, keepdim)
+    return PNorm.apply(x, p=float(ord), dims=dims, keepdim=keepdim)
+
+
+def norm(x: Tensor, p: Any = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False,
+         dtype: Any = None) -> Tensor:
+    """``Tensor.norm``/``torch.norm``: the vector ``p``-norm over ``dim``; "fro" is the 2-norm."""
+    if p in ("fro", None):
+        p = 2
+    if isinstance(p, str):
+        raise ArgumentError(f"norm: p={p!r} is a matrix norm; only vector norms and 'fro' are implemented")
+    return vector_norm(x, p, dim, keepdim, dtype=dtype)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:  # noqa: A002
+    """``input / max(||input||_p, eps)`` along ``dim`` (``F.normalize``)."""
+    return input / vector_norm(input, p, dim, keepdim=True).clamp(min=eps)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """The cosine of the angle between x1 and x2 along ``dim`` (broadcast), as PyTorch computes it:
+    each divided by its norm clamped to ``eps`` (the clamp passes the gradient unchanged)."""
+    x1, x2 = (x1, x2) if x1.shape == x2.shape else (x1.expand(np.broadcast_shapes(x1.shape, x2.shape)),
+                                                    x2.expand(np.broadcast_shapes(x1.shape, x2.shape)))
+    norms = [vector_norm(x, 2, dim, keepdim=True) for x in (x1, x2)]
+    norms = [n + (n.clamp(min=eps) - n).detach() for n in norms]  # PyTorch clamps these under no_grad
+    return ((x1 / norms[0]) * (x2 / norms[1])).sum(dim)
