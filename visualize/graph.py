@@ -184,10 +184,11 @@ class Unit:
         return f"{self.kind.value}{self.key}_{self.index}"
 
 
-def draw_graph(output: Tensor | str | os.PathLike, params: Mapping[str, Tensor] | None = None,
+def draw_graph(output: Tensor | Sequence[Tensor] | str | os.PathLike, params: Mapping[str, Tensor] | None = None,
                **options: Any) -> graphviz.Digraph:
-    """The graph that produced ``output`` as a ``graphviz.Digraph`` (render it with ``save``);
-    given the path of an exported ``.onnx`` file, that file's graph in the same style.
+    """The graph that produced ``output`` (a Tensor, or several in a tuple or list) as a
+    ``graphviz.Digraph`` (render it with ``save``); given the path of an exported ``.onnx``
+    file, that file's graph in the same style.
 
     ``params`` maps names to parameters (``dict(model.named_parameters())``); without it the
     names come from the modules that built the graph. ``options`` are the fields of
@@ -203,10 +204,11 @@ def draw_graph(output: Tensor | str | os.PathLike, params: Mapping[str, Tensor] 
         from .onnx_graph import draw_onnx
 
         return draw_onnx(output, settings.cluster_modules, settings.rankdir, settings.title)
-    if not isinstance(output, Tensor):
-        raise TypeError(f"draw_graph: expected the Tensor a computation produced (or an .onnx file's path), "
-                        f"got {type(output).__name__}")
-    nodes = topological_order([output.grad_fn]) if output.grad_fn is not None else []
+    outputs = [output] if isinstance(output, Tensor) else list(output) if isinstance(output, (tuple, list)) else []
+    if not outputs or not all(isinstance(o, Tensor) for o in outputs):
+        raise TypeError(f"draw_graph: expected the Tensor a computation produced, several in a tuple or list (or "
+                        f"an .onnx file's path), got {type(output).__name__}")
+    nodes = topological_order([o.grad_fn for o in outputs if o.grad_fn is not None])
     nodes.reverse()  # inputs first: data-flow order
     roots = {id(n.scope[0]): n.scope[0] for n in nodes if n.scope}
     names = {id(p): n for n, p in params.items()} if params is not None else {
@@ -217,7 +219,7 @@ def draw_graph(output: Tensor | str | os.PathLike, params: Mapping[str, Tensor] 
                         label=settings.title or "", labelloc="t"),
         node_attr=dict(fontname="Helvetica", fontsize="10"),
         edge_attr=dict(fontname="Helvetica", fontsize="8", color="#555555"))
-    _Drawer(graph, nodes, _module_names(nodes), names, settings).draw(output)
+    _Drawer(graph, nodes, _module_names(nodes), names, settings).draw(outputs)
     return graph
 
 
@@ -276,7 +278,7 @@ class _Drawer:
         if source != target:
             self.edges.setdefault((source, target), label)
 
-    def draw(self, output: Tensor) -> None:
+    def draw(self, outputs: list[Tensor]) -> None:
         drawn_leaves: dict[int, Unit] = {}
         collapsed: dict[Unit, Module] = {}
         for node in self.nodes:
@@ -304,11 +306,13 @@ class _Drawer:
                     self._edge(drawn_leaves[id(a)], unit, _shape(a.shape))
         for unit, module in collapsed.items():
             self._place((), unit, *self._module_node(module))
-        out = Unit(Kind.OUTPUT, id(output))
-        value = f"\nvalue = {output.item():.4g}" if output._data.size == 1 else ""
-        self.graph.node(out.name, f"output\n{_shape(output.shape)} {output.dtype.name}{value}", **OUTPUT_STYLE)
-        if output.grad_fn is not None:
-            self.edges[(self._unit(output.grad_fn), out)] = _shape(output.shape)
+        for output in outputs:
+            out = Unit(Kind.OUTPUT, id(output))
+            value = f"\nvalue = {output.item():.4g}" if output._data.size == 1 else ""
+            title = self.names.get(id(output), "output")
+            self.graph.node(out.name, f"{title}\n{_shape(output.shape)} {output.dtype.name}{value}", **OUTPUT_STYLE)
+            if output.grad_fn is not None:
+                self.edges[(self._unit(output.grad_fn), out)] = _shape(output.shape)
         self._emit_clusters()
         for (source, target), label in self.edges.items():
             self.graph.edge(source.name, target.name, label=f" {label}" if label else None)
@@ -383,3 +387,12 @@ class _Drawer:
     def _order(self, key: tuple[int, ...]) -> list[Any]:
         """Natural order of dotted names: "2" before "10"."""
         return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.modules[key[-1]][0].split(".")]
+
+
+def make_dot(var: Tensor | Sequence[Tensor], params: Mapping[str, Tensor] | None = None, show_attrs: bool = False,
+             show_saved: bool = False, max_attr_chars: int = 50) -> graphviz.Digraph:
+    """torchviz's ``make_dot``, so programs written for it draw with ``import visualize as torchviz``:
+    ``draw_graph(var, params, show_saved=show_saved)``. Settings are always shown on the
+    operation nodes (``show_attrs`` and ``max_attr_chars`` change nothing)."""
+    del show_attrs, max_attr_chars
+    return draw_graph(var, params, show_saved=show_saved)

@@ -1,5 +1,5 @@
 """Layers and models (``from tinygrad_cnn import nn``), with PyTorch's names and state-dict keys."""
-from . import init, utils
+from . import functional, init, utils
 from .activation import (
     ELU,
     GELU,
@@ -46,7 +46,7 @@ from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d,
 
 __all__ = [
     "Module", "Parameter", "Sequential", "Linear", "Conv2d", "BatchNorm1d", "BatchNorm2d",
-    "MaxPool2d", "AvgPool2d", "Flatten", "Dropout", "CrossEntropyLoss", "init",
+    "MaxPool2d", "AvgPool2d", "Flatten", "Dropout", "CrossEntropyLoss", "init", "functional",
     "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Softplus", "Hardtanh", "Hardswish",
     "Hardsigmoid", "LogSigmoid", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Identity",
     "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "ModuleList", "ModuleDict", "utils",
