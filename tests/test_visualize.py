@@ -167,3 +167,28 @@ def test_an_exported_onnx_file_is_drawn_in_the_same_style(tmp_path):
         draw_graph(tmp_path / "missing.onnx")
     with pytest.raises(TypeError, match="draw_graph: unknown option\\(s\\) colour"):
         draw_graph(path, colour="red")
+
+
+def test_several_outputs_and_torchvizs_make_dot(tmp_path):
+    """The double-backward tutorial's picture: grad_x, x and out named, grad_x built from x."""
+    from visualize import make_dot
+
+    class Square(tc.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 2
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            (x,) = ctx.saved_tensors
+            return grad_out * 2 * x
+
+    x = tc.tensor(1.0, requires_grad=True).clone()
+    out = Square.apply(x)
+    (grad_x,) = tc.autograd.grad(out, x, create_graph=True)
+    text = svg_text(save(make_dot((grad_x, x, out), {"grad_x": grad_x, "x": x, "out": out}), tmp_path / "g.svg"))
+    for word in ("grad_x", "out", "Square", "Mul", "Clone"):
+        assert word in text, word
+    with pytest.raises(TypeError, match="several in a tuple or list"):
+        draw_graph([out, 3])
