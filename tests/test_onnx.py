@@ -217,9 +217,28 @@ def test_cross_entropy(settings, opset):
     ours = F.cross_entropy(logits, target, **settings).numpy()
     assert theirs.shape == ours.shape and np.allclose(theirs, ours, rtol=1e-5, atol=1e-6)
 
-    with pytest.raises(ValueError, match="nll_loss and weighted cross_entropy cannot be exported"):
-        export(Apply(lambda self, x, t: F.cross_entropy(x, t, weight=tc.ones(5))), (tc.randn(2, 5), tc.tensor([1, 2])),
-               io.BytesIO())
+
+@pytest.mark.parametrize("loss", [
+    lambda x, t, w: F.cross_entropy(x, t, weight=w),
+    lambda x, t, w: F.cross_entropy(x, t, weight=w, reduction="none", ignore_index=2),
+    lambda x, t, w: F.cross_entropy(x, t, weight=w, label_smoothing=0.1, reduction="sum"),
+    lambda x, t, w: F.nll_loss(F.log_softmax(x, 1), t),
+    lambda x, t, w: F.nll_loss(F.log_softmax(x, 1), t, weight=w, ignore_index=1),
+], ids=["weighted", "weighted_ignored_none", "weighted_smoothed_sum", "nll", "nll_weighted_ignored"])
+@pytest.mark.parametrize("images", [False, True])
+def test_nll_and_weighted_cross_entropy_export_as_a_gather_of_the_targets(loss, images):
+    """The targets stay an input of the exported graph (GatherElements), so other targets give
+    other losses (issue 18: these were refused, the targets would have been baked in)."""
+    weight = tc.tensor([0.5, 1.0, 2.0, 0.25, 1.5])
+    shape, target_shape = ((2, 5, 3, 2), (2, 3, 2)) if images else ((2, 5), (2,))
+    buffer = io.BytesIO()
+    export(Apply(lambda self, x, t: loss(x, t, weight)), (tc.randn(*shape), tc.randint(0, 5, target_shape)), buffer)
+    assert "GatherElements" in [n.op_type for n in onnx.load_from_string(buffer.getvalue()).graph.node]
+    batch_shape, batch_targets = ((7, 5, 3, 2), (7, 3, 2)) if images else ((7, 5), (7,))
+    logits, target = tc.randn(*batch_shape), tc.randint(0, 5, batch_targets)
+    (theirs,) = run_onnx(buffer.getvalue(), logits, target)
+    ours = loss(logits, target, weight).numpy()
+    assert theirs.shape == ours.shape and np.allclose(theirs, ours, rtol=1e-5, atol=1e-6)
 
 
 def test_checkpointed_blocks_are_recorded_op_by_op():

@@ -43,6 +43,7 @@ class GraphBuilder:
         self.named_arrays = {id(t._data): n for n, t in model.named_buffers()}  # running statistics
         self.counter = 0
         self.batch_dynamic = False
+        self.batch_size = 0  # the traced batch size, when the batch is symbolic
 
     # ---------------------------------------------------------------- names and values
     def fresh(self, stem: str) -> str:
@@ -64,7 +65,7 @@ class GraphBuilder:
         if edge is not None:
             return self.values[(id(edge[0]), edge[1])]
         if not isinstance(value, Tensor):
-            return self.constant(value, dtype or _float_dtype(node))
+            return self.constant(value, dtype or _number_dtype(node))
         if id(value) in self.values:
             return self.values[id(value)]
         if id(value) in self.named:
@@ -94,6 +95,8 @@ class GraphBuilder:
         axes = self.dynamic_axes.get(name, {})
         if 0 in axes:
             self.batch_dynamic = True
+            if tensor.ndim and not self.batch_size:  # (the inputs come first)
+                self.batch_size = tensor.shape[0]
         shape = [axes.get(i, n) for i, n in enumerate(tensor.shape)]
         return helper.make_tensor_value_info(name, onnx_dtype(tensor.dtype), shape)
 
@@ -128,9 +131,10 @@ class GraphBuilder:
         return model
 
 
-def _float_dtype(node: Primitive) -> np.dtype:
-    """The dtype constants of ``node`` should have: its floating output's."""
-    for spec in node.output_specs:
-        if spec.dtype.kind == "f":
-            return spec.dtype
-    return np.dtype(np.float32)
+def _number_dtype(node: Primitive) -> np.dtype:
+    """The dtype a Python number among ``node``'s inputs takes: the node's result dtype (that of
+    ``where(mask, int_tensor, 0)`` is int64), or for a comparison its first Tensor input's."""
+    dtype = node.output_specs[0].dtype
+    if dtype.kind != "b":
+        return dtype
+    return next((v.dtype for v in node.inputs if isinstance(v, Tensor)), np.dtype(np.float32))

@@ -122,6 +122,14 @@ def _where(b: GraphBuilder, node: Primitive) -> list[str]:
     return b.emit(node, "Where", _inputs(b, node))
 
 
+@converts("GatherAlong")
+def _gather_along(b: GraphBuilder, node: Primitive) -> list[str]:
+    x, index = _inputs(b, node)
+    if node.inputs[1].dtype != np.int64:
+        index = b.emit(node, "Cast", [index], to=onnx_dtype(np.dtype(np.int64)))[0]
+    return b.emit(node, "GatherElements", [x, index], axis=int(node.settings["dim"]))
+
+
 @converts("Cast")
 def _cast(b: GraphBuilder, node: Primitive) -> list[str]:
     return b.emit(node, "Cast", _inputs(b, node), to=onnx_dtype(node.settings["dtype"]))
@@ -187,11 +195,17 @@ def _softmax(b: GraphBuilder, node: Primitive) -> list[str]:
 # --------------------------------------------------------------------------- shape
 
 def _batch_safe_shape(b: GraphBuilder, source: tuple[int, ...], target: tuple[int, ...]) -> list[int]:
-    """A Reshape target that still holds at another batch size: the leading dimension, when it
-    is the (symbolic) batch and kept, is written 0 ("copy from the input")."""
-    shape = list(target)
-    if b.batch_dynamic and source and shape and shape[0] == source[0] and shape[0] != 1:
+    """A Reshape target that still holds at another batch size. A leading dimension that is kept
+    (the batch, or the batch merged with others) is written 0, "copy from the input"; one where
+    the batch is merged with the dimensions after it (``(N, d, C) -> (N * d, C)``) or split out
+    again (``(N * d,) -> (N, d)``) is written -1, the other dimensions being fixed."""
+    shape, batch = list(target), b.batch_size
+    if not (b.batch_dynamic and source and shape and batch > 1):
+        return shape
+    if shape[0] == source[0] != 1:  # kept, whatever it holds: copying it is right at any batch
         shape[0] = 0
+    elif source[0] % batch == 0 and shape[0] % batch == 0 and batch in (source[0], shape[0]):
+        shape[0] = -1
     return shape
 
 

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Primitive, vjp_by_composition
-from ..debug import flags
 from ..tensor import Tensor
 from .activation import logsigmoid
 from .arguments import ArgumentError, normalize_dim, same_float_dtype
@@ -182,8 +181,9 @@ def _check_logits(op: str, input: Tensor) -> None:  # noqa: A002
         raise ArgumentError(f"{op}: expected input of shape (N, C) or (N, C, d1, ...), got {input.shape}")
 
 
-def _class_targets(op: str, input: Tensor, target: Tensor, ignore_index: int) -> np.ndarray:  # noqa: A002
-    """The class indices, checked against the input's shape and number of classes."""
+def _class_targets(op: str, input: Tensor, target: Tensor, ignore_index: int) -> Tensor:  # noqa: A002
+    """The class indices as one row per position, checked against the input's shape and number
+    of classes (a Tensor operation, so an export keeps the targets an input)."""
     expected = (input.shape[0],) + input.shape[2:]
     if target.shape != expected:
         raise ArgumentError(f"{op}: target of shape {target.shape} does not match logits of shape "
@@ -194,7 +194,7 @@ def _class_targets(op: str, input: Tensor, target: Tensor, ignore_index: int) ->
     if valid.any() and (data[valid].min() < 0 or data[valid].max() >= classes):
         bad = data[valid][(data[valid] < 0) | (data[valid] >= classes)][0]
         raise ArgumentError(f"{op}: target class {bad} is out of range for {classes} classes (0..{classes - 1})")
-    return data.reshape(-1)
+    return target.reshape(-1)
 
 
 def _class_weights(op: str, weight: Tensor | None, classes: int, input: Tensor) -> Tensor | None:  # noqa: A002
@@ -205,19 +205,17 @@ def _class_weights(op: str, weight: Tensor | None, classes: int, input: Tensor) 
     return weight
 
 
-def _picked(logp: Tensor, target: np.ndarray, ignore_index: int, weight: Tensor | None) -> tuple[Tensor, Tensor]:
-    """Per row: -w[t] * logp[row, t] (0 for ignored rows), and the row weights w[t] (0 when ignored)."""
-    if flags.tracing:  # the targets index here as NumPy arrays, which a trace would bake in as constants
-        raise ArgumentError("onnx.export: nll_loss and weighted cross_entropy cannot be exported (their targets "
-                            "would be fixed at the traced values); export the model without its loss")
+def _picked(logp: Tensor, target: Tensor, ignore_index: int, weight: Tensor | None) -> tuple[Tensor, Tensor]:
+    """Per row: -w[t] * logp[row, t] (0 for ignored rows), and the row weights w[t] (0 when
+    ignored). The picking is a gather along the classes with the targets as an input, so an
+    export keeps it a computation of the targets (ONNX GatherElements)."""
     valid = target != ignore_index
-    safe = np.where(valid, target, 0)
-    rows = np.arange(len(target))
-    row_weight = (weight[Tensor(safe)] if weight is not None else Tensor(np.ones(len(target), logp.dtype)))
-    row_weight = row_weight * valid
+    safe = where(valid, target, 0)
+    picked = logp.gather(1, safe.unsqueeze(1)).squeeze(1)
+    row_weight = where(valid, weight.gather(0, safe) if weight is not None else 1.0, 0.0).to(logp.dtype)
     # ignored rows selected away, not multiplied by 0: an infinite gradient (a mean over no
     # rows) would make NaN of them
-    return where(Tensor(valid), -logp[rows, safe] * row_weight, 0.0), row_weight
+    return where(valid, -picked * row_weight, 0.0), row_weight
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: Any = None,  # noqa: A002
@@ -282,14 +280,14 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     flat_target = _class_targets(op, input, target, ignore_index)
     logits = _classes_last(input)
     if weight is None:
-        loss = CrossEntropy.apply(logits, target.reshape(-1), reduction=reduction,
+        loss = CrossEntropy.apply(logits, flat_target, reduction=reduction,
                                   label_smoothing=float(label_smoothing), ignore_index=ignore_index)
         return loss.reshape(expected) if reduction == "none" and input.ndim > 2 else loss
     logp = log_softmax(logits, 1)
     nll, row_weight = _picked(logp, flat_target, ignore_index, weight)
     if not label_smoothing:
         return _reduce_picked(nll, row_weight, reduction, expected)
-    smooth = where(Tensor(flat_target != ignore_index), -(logp * weight).sum(1), 0.0)
+    smooth = where(flat_target != ignore_index, -(logp * weight).sum(1), 0.0)
     if reduction == "none":
         total = (1 - label_smoothing) * nll + label_smoothing / classes * smooth
         return total.reshape(expected)

@@ -34,18 +34,36 @@ def _index_array(op: str, index: Any) -> np.ndarray:
     return array
 
 
+class GatherAlong(Primitive):
+    """out[i][j] = x[index[i][j]][j] along ``dim`` (for dim 0). The index is an input, not a
+    setting, so an export keeps it a computation (ONNX GatherElements); the gradient adds each
+    output's gradient back at the position it was read from."""
+
+    backward_reads = ()
+
+    @staticmethod
+    def forward(ctx: Primitive, x: np.ndarray, index: np.ndarray, dim: int) -> np.ndarray:
+        positions = list(np.indices(index.shape, sparse=True))
+        positions[dim] = index
+        return x[tuple(positions)]
+
+    @staticmethod
+    def backward(ctx: Primitive, grad: Tensor) -> tuple[Tensor, None]:
+        x, index = ctx.inputs
+        zeros = Tensor(np.zeros(x.shape, grad.dtype))
+        return Scatter.apply(zeros, grad, dim=ctx.settings["dim"], index=index._data, add=True), None
+
+
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     """out[i][j][k] = x[index[i][j][k]][j][k] along ``dim`` (PyTorch's gather): ``index`` has
     x's number of dimensions and is no larger than x except along ``dim``."""
-    index = _index_array("gather", index)
+    array = _index_array("gather", index)
     dim = normalize_dim("gather", dim, x.ndim)
-    if index.ndim != x.ndim or any(i > n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != dim):
-        raise ArgumentError(f"gather: index of shape {index.shape} must have the {x.ndim} dimensions of the input "
+    if array.ndim != x.ndim or any(i > n for d, (i, n) in enumerate(zip(array.shape, x.shape)) if d != dim):
+        raise ArgumentError(f"gather: index of shape {array.shape} must have the {x.ndim} dimensions of the input "
                             f"{x.shape} and be no larger except in dimension {dim}")
-    _in_range("gather", index, x.shape, dim)
-    positions = list(np.indices(index.shape, sparse=True))
-    positions[dim] = index
-    return x[tuple(positions)]
+    _in_range("gather", array, x.shape, dim)
+    return GatherAlong.apply(x, index if isinstance(index, Tensor) else Tensor(array), dim=dim)
 
 
 def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
