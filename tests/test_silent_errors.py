@@ -379,3 +379,26 @@ def test_6_a_stale_view_first_used_under_no_grad_keeps_its_history():
         assert v.requires_grad  # asked, which brings its history up to date
     (v * v).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[8.0, 16.0], [0.0, 0.0]])  # d(4 x0^2)/dx0 = 8 x0
+
+
+def test_logsumexp_of_an_empty_float32_tensor_stays_float32():
+    """Found by the 100,000-program fuzz run of the second session: the stand-in maximum of an
+    empty reduction was a float64 array, and it promoted the result."""
+    out = tc.zeros(0, 3).logsumexp(0, keepdim=True)
+    assert out.dtype == np.float32 and out.shape == (1, 3) and np.all(out.numpy() == -np.inf)
+
+
+def test_division_gradient_does_not_overflow_where_the_quotient_does_not():
+    """Found by the fuzzer: -grad * a / (b * b) overflowed b * b to inf for b ~ 1e200 (NaN
+    with an infinite numerator); PyTorch divides twice, and so do we now."""
+    a, b = tc.tensor(1e200, dtype=tc.float64, requires_grad=True), tc.tensor(1e200, dtype=tc.float64, requires_grad=True)
+    (a / b).backward()
+    assert b.grad.item() == -1e-200 and a.grad.item() == 1e-200
+
+
+def test_python_floats_given_a_float64_dtype_keep_their_precision():
+    """Found with the test above: tensor(0.1, dtype=float64) went through float32 first (0.1
+    became 0.10000000149), and 1e200 became inf."""
+    assert tc.tensor([0.1], dtype=tc.float64).numpy()[0] == 0.1
+    assert Tensor(1e200, dtype=np.float64).item() == 1e200
+    assert tc.tensor([0.1]).dtype == np.float32  # without a dtype: the default, as in PyTorch

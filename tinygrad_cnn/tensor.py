@@ -30,7 +30,7 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
             array = np.asarray(data)
         except ValueError as error:
             raise ValueError(f"Tensor: cannot build an array from the given data ({error})") from None
-        if array.dtype.kind == "f" and not isinstance(data, np.generic):
+        if array.dtype.kind == "f" and not isinstance(data, np.generic) and dtype is None:
             array = array.astype(get_default_dtype())
     else:
         raise TypeError(

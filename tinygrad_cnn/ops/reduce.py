@@ -183,7 +183,8 @@ def std(x: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None
 def logsumexp(x: Tensor, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) over ``dim``, computed stably (the largest value is taken out first)."""
     dims = normalize_dims("logsumexp", dim, x.ndim)
-    top = np.amax(x._data, axis=dims, keepdims=True) if x._data.size else np.zeros(_keepdim_shape(x.shape, dims))
+    top = np.amax(x._data, axis=dims, keepdims=True) if x._data.size else \
+        np.zeros(_keepdim_shape(x.shape, dims), x.dtype)
     top = np.where(np.isfinite(top), top, 0)  # all -inf: log(0) = -inf, not nan
     total = (x - top).exp().sum(dims, keepdim=True).log() + top
     return total if keepdim else total.squeeze(dims)

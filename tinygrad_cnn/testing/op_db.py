@@ -632,8 +632,8 @@ _add(
            extras=lambda s: (Input((s[-1],)),)),
     OpInfo("einsum/outer_trace", lambda t, F, x: t.einsum("ij->j", x) * 2, min_ndim=2, max_ndim=2),
     OpInfo("sort/values", lambda t, F, x: x.sort(-1).values, min_ndim=1),
-    OpInfo("sort/descending_indices", lambda t, F, x: t.sort(x, 0, descending=True)[1].to(x.dtype) + x,
-           min_ndim=1),
+    OpInfo("sort/descending_indices",  # (stable: PyTorch's order of ties is otherwise unspecified)
+           lambda t, F, x: t.sort(x, dim=0, descending=True, stable=True)[1].to(x.dtype) + x, min_ndim=1),
     OpInfo("topk", lambda t, F, x: x.topk(1, -1).values, min_ndim=1, extras=lambda s: () if s[-1] else None),
     OpInfo("tril", lambda t, F, x: x.tril(), min_ndim=2),
     OpInfo("triu/offset", lambda t, F, x: t.triu(x, -1), min_ndim=2),
