@@ -95,8 +95,9 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """The cosine of the angle between x1 and x2 along ``dim`` (broadcast), as PyTorch computes it:
     each divided by its norm clamped to ``eps`` (the clamp passes the gradient unchanged)."""
-    x1, x2 = (x1, x2) if x1.shape == x2.shape else (x1.expand(np.broadcast_shapes(x1.shape, x2.shape)),
-                                                    x2.expand(np.broadcast_shapes(x1.shape, x2.shape)))
+    if x1.shape != x2.shape:
+        shape = np.broadcast_shapes(x1.shape, x2.shape)
+        x1, x2 = x1.expand(*shape), x2.expand(*shape)
     norms = [vector_norm(x, 2, dim, keepdim=True) for x in (x1, x2)]
     norms = [n + (n.clamp(min=eps) - n).detach() for n in norms]  # PyTorch clamps these under no_grad
     return ((x1 / norms[0]) * (x2 / norms[1])).sum(dim)

@@ -34,6 +34,26 @@ def _index_array(op: str, index: Any) -> np.ndarray:
     return array
 
 
+def _along(index: np.ndarray, dim: int) -> tuple[np.ndarray, ...]:
+    """The positions ``index`` names along ``dim``, every other coordinate its own (NumPy
+    advanced indexing): gather reads there, scatter writes there."""
+    positions = list(np.indices(index.shape, sparse=True))
+    positions[dim] = index
+    return tuple(positions)
+
+
+def _checked_index(op: str, x: Tensor, dim: int, index: Any) -> tuple[int, np.ndarray]:
+    """gather's and scatter's ``dim`` and index array, checked: the index has x's number of
+    dimensions, is no larger than x except along ``dim``, and holds positions inside it."""
+    array = _index_array(op, index)
+    dim = normalize_dim(op, dim, x.ndim)
+    if array.ndim != x.ndim or any(i > n for d, (i, n) in enumerate(zip(array.shape, x.shape)) if d != dim):
+        raise ArgumentError(f"{op}: index of shape {array.shape} must have the {x.ndim} dimensions of the input "
+                            f"{x.shape} and be no larger except in dimension {dim}")
+    _in_range(op, array, x.shape, dim)
+    return dim, array
+
+
 class GatherAlong(Primitive):
     """out[i][j] = x[index[i][j]][j] along ``dim`` (for dim 0). The index is an input, not a
     setting, so an export keeps it a computation (ONNX GatherElements); the gradient adds each
@@ -43,9 +63,7 @@ class GatherAlong(Primitive):
 
     @staticmethod
     def forward(ctx: Primitive, x: np.ndarray, index: np.ndarray, dim: int) -> np.ndarray:
-        positions = list(np.indices(index.shape, sparse=True))
-        positions[dim] = index
-        return x[tuple(positions)]
+        return x[_along(index, dim)]
 
     @staticmethod
     def backward(ctx: Primitive, grad: Tensor) -> tuple[Tensor, None]:
@@ -57,12 +75,7 @@ class GatherAlong(Primitive):
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     """out[i][j][k] = x[index[i][j][k]][j][k] along ``dim`` (PyTorch's gather): ``index`` has
     x's number of dimensions and is no larger than x except along ``dim``."""
-    array = _index_array("gather", index)
-    dim = normalize_dim("gather", dim, x.ndim)
-    if array.ndim != x.ndim or any(i > n for d, (i, n) in enumerate(zip(array.shape, x.shape)) if d != dim):
-        raise ArgumentError(f"gather: index of shape {array.shape} must have the {x.ndim} dimensions of the input "
-                            f"{x.shape} and be no larger except in dimension {dim}")
-    _in_range("gather", array, x.shape, dim)
+    dim, array = _checked_index("gather", x, dim, index)
     return GatherAlong.apply(x, index if isinstance(index, Tensor) else Tensor(array), dim=dim)
 
 
@@ -83,20 +96,14 @@ def _in_range(op: str, index: np.ndarray, shape: tuple[int, ...], dim: int) -> N
                               f"{shape}, got {index.min()}..{index.max()}")
 
 
-def _scatter_positions(op: str, x: Tensor, dim: int, index: Any, src: Any) -> tuple[int, np.ndarray, tuple]:
-    """Checked arguments of the scatter family: dim, the index array, and the positions it names."""
-    index = _index_array(op, index)
-    dim = normalize_dim(op, dim, x.ndim)
-    if index.ndim != x.ndim or any(i > n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != dim):
-        raise ArgumentError(f"{op}: index of shape {index.shape} must have the {x.ndim} dimensions of the input "
-                            f"{x.shape} and be no larger except in dimension {dim}")
-    if isinstance(src, Tensor) and (src.ndim != x.ndim or any(i > n for i, n in zip(index.shape, src.shape))):
-        raise ArgumentError(f"{op}: index of shape {index.shape} must be no larger than src {src.shape} in "
+def _checked_scatter(op: str, x: Tensor, dim: int, index: Any, src: Any) -> tuple[int, np.ndarray]:
+    """The scatter family's ``dim`` and index array: gather's checks, and a src no smaller than
+    the index."""
+    dim, array = _checked_index(op, x, dim, index)
+    if isinstance(src, Tensor) and (src.ndim != x.ndim or any(i > n for i, n in zip(array.shape, src.shape))):
+        raise ArgumentError(f"{op}: index of shape {array.shape} must be no larger than src {src.shape} in "
                             "every dimension")
-    _in_range(op, index, x.shape, dim)
-    positions = list(np.indices(index.shape, sparse=True))
-    positions[dim] = index
-    return dim, index, tuple(positions)
+    return dim, array
 
 
 class Scatter(Primitive):
@@ -107,14 +114,12 @@ class Scatter(Primitive):
 
     @staticmethod
     def forward(ctx: Primitive, x: np.ndarray, src: Any, dim: int, index: np.ndarray, add: bool) -> np.ndarray:
-        positions = list(np.indices(index.shape, sparse=True))
-        positions[dim] = index
         values = src[tuple(slice(0, n) for n in index.shape)] if isinstance(src, np.ndarray) else src
         out = np.array(x, copy=True)
         if add:
-            np.add.at(out, tuple(positions), values)
+            np.add.at(out, _along(index, dim), values)
         else:
-            out[tuple(positions)] = values
+            out[_along(index, dim)] = values
         return out
 
     @staticmethod
@@ -142,7 +147,7 @@ def scatter(x: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = No
     if (src is None) == (value is None):
         raise TypeError("scatter: give either src (a Tensor or number) or value (a number)")
     src = src if src is not None else value
-    dim, index, _ = _scatter_positions("scatter", x, dim, index, src)
+    dim, index = _checked_scatter("scatter", x, dim, index, src)
     if isinstance(src, Tensor) and src.dtype != x.dtype:
         raise DtypeError(f"scatter: expected src of the input's dtype {x.dtype}, got {src.dtype}")
     return Scatter.apply(x, src if isinstance(src, Tensor) else float(src), dim=dim, index=index, add=False)
@@ -152,7 +157,7 @@ def scatter_add(x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
     """A copy of ``x`` with ``src`` added at ``index`` along ``dim`` (repeated indices add up)."""
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_add: src must be a Tensor, got {type(src).__name__}")
-    dim, index, _ = _scatter_positions("scatter_add", x, dim, index, src)
+    dim, index = _checked_scatter("scatter_add", x, dim, index, src)
     if src.dtype != x.dtype:
         raise DtypeError(f"scatter_add: expected src of the input's dtype {x.dtype}, got {src.dtype}")
     return Scatter.apply(x, src, dim=dim, index=index, add=True)
