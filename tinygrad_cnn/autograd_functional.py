@@ -80,6 +80,14 @@ def _call(func: Callable[..., Any], inputs: tuple[Tensor, ...], op: str) -> tupl
         return _as_tuple(func(*inputs), "output of the user-provided function", op)
 
 
+def _scalar_call(func: Callable[..., Any], inputs: tuple[Tensor, ...], op: str) -> Tensor:
+    """``func(*inputs)``, which a Hessian needs to be one Tensor of one element."""
+    _, out = _call(func, inputs, op)
+    if len(out) != 1 or out[0]._data.size != 1:
+        raise RuntimeError(f"{op}: the function given should return a single Tensor with one element")
+    return out[0]
+
+
 def vjp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple[Any, Any]:
     """``(func(*inputs), v^T J)``: the vector-Jacobian product at ``inputs``."""
@@ -141,10 +149,8 @@ def hessian(func: Callable[..., Any], inputs: Any, create_graph: bool = False, s
     inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hessian")
 
     def gradient(*xs: Tensor) -> tuple[Tensor, ...]:
-        _, out = _call(func, xs, "hessian")
-        if len(out) != 1 or out[0]._data.size != 1:
-            raise RuntimeError("hessian: the function given should return a single Tensor with one element")
-        return _gradients(out, xs, (Tensor(np.ones(out[0].shape, dtype=out[0].dtype)),), True, strict, "hessian")
+        out = _scalar_call(func, xs, "hessian")
+        return _gradients((out,), xs, (Tensor(np.ones(out.shape, dtype=out.dtype)),), True, strict, "hessian")
 
     result = jacobian(gradient, inputs, create_graph, strict, vectorize, outer_jacobian_strategy)
     return result if inputs_tuple else result[0][0]
@@ -167,12 +173,9 @@ def _hessian_product(func: Callable[..., Any], inputs: Any, v: Any, create_graph
     inputs_tuple, inputs = _as_tuple(inputs, "inputs", op)
     inputs = _prepared(inputs, create_graph)
     vectors = _vectors(v, inputs, op, "input")
-    _, outputs = _call(func, inputs, op)
-    if len(outputs) != 1 or outputs[0]._data.size != 1:
-        raise RuntimeError(f"{op}: the function given should return a single Tensor with one element")
+    output = _scalar_call(func, inputs, op)
     with enable_grad():
-        first = _gradients(outputs, inputs, (Tensor(np.ones(outputs[0].shape, dtype=outputs[0].dtype)),), True,
-                           strict, op)
+        first = _gradients((output,), inputs, (Tensor(np.ones(output.shape, dtype=output.dtype)),), True, strict, op)
         products = _gradients(first, inputs, vectors, create_graph, strict, op)
-    output, products = _finished(outputs, create_graph)[0], _finished(products, create_graph)
+    output, products = _finished((output,), create_graph)[0], _finished(products, create_graph)
     return output, (products if inputs_tuple else products[0])
