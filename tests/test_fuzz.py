@@ -14,10 +14,6 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", fuzz.CI_EXAMPLES))
 
 # (kind, operation pattern) -> why it is still open. Kinds: see fuzz.compare.
 OPEN: dict[tuple[str, str], str] = {
-    ("accepted", "view/.*"): "issue 18 finding 8: .view() copies where PyTorch refuses (our conv outputs are "
-                             "channels-last behind NCHW shapes, so our strides are not PyTorch's)",
-    ("alias", "(view|view_as|reshape|flatten|contiguous)(/.*)?"): "issue 18 finding 8: the same layouts decide "
-                                                                  "whether a reshape is a view",
     ("accepted_backward", ".*"): "issue 18: PyTorch saves outputs (tanh, sigmoid, exp, pow, std, ...) for "
                                  "backward and refuses once they change in place; ours recompute from the "
                                  "inputs, whose versions they check, so these programs run",

@@ -193,6 +193,98 @@ def test_5_indexing_down_to_one_element_is_a_view():
     assert m[1, 1].shape == () and np.shares_memory(m[1, 1].numpy(), m.numpy())
 
 
+# --------------------------------------------------------------------------- finding 8
+
+def test_8_view_refuses_where_pytorchs_refuses_and_names_reshape():
+    for x in (tc.randn(3, 4).t(), tc.from_numpy(np.asfortranarray(np.ones((1, 2, 2)))), tc.randn(4, 6)[:, :3]):
+        with pytest.raises(RuntimeError, match=r"view: view size is not compatible.*Use \.reshape"):
+            x.view(-1)
+        assert x.reshape(-1).is_contiguous()  # reshape copies there
+    x = tc.randn(2, 3, 4).permute(1, 0, 2)
+    assert np.shares_memory(x.view(3, 2, 2, 2).numpy(), x.numpy())  # the last dimension still splits
+
+
+@pytest.mark.parametrize("layer", ["conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "interpolate"])
+def test_8_flattening_a_layer_output_is_a_true_view(layer):
+    """PyTorch's memory format: an NCHW input gives NCHW output, so ``x.view(n, -1)`` is a view
+    (writes reach the output) and its gradient flows back through it."""
+    run = {"conv2d": lambda x: F.conv2d(x, tc.ones(4, 3, 3, 3)), "max_pool2d": lambda x: F.max_pool2d(x, 2),
+           "avg_pool2d": lambda x: F.avg_pool2d(x, 2), "interpolate": lambda x: F.interpolate(x, scale_factor=2),
+           "batch_norm": lambda x: F.batch_norm(x, None, None, training=True)}[layer]
+    x = tc.randn(2, 3, 6, 6, requires_grad=True)
+    y = run(x)
+    assert y.is_contiguous() and y.stride() == tuple(int(np.prod(y.shape[d + 1:])) for d in range(4))
+    flat = y.view(y.size(0), -1)
+    with tc.no_grad():
+        flat[0, 0] = 100.0
+    assert y[0, 0, 0, 0].item() == 100.0
+    run(x).view(2, -1).sum().backward()
+    assert x.grad is not None and np.isfinite(x.grad.numpy()).all()
+
+
+@pytest.mark.parametrize("layer", ["conv2d", "max_pool2d", "batch_norm", "add", "relu"])
+def test_8_channels_last_in_gives_channels_last_out(layer):
+    run = {"conv2d": lambda x: F.conv2d(x, tc.ones(4, 3, 3, 3)), "max_pool2d": lambda x: F.max_pool2d(x, 2),
+           "batch_norm": lambda x: F.batch_norm(x, None, None, training=True), "add": lambda x: x + 1,
+           "relu": lambda x: x.relu()}[layer]
+    x = tc.randn(2, 3, 6, 6).contiguous(memory_format=tc.channels_last)
+    assert x.is_contiguous(memory_format=tc.channels_last) and not x.is_contiguous()
+    y = run(x)
+    assert y.is_contiguous(memory_format=tc.channels_last)
+    with pytest.raises(RuntimeError, match="view"):
+        y.view(-1)
+
+
+def test_8_memory_format_conversions_follow_pytorch():
+    x = tc.randn(2, 3, 4, 5)
+    assert x.stride() == (60, 20, 5, 1) and x.stride(1) == 20 and x.stride(-1) == 1
+    cl = x.to(memory_format=tc.channels_last)
+    assert cl.stride() == (60, 1, 15, 3) and np.array_equal(cl.numpy(), x.numpy())
+    assert cl.to(memory_format=tc.channels_last) is cl and x.contiguous() is x
+    assert cl.clone().stride() == (60, 1, 15, 3)  # preserve_format keeps dense strides
+    assert cl.clone(memory_format=tc.contiguous_format).is_contiguous()
+    assert tc.randn(3, 4).t().clone().stride() == (1, 4)
+    sliced = tc.randn(4, 6)[:, ::2]
+    assert sliced.clone().stride() == (3, 1)  # not dense: the suggested (row-major) format
+    with pytest.raises(RuntimeError, match="preserve"):
+        x.contiguous(memory_format=tc.preserve_format)
+
+
+def _strides_ignoring_size_one(t):
+    return tuple(s for n, s in zip(t.shape, t.stride()) if n > 1)
+
+
+def test_8_result_strides_match_pytorch_over_the_op_table(torch):
+    """Every op-table variant, on inputs in every layout the fuzzer draws: our result has
+    PyTorch's strides (size-1 dimensions' strides say nothing, as in PyTorch)."""
+    from tinygrad_cnn.testing.op_db import op_db
+
+    import fuzz
+
+    differ = []
+    for shape, x_layout in itertools.product([(2, 3, 4, 5), (3, 4)], fuzz.LAYOUTS):
+        for info in op_db:
+            extras = info.inputs_for(shape)
+            if info.inplace or extras is None:
+                continue
+            rng = np.random.default_rng(0)
+            x = fuzz.in_layout(rng.uniform(0.05, 0.95, shape), x_layout)
+            arrays = [rng.integers(0, max(e.high, 1), e.shape) if e.kind in ("index", "int") else
+                      rng.random(e.shape) < 0.5 if e.kind == "bool" else
+                      fuzz.in_layout(rng.uniform(0.5, 1.5, e.shape), "fortran" if e.any_layout else "contiguous")
+                      for e in extras]
+            try:
+                expected = info.fn(torch, torch.nn.functional, torch.from_numpy(x), *map(torch.from_numpy, arrays))
+            except Exception:  # noqa: BLE001 - PyTorch refuses these inputs; the fuzzer compares refusals
+                continue
+            got = info.fn(tc, F, tc.from_numpy(x), *map(tc.from_numpy, arrays))
+            expected, got = (expected[0], got[0]) if isinstance(expected, tuple) else (expected, got)
+            if isinstance(expected, torch.Tensor) and (_strides_ignoring_size_one(expected)
+                                                       != _strides_ignoring_size_one(got)):
+                differ.append(f"{info.name} {shape} {x_layout}: PyTorch {expected.stride()}, ours {got.stride()}")
+    assert not differ, "\n".join(differ)
+
+
 # --------------------------------------------------------------------------- finding 7
 
 def backward_of(f, x0, upstream=None):

@@ -15,6 +15,7 @@ from .dtypes import get_default_dtype, set_default_dtype
 from .dtypes import bool, double, float, float32, float64, int, int8, int16, int32, int64, long, short, uint8
 from .gradcheck import gradcheck, gradgradcheck
 from .kernels.threads import get_num_threads, set_num_threads
+from .memory_format import channels_last, contiguous_format, memory_format, preserve_format
 from .ops.elementwise import (abs, ceil, clamp, clip, exp, floor, log, log1p, relu, round, rsqrt, sigmoid, sign,
                               sqrt, square, tanh, trunc, where)
 from .ops.elementwise import add, div, floor_divide, mul, neg, pow, sub
@@ -100,6 +101,7 @@ __all__ = [
     "argsort", "topk", "tril", "triu", "diag", "diagonal", "roll", "linspace", "logspace", "eq", "ne", "lt", "le",
     "gt", "ge", "isclose", "allclose", "equal", "masked_select", "scatter", "scatter_add", "FloatTensor",
     "DoubleTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor",
+    "memory_format", "contiguous_format", "channels_last", "preserve_format",
     "accelerator", "backends", "linalg", "autograd", "cuda", "nn", "optim", "data", "functional", "utils",
 ]
 

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import views
+from . import memory_format, views
 from .debug import (
     AnomalyError,
     check_backward,
@@ -132,6 +132,26 @@ def _spec(shape: tuple[int, ...], dtype: np.dtype) -> TensorSpec:
     return tuple.__new__(TensorSpec, (shape, dtype))
 
 
+def _all_row_major(values: list) -> bool:
+    """True when every array among ``values`` is C-contiguous: then every layout rule gives a
+    C-contiguous result (as it does for any result of fewer than 2 dimensions)."""
+    for v in values:
+        if v.__class__ is np.ndarray and not v.flags.c_contiguous:
+            return False
+    return True
+
+
+def _laid_out(ctx: Primitive, raw: Any, rule: str, values: list) -> Any:
+    """Forward's result with PyTorch's strides; a saved output follows its copy."""
+    inputs = [v for v in values if isinstance(v, np.ndarray)]
+    results = raw if isinstance(raw, tuple) else (raw,)
+    laid = tuple([memory_format.conform(r, rule, inputs) if isinstance(r, np.ndarray) else r for r in results])
+    for old, new in zip(results, laid):
+        if new is not old and ctx._saved:
+            ctx._saved = tuple([new if v is old else v for v in ctx._saved])
+    return laid if isinstance(raw, tuple) else laid[0]
+
+
 class Primitive:
     """Base class of the library's differentiable primitives, working on NumPy arrays.
 
@@ -165,14 +185,18 @@ class Primitive:
       these edges, so an in-place operation that later gives an input a new history does not
       reroute this node's gradient.
 
-    Two class attributes tell the engine what a primitive does with its inputs:
+    Three class attributes tell the engine what a primitive does with its inputs:
     ``backward_reads`` lists the positions of the inputs whose values backward reads (None:
     all of them); their versions are checked before backward runs. ``returns_view`` marks
     primitives whose output shares its input's memory (reshape, permute, basic indexing).
+    ``output_layout`` names PyTorch's rule for the output's strides (``memory_format.conform``;
+    None keeps what forward returns); an ``output_layout=`` keyword of ``apply`` overrides it
+    for PyTorch operations built on another's primitive (``masked_fill`` on ``Where``).
     """
 
     backward_reads: tuple[int, ...] | None = None
     returns_view: bool = False
+    output_layout: str | None = None
     materialize_grads: bool = True  # outputs that received no gradient get zeros in backward
     tensor_hooks: dict[int, OrderedDict] | None = None  # output index -> hooks on that output's gradient
 
@@ -244,7 +268,11 @@ class Primitive:
         requires = True in needs
         record = requires or tracing
         ctx._saved = ()
+        layout = settings.pop("output_layout", cls.output_layout) if settings else cls.output_layout
         raw = cls.forward(ctx, *values, **settings)
+        if layout is not None and not (raw.__class__ is np.ndarray and raw.flags.c_contiguous and
+                                       (raw.ndim < 2 or _all_row_major(values))):  # (the common cases)
+            raw = _laid_out(ctx, raw, layout, values)
         if not isinstance(raw, tuple):
             keep = tracing or (requires and (raw.dtype.kind == "f" if isinstance(raw, np.ndarray) else _is_float(raw)))
             out = Tensor._from_op(raw, ctx, 0, requires) if keep else Tensor._from_op(raw, None, 0, False)

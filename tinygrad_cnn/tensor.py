@@ -12,9 +12,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import memory_format as formats
 from .dtypes import get_default_dtype
 from .hooks import RemovableHandle
-from .versions import same_memory, version_of, with_own_version
+from .versions import same_memory, storage_of, version_of, with_own_version
 
 _FLOAT_TYPES = (np.float32, np.float64)
 
@@ -60,7 +61,7 @@ def dtype_of_to_arguments(args: tuple, kwargs: dict[str, Any]) -> Any:
     dtype = kwargs.pop("dtype", None)
     if "device" in kwargs:
         device(kwargs.pop("device"))
-    for key in ("non_blocking", "copy", "memory_format"):
+    for key in ("non_blocking", "copy"):
         kwargs.pop(key, None)
     if kwargs:
         raise TypeError(f"to: unexpected keyword arguments {sorted(kwargs)}")
@@ -198,6 +199,29 @@ class Tensor:
 
     def dim(self) -> int:
         return self._data.ndim
+
+    def stride(self, dim: int | None = None) -> Any:
+        """The strides in elements, as PyTorch's: ``view`` and ``is_contiguous`` follow them."""
+        strides = formats.element_strides(self._data)
+        if dim is None:
+            return strides
+        if not -self.ndim <= dim < max(self.ndim, 1):
+            raise IndexError(f"stride: dim {dim} is out of range for a tensor of {self.ndim} dimensions")
+        return strides[dim]
+
+    def is_contiguous(self, memory_format: formats.memory_format = formats.contiguous_format) -> bool:
+        return formats.is_contiguous(self._data, memory_format)
+
+    def storage_offset(self) -> int:
+        """Where this tensor starts in its storage, in elements."""
+        start = storage_of(self._data).__array_interface__["data"][0]
+        return (self.data_ptr() - start) // max(self._data.itemsize, 1)
+
+    def data_ptr(self) -> int:
+        return self._data.__array_interface__["data"][0]
+
+    def element_size(self) -> int:
+        return self._data.itemsize
 
     @property
     def device(self) -> device:
@@ -498,8 +522,12 @@ class Tensor:
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(other_tensor)``, as in PyTorch:
         the same tensor when nothing changes, else a converted copy."""
+        form = kwargs.pop("memory_format", formats.preserve_format)
         dtype = dtype_of_to_arguments(args, kwargs)
-        return self if dtype is None else self.astype(dtype)
+        converted = self if dtype is None else self.astype(dtype)
+        if form is formats.preserve_format or converted.is_contiguous(form):
+            return converted
+        return shape_ops.clone(converted, memory_format=form)
 
     def cpu(self) -> Tensor:
         return self
@@ -689,15 +717,18 @@ class Tensor:
     def reshape(self, *shape: Any) -> Tensor:
         return shape_ops.reshape(self, sizes_argument(shape))
 
-    view = reshape
+    def view(self, *shape: Any) -> Tensor:
+        """``self`` in ``shape`` over the same memory; refused where its strides allow no view."""
+        return shape_ops.view(self, sizes_argument(shape))
 
     def view_as(self, other: Tensor) -> Tensor:
+        return self.view(other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
         return self.reshape(other.shape)
 
-    reshape_as = view_as
-
-    def contiguous(self) -> Tensor:
-        return shape_ops.contiguous(self)
+    def contiguous(self, memory_format: formats.memory_format = formats.contiguous_format) -> Tensor:
+        return shape_ops.contiguous(self, memory_format)
 
     def permute(self, *dims: Any) -> Tensor:
         return shape_ops.permute(self, sizes_argument(dims))
@@ -742,8 +773,8 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return shape_ops.getitem(self, index)
 
-    def clone(self) -> Tensor:
-        return shape_ops.clone(self)
+    def clone(self, *, memory_format: formats.memory_format = formats.preserve_format) -> Tensor:
+        return shape_ops.clone(self, memory_format=memory_format)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         return elementwise.clamp(self, min, max)

@@ -125,6 +125,7 @@ class EluBackward(Primitive):
 class LogSigmoid(Primitive):
     """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), stable for any x; gradient sigmoid(-x)."""
 
+    output_layout = "contiguous"
     backward_reads = (0,)
 
     @staticmethod

@@ -19,6 +19,7 @@ Pair = tuple[int, int]
 # --------------------------------------------------------------------------- primitives
 
 class Conv2d(Primitive):
+    output_layout = "suggest"
     backward_reads = (0, 1)
 
     @staticmethod
@@ -49,6 +50,7 @@ class Conv2d(Primitive):
 
 
 class ConvTranspose2d(Primitive):
+    output_layout = "suggest"
     backward_reads = (0, 1)
 
     @staticmethod

@@ -15,6 +15,7 @@ from .join import cat
 class CumSum(Primitive):
     """out[i] = x[0] + ... + x[i]; the gradient is the running sum from the end."""
 
+    output_layout = "contiguous"
     backward_reads = ()
 
     @staticmethod
@@ -48,6 +49,7 @@ class CumProd(Primitive):
     out, computed with x[k] replaced by 1, one position at a time. Both are Tensor operations,
     so the gradient is differentiable again."""
 
+    output_layout = "contiguous"
     backward_reads = (0,)
 
     @staticmethod

@@ -49,6 +49,8 @@ def parse(equation: str, ndims: list[int]) -> tuple[list[str], str]:
 class Einsum(Primitive):
     """``np.einsum`` on explicit subscripts; differentiable to any order."""
 
+    output_layout = "contiguous"
+
     @staticmethod
     def forward(ctx: Primitive, *operands: np.ndarray, terms: tuple[str, ...], output: str) -> np.ndarray:
         return np.asarray(np.einsum(",".join(terms) + "->" + output, *operands, optimize=True))

@@ -73,6 +73,8 @@ def promoted(a: Operand, b: Operand, true_division: bool = False) -> tuple[Opera
 class _Binary(Primitive):
     """Shared bookkeeping: sum broadcast gradients back to the inputs' shapes."""
 
+    output_layout = "iterator"
+
     def reduce(self, grad_a: Tensor | None, grad_b: Tensor | None) -> tuple:
         a, b = self.inputs  # an input that needs a gradient is a Tensor
         needs = self.needs_input_grad
@@ -187,6 +189,8 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001  (mirrors torch.pow)
             raise NotImplementedArgumentsError("pow: not implemented for a bool base and a bool tensor exponent "
                                                "(as in PyTorch)")
         return a.clone() if b else where(a, True, True)  # x ** True is x, x ** False is 1 (True)
+    if not isinstance(a, Tensor):  # PyTorch's pow(Scalar, Tensor) writes row-major memory
+        return binary_op("pow", Pow, a, b).contiguous()
     return binary_op("pow", Pow, a, b)
 
 
@@ -224,6 +228,7 @@ class Compare(Primitive):
     gradient. It joins the graph only while an export traces it (a mask that depends on the
     input must stay a computation, not become a constant)."""
 
+    output_layout = "iterator"
     backward_reads = ()
 
     @staticmethod
@@ -434,6 +439,7 @@ class Where(Primitive):
     """``a`` where ``condition`` (a bool tensor) holds, else ``b``, all broadcast; the gradient
     follows the choice."""
 
+    output_layout = "iterator"
     backward_reads = (0,)
 
     @staticmethod
@@ -476,6 +482,7 @@ class Clamp(Primitive):
     """x limited to [min, max] (either bound may be None); the gradient passes where
     min <= x <= max, as in PyTorch."""
 
+    output_layout = "iterator"
     backward_reads = (0,)
 
     @staticmethod

@@ -15,6 +15,7 @@ from .arguments import ArgumentError, integer, is_integer, normalize_dim
 class Cat(Primitive):
     """The inputs joined along ``dim``; each input's gradient is its slice of the output's."""
 
+    output_layout = "suggest_all"
     backward_reads = ()
 
     @staticmethod

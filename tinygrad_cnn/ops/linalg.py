@@ -22,6 +22,7 @@ class PNorm(Primitive):
     PyTorch's ``norm_backward``, term for term: 0 where the norm is 0 (a subgradient), and second
     derivatives at that point are what PyTorch's are (NaN for p = 2, where it divides x by 0)."""
 
+    output_layout = "contiguous"
     backward_reads = (0,)
 
     @staticmethod

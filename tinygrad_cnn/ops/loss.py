@@ -23,6 +23,7 @@ def _log_softmax(x: np.ndarray, dim: int) -> np.ndarray:
 
 
 class Softmax(Primitive):
+    output_layout = "contiguous"
     backward_reads = (0,)
 
     @staticmethod
@@ -42,6 +43,7 @@ class Softmax(Primitive):
 
 
 class LogSoftmax(Primitive):
+    output_layout = "contiguous"
     backward_reads = (0,)
 
     @staticmethod

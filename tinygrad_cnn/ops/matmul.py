@@ -16,6 +16,8 @@ from .elementwise import operand
 class MatMul(Primitive):
     """``a @ b`` for operands with at least two dimensions (the wrapper lifts 1-D ones)."""
 
+    output_layout = "contiguous"
+
     @staticmethod
     def forward(ctx, a, b):
         return kernels.matmul(a, b)

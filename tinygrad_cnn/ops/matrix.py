@@ -18,7 +18,7 @@ def _triangle(op: str, x: Tensor, diagonal: int, lower: bool) -> Tensor:
     diagonal = integer(op, "diagonal", diagonal)
     rows, columns = x.shape[-2:]
     keep = (np.tril if lower else np.triu)(np.ones((rows, columns), dtype=bool), diagonal)
-    return Where.apply(Tensor(keep), x, Tensor(np.zeros((), x.dtype)))
+    return Where.apply(Tensor(keep), x, Tensor(np.zeros((), x.dtype)), output_layout="contiguous")
 
 
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:
@@ -89,6 +89,7 @@ def diag(x: Tensor, diagonal: int = 0) -> Tensor:
 class Roll(Primitive):
     """Elements shifted along ``dims`` by ``shifts``, wrapping around; backward rolls back."""
 
+    output_layout = "suggest_first"
     backward_reads = ()
 
     @staticmethod

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from .. import kernels
+from .. import memory_format as formats
 from ..autograd import Primitive, vjp_by_composition
 from ..kernels.norm import channel_shape, reduce_axes
 from ..tensor import Tensor
@@ -27,6 +28,7 @@ class BatchNorm(Primitive):
     place; evaluation uses the running statistics.
     """
 
+    output_layout = "suggest_first"
     backward_reads = (0, 1)
 
     @staticmethod
@@ -161,7 +163,8 @@ def group_norm(x: Tensor, num_groups: int, weight: Tensor | None = None, bias: T
         raise ArgumentError(f"{op}: expected more than 1 value per channel when training, got input of shape "
                             f"{x.shape} with {num_groups} groups")
     out = _normalize(x.reshape(n, num_groups, -1), (2,), eps).reshape(x.shape)
-    return _affine(out, weight, bias, channel_shape(x.ndim, channels))
+    out = _affine(out, weight, bias, channel_shape(x.ndim, channels))
+    return out.contiguous(memory_format=formats.suggest(x._data))  # PyTorch's layout
 
 
 def _affine(x: Tensor, weight: Tensor | None, bias: Tensor | None, shape: tuple[int, ...]) -> Tensor:
@@ -182,6 +185,7 @@ def layer_norm(x: Tensor, normalized_shape: int | tuple[int, ...], weight: Tenso
         if t is not None and t.shape != shape:
             raise ArgumentError(f"{op}: {name} must have shape {shape}, got {t.shape}")
     same_float_dtype(op, input=x, weight=weight, bias=bias)
+    x = x.contiguous()  # PyTorch's layer norm reads and writes row-major memory
     return _affine(_normalize(x, tuple(range(x.ndim - len(shape), x.ndim)), eps), weight, bias, shape)
 
 
@@ -200,6 +204,7 @@ def instance_norm(x: Tensor, running_mean: Tensor | None = None, running_var: Te
         if t is not None and t.shape != (c,):
             raise ArgumentError(f"{op}: {name} must have shape ({c},) for input of shape {x.shape}, got {t.shape}")
     same_float_dtype(op, input=x, weight=weight, bias=bias)
+    x = x.contiguous()  # PyTorch's instance norm is a batch norm of the row-major input
     spatial, shape = tuple(range(2, x.ndim)), channel_shape(x.ndim, c)
     if not use_input_stats:
         if running_mean is None or running_var is None:

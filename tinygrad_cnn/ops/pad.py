@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import memory_format as formats
 from ..tensor import Tensor
 from .arguments import ArgumentError, NotImplementedArgumentsError, is_integer
 from .shape import SetItem
@@ -70,11 +71,12 @@ def _constant(x: Tensor, sides: list[tuple[int, int, int]], value: float) -> Ten
         shape[dim] = x.shape[dim] + before + after
     if tuple(shape) == x.shape:
         return x.clone()  # new memory, as PyTorch's (x may be a crop of the input)
-    filled = Tensor(np.full(shape, value, dtype=x.dtype))
+    filled = Tensor(formats.in_format(np.full(shape, value, dtype=x.dtype), formats.suggest(x._data)))
     return SetItem.apply(filled, x, index=tuple(interior))
 
 
-def _gathered(op: str, x: Tensor, sides: list[tuple[int, int, int]], mode: str) -> Tensor:
+def _gathered(op: str, source: Tensor, sides: list[tuple[int, int, int]], mode: str) -> Tensor:
+    x = source
     if not (len(sides) in (x.ndim - 2, x.ndim - 1) and 1 <= len(sides) <= 3):
         raise NotImplementedArgumentsError(
             f"{op}: mode {mode!r} pads the last 1 to 3 dimensions of an input with batch and channel "
@@ -98,4 +100,6 @@ def _gathered(op: str, x: Tensor, sides: list[tuple[int, int, int]], mode: str) 
             raise ArgumentError(f"{op}: mode {mode!r} needs padding {rule} dimension {dim}'s size {size}, got "
                                 f"({before}, {after}) for a tensor of shape {x.shape}")
         x = x[(slice(None),) * dim + (_source_index(size, before, after, mode),)]
-    return x
+    # PyTorch's layout: circular padding writes row-major memory, the others keep channels-last
+    form = formats.contiguous_format if mode == "circular" else formats.suggest(source._data)
+    return x.contiguous(memory_format=form)

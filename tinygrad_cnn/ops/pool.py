@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import kernels, windows
+from .. import memory_format as formats
 from ..autograd import Primitive
 from ..tensor import Tensor
 from .arguments import ArgumentError, integer, pair
@@ -29,6 +30,7 @@ Pair = tuple[int, int]
 # --------------------------------------------------------------------------- max pooling
 
 class MaxPool2d(Primitive):
+    output_layout = "suggest_first"
     backward_reads = ()
 
     @staticmethod
@@ -109,6 +111,7 @@ def _divisor(shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair, 
 
 
 class AvgPool2d(Primitive):
+    output_layout = "suggest_first"
     backward_reads = ()
 
     @staticmethod
@@ -186,6 +189,7 @@ class AdaptiveAvgPool2d(Primitive):
     """The mean of each adaptive window: rows @ x @ columns.T with averaging matrices (windows
     summed one by one where x is not finite)."""
 
+    output_layout = "suggest_first"
     backward_reads = ()
 
     @staticmethod
@@ -263,7 +267,8 @@ def max_pool2d(x: Tensor, kernel_size: int | Pair, stride: int | Pair | None = N
         return out
     out_hw = out.shape[2:]
     _, argmax = kernels.max_pool2d(x._data, kernel, stride, padding, dilation, out_hw, with_argmax=True)
-    return out, Tensor(_flat_indices(argmax, x.shape, kernel, stride, padding, dilation))
+    indices = _flat_indices(argmax, x.shape, kernel, stride, padding, dilation)
+    return out, Tensor(formats.in_format(indices, formats.suggest(x._data)))
 
 
 def avg_pool2d(x: Tensor, kernel_size: int | Pair, stride: int | Pair | None = None, padding: int | Pair = 0,
@@ -333,6 +338,8 @@ def adaptive_max_pool2d(x: Tensor, output_size: int | tuple[int | None, int | No
         index = _adaptive_argmax(t._data, size)                                  # (N, C, OH, OW)
         out = t.reshape(n, c, h * w)[np.arange(n)[:, None, None], np.arange(c)[None, :, None],
                                      index.reshape(n, c, -1)].reshape(n, c, *size)
-        return (out, Tensor(index)) if return_indices else out
+        form = formats.suggest(t._data)  # PyTorch's layout
+        out = out.contiguous(memory_format=form)
+        return (out, Tensor(formats.in_format(index, form))) if return_indices else out
 
     return _batched(x, pool)

@@ -18,6 +18,7 @@ def _keepdim_shape(shape: tuple[int, ...], dims: tuple[int, ...]) -> tuple[int, 
 
 
 class Sum(Primitive):
+    output_layout = "contiguous"
     backward_reads = ()
 
     @staticmethod
@@ -35,6 +36,7 @@ class AMax(Primitive):
     """The maximum over ``dims``; tied maxima share the gradient evenly (as PyTorch's amax
     and full ``max()``)."""
 
+    output_layout = "contiguous"
     backward_reads = ()
 
     @staticmethod
@@ -57,6 +59,7 @@ class SqrtOfVariance(Primitive):
     """The square root of a variance, whose gradient is 0 where it is 0 (PyTorch's std: all
     values equal), not inf * 0."""
 
+    output_layout = "contiguous"
     backward_reads = (0,)
 
     @staticmethod
@@ -74,6 +77,7 @@ class SqrtOfVariance(Primitive):
 class MaxDim(Primitive):
     """The maximum along one dimension and its index; the gradient goes to that index."""
 
+    output_layout = "contiguous"
     backward_reads = ()
 
     @staticmethod

@@ -11,6 +11,7 @@ from ..tensor import Tensor
 from .arguments import ArgumentError, DtypeError, IndexRangeError, normalize_dim
 from .elementwise import Where, condition_tensor
 from .pad import pad
+from .shape import GetItem
 
 
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
@@ -24,7 +25,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
                             f"shape {x.shape}") from None
     if isinstance(value, Tensor) and value.ndim != 0:
         raise ArgumentError(f"masked_fill: the value must be a number or a 0-d tensor, got shape {value.shape}")
-    return Where.apply(mask, value if isinstance(value, Tensor) else float(value), x)
+    return Where.apply(mask, value if isinstance(value, Tensor) else float(value), x, output_layout="contiguous")
 
 
 def _index_array(op: str, index: Any) -> np.ndarray:
@@ -59,6 +60,7 @@ class GatherAlong(Primitive):
     setting, so an export keeps it a computation (ONNX GatherElements); the gradient adds each
     output's gradient back at the position it was read from."""
 
+    output_layout = "contiguous"
     backward_reads = ()
 
     @staticmethod
@@ -86,7 +88,7 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     if index.ndim > 1:
         raise ArgumentError(f"index_select: index must be 1-D, got shape {index.shape}")
     _in_range("index_select", index, x.shape, dim)
-    return x[(slice(None),) * dim + (index.reshape(-1),)]
+    return GetItem.apply(x, index=(slice(None),) * dim + (index.reshape(-1),), output_layout="contiguous")
 
 
 def _in_range(op: str, index: np.ndarray, shape: tuple[int, ...], dim: int) -> None:
@@ -110,6 +112,7 @@ class Scatter(Primitive):
     """A copy of x with src's values (the first ``index.shape`` of them) written at the
     positions ``index`` names along ``dim``; with ``add``, added there instead."""
 
+    output_layout = "contiguous"
     backward_reads = ()
 
     @staticmethod

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import memory_format as formats
 from ..autograd import Primitive, sum_to_shape
 from ..tensor import Tensor
 from .arguments import ArgumentError, integer, normalize_dim, normalize_dims
@@ -61,7 +62,9 @@ class GetItem(Primitive):
     def forward(ctx, x, index):
         out = x[index]
         # an element is a 0-d view of x's memory (as PyTorch's t[i]), not NumPy's scalar copy
-        return out if isinstance(out, np.ndarray) else x[index + (Ellipsis,)]
+        if not isinstance(out, np.ndarray):
+            return x[index + (Ellipsis,)]
+        return out if _is_basic(index) else formats.advanced_index_layout(out, x, index)
 
     @staticmethod
     def backward(ctx, grad):
@@ -114,9 +117,11 @@ class Flip(Primitive):
 
     backward_reads = ()
 
+    output_layout = "preserve"
+
     @staticmethod
     def forward(ctx, x, dims):
-        return np.flip(x, dims).copy()
+        return np.flip(x, dims).copy(order="K")
 
     @staticmethod
     def backward(ctx, grad):
@@ -124,14 +129,14 @@ class Flip(Primitive):
 
 
 class Clone(Primitive):
-    """A copy of ``x`` in new memory (with x's memory layout, or ``order``'s); its gradient is
-    the identity."""
+    """A copy of ``x`` in new memory, laid out as ``form`` says (PyTorch's ``memory_format``);
+    its gradient is the identity."""
 
     backward_reads = ()
 
     @staticmethod
-    def forward(ctx, x, order="K"):
-        return np.copy(x, order=order)
+    def forward(ctx, x, form=formats.preserve_format):
+        return formats.copy_in(x, form)
 
     @staticmethod
     def backward(ctx, grad):
@@ -153,6 +158,28 @@ def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
             f"into {shape}"
         ) from None
     return x if resolved == x.shape else Reshape.apply(x, shape=resolved)
+
+
+def view(x: Tensor, shape: Sequence[int]) -> Tensor:
+    """``x`` in ``shape`` over the same memory; refused, as PyTorch refuses, where x's strides
+    allow no such view (``reshape`` copies there)."""
+    shape = tuple(int(n) for n in shape)
+    try:
+        resolved = np.empty(x.shape, dtype=[]).reshape(shape).shape
+    except ValueError:
+        raise ArgumentError(
+            f"view: shape {shape} is invalid for a tensor of shape {x.shape} ({x._data.size} elements)") from None
+    if resolved == x.shape:
+        return Reshape.apply(x, shape=resolved)  # a new tensor over the same memory, as PyTorch's
+    try:
+        x._data.reshape(resolved, copy=False)
+    except ValueError:
+        raise ArgumentError(
+            f"view: view size is not compatible with input tensor's size and stride (at least one "
+            f"dimension spans across two contiguous subspaces): shape {x.shape} with strides "
+            f"{x.stride()} cannot be viewed as {resolved}. Use .reshape(...) instead."
+        ) from None
+    return Reshape.apply(x, shape=resolved)
 
 
 def permute(x: Tensor, dims: Sequence[int]) -> Tensor:
@@ -220,7 +247,9 @@ def repeat(x: Tensor, sizes: Sequence[int]) -> Tensor:
     single = tuple(n for s in shape for n in (1, s))
     tiled = x.reshape(single).broadcast_to(spread).reshape(tuple(r * s for r, s in zip(sizes, shape)))
     # new memory, as PyTorch's: the reshape is a view where the counts allow one (all 1)
-    return Clone.apply(tiled) if np.may_share_memory(tiled._data, x._data) else tiled
+    if np.may_share_memory(tiled._data, x._data) or not tiled._data.flags.c_contiguous:
+        return Clone.apply(tiled, form=formats.contiguous_format)
+    return tiled
 
 
 def flip(x: Tensor, dims: int | Sequence[int]) -> Tensor:
@@ -228,9 +257,12 @@ def flip(x: Tensor, dims: int | Sequence[int]) -> Tensor:
     return Flip.apply(x, dims=normalize_dims("flip", dims, x.ndim))
 
 
-def contiguous(x: Tensor) -> Tensor:
-    """``x`` itself when its memory is row-major (C order), else a row-major copy."""
-    return x if x._data.flags.c_contiguous else Clone.apply(x, order="C")
+def contiguous(x: Tensor, memory_format: formats.memory_format = formats.contiguous_format) -> Tensor:
+    """``x`` itself when its memory is contiguous in ``form`` (row-major by default), else a copy
+    that is."""
+    if memory_format is formats.preserve_format:
+        raise ArgumentError("contiguous: preserve memory format is unsupported by the contiguous operator")
+    return x if formats.is_contiguous(x._data, memory_format) else Clone.apply(x, form=memory_format)
 
 
 def broadcast_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -276,9 +308,10 @@ def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
     return SetItem.apply(x, value, index=index)
 
 
-def clone(x: Tensor) -> Tensor:
-    """A differentiable copy of ``x`` that shares no memory with it."""
-    return Clone.apply(x)
+def clone(x: Tensor, *, memory_format: formats.memory_format = formats.preserve_format) -> Tensor:
+    """A differentiable copy of ``x`` that shares no memory with it, laid out as ``memory_format``
+    says (``preserve_format``: as x, where x is dense)."""
+    return Clone.apply(x, form=memory_format)
 
 
 def _normalize_index(index: Any) -> tuple:

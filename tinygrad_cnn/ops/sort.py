@@ -6,9 +6,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import memory_format as formats
 from ..tensor import Tensor
 from .arguments import ArgumentError, integer, normalize_dim
-from .select import gather
+from .select import GatherAlong, gather
 
 
 class SortResult(NamedTuple):
@@ -33,8 +34,8 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = F
     if x.ndim == 0:
         return SortResult(x.clone(), Tensor(np.zeros((), np.int64)))
     dim = normalize_dim("sort", dim, x.ndim)
-    indices = _order(x._data, dim, descending).astype(np.int64)
-    return SortResult(gather(x, dim, indices), Tensor(indices))
+    indices = formats.conform(_order(x._data, dim, descending).astype(np.int64), "preserve", [x._data])
+    return SortResult(GatherAlong.apply(x, Tensor(indices), dim=dim, output_layout="preserve"), Tensor(indices))
 
 
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:

@@ -103,6 +103,8 @@ def reciprocal(x: Tensor) -> Tensor:
 class Atan2(Primitive):
     """atan2(y, x), the angle of the point (x, y); d/dy = x/r^2, d/dx = -y/r^2."""
 
+    output_layout = "iterator"
+
     @staticmethod
     def forward(ctx: Primitive, y: np.ndarray, x: np.ndarray) -> np.ndarray:
         return np.arctan2(y, x)

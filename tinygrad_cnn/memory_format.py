@@ -1,0 +1,233 @@
+"""PyTorch's memory formats: which strides an operation's result has.
+
+A result's strides are part of PyTorch's contract: ``view`` succeeds or refuses by them, and
+``stride()``, ``is_contiguous()`` and in-place writes through views depend on them. Each
+primitive names the rule PyTorch follows for its output (``Primitive.output_layout``) and the
+engine lays the result out by it (``conform``), so our arrays carry PyTorch's strides:
+
+- ``"iterator"``: elementwise operations (PyTorch's TensorIterator). Inputs of one shape that
+  are all contiguous, or all channels-last, or all alike give that layout; otherwise the
+  dimensions are ordered by the inputs' strides, the first input with an opinion deciding.
+- ``"suggest"``: convolution, pooling and batch norm give channels-last where an input is
+  channels-last (``suggest_memory_format``), else contiguous.
+- ``"contiguous"``: reductions, softmax, cumulative sums and others allocate row-major.
+
+Strides here count elements, as PyTorch's do; NumPy's count bytes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class memory_format:  # noqa: N801  (PyTorch's name)
+    """A memory format: ``contiguous_format``, ``channels_last`` or ``preserve_format``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"tinygrad_cnn.{self.name}"
+
+
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+preserve_format = memory_format("preserve_format")
+
+
+def element_strides(array: np.ndarray) -> tuple[int, ...]:
+    """The array's strides in elements, as PyTorch's ``stride()``."""
+    return tuple(s // array.itemsize for s in array.strides) if array.itemsize else (0,) * array.ndim
+
+
+def is_contiguous(array: np.ndarray, form: memory_format = contiguous_format) -> bool:
+    """PyTorch's ``is_contiguous(memory_format)``: size-1 dimensions' strides do not count."""
+    if form is channels_last:
+        return array.ndim == 4 and array.transpose(0, 2, 3, 1).flags.c_contiguous
+    if form is contiguous_format:
+        return array.flags.c_contiguous
+    raise ValueError(f"is_contiguous: memory_format must be contiguous_format or channels_last, got {form!r}")
+
+
+def strides_like_channels_last(array: np.ndarray) -> bool:
+    """PyTorch's ``is_channels_last_strides_2d``: the channels vary fastest, then width, height
+    and batch, with its tie-breaks for size-1 dimensions (NCHW wins what is ambiguous)."""
+    if array.ndim != 4:
+        return False
+    shape, stride = array.shape, element_strides(array)
+    if stride[1] == 0:
+        return False
+    least = 0
+    for d in (1, 3, 2, 0):
+        if shape[d] == 0 or stride[d] < least or (d == 0 and least == stride[1]):
+            return False
+        least = stride[d] * shape[d] if shape[d] > 1 else stride[d]
+    return True
+
+
+def suggest(array: np.ndarray) -> memory_format:
+    """PyTorch's ``suggest_memory_format``."""
+    return channels_last if strides_like_channels_last(array) else contiguous_format
+
+
+def row_major(array: np.ndarray) -> np.ndarray:
+    """``array`` itself if it is C-contiguous, else a C-contiguous copy (0-d stays 0-d, unlike
+    ``np.ascontiguousarray``)."""
+    return array if array.flags.c_contiguous else np.asarray(array, order="C")
+
+
+def in_format(array: np.ndarray, form: memory_format) -> np.ndarray:
+    """``array`` itself if it is already contiguous in ``form``, else a copy that is."""
+    if is_contiguous(array, form):
+        return array
+    if form is channels_last:
+        return row_major(array.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    return row_major(array)
+
+
+def copy_in(array: np.ndarray, form: memory_format) -> np.ndarray:
+    """A copy of ``array`` contiguous in ``form``; ``preserve_format`` keeps dense strides and
+    otherwise takes the suggested format, as PyTorch's ``clone``."""
+    if form is preserve_format:
+        if _non_overlapping_and_dense(array):
+            return _with_strides_of(array, array, copy=True)
+        form = suggest(array)
+    copy = in_format(array, form)
+    return copy.copy(order="K") if copy is array else copy
+
+
+def dense_order(shape: tuple[int, ...], operands: list[np.ndarray]) -> list[int]:
+    """PyTorch's ``TensorIterator::reorder_dimensions`` over ``operands`` broadcast to ``shape``."""
+    ndim = len(shape)
+    table = []
+    for a in operands:  # strides over the full shape; broadcast dimensions get 0
+        lead = ndim - a.ndim
+        own = element_strides(a)
+        table.append([0 if d < lead or (a.shape[d - lead] == 1 and shape[d] != 1) else own[d - lead]
+                      for d in range(ndim)])
+    return _reordered(shape, table)
+
+
+def _reordered(shape: tuple[int, ...], table: list[list[int]]) -> list[int]:
+    """The dimensions from the fastest-varying to the slowest, decided by the first operand
+    whose strides (a row of ``table``) tell two dimensions apart; a zero stride (broadcast)
+    has no say and equal strides put the smaller size first. An insertion sort that stops at
+    an ambiguous comparison, as PyTorch's."""
+    def should_swap(dim0: int, dim1: int) -> int:
+        for stride in table:
+            s0, s1 = stride[dim0], stride[dim1]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 != s1:
+                return 1 if s0 > s1 else -1
+            if shape[dim0] > shape[dim1]:
+                return 1
+        return 0
+
+    ndim = len(shape)
+    perm = list(range(ndim - 1, -1, -1))
+    for i in range(1, ndim):
+        dim1 = i
+        for dim0 in range(i - 1, -1, -1):
+            comparison = should_swap(perm[dim0], perm[dim1])
+            if comparison > 0:
+                perm[dim0], perm[dim1] = perm[dim1], perm[dim0]
+                dim1 = dim0
+            elif comparison < 0:
+                break
+    return perm
+
+
+def _in_order(result: np.ndarray, perm: list[int]) -> np.ndarray:
+    """``result`` in dense memory whose dimensions vary fastest in ``perm``'s order."""
+    outermost_first = perm[::-1]
+    wanted = np.empty([result.shape[d] for d in outermost_first], result.dtype).transpose(np.argsort(outermost_first))
+    if wanted.strides == result.strides:
+        return result
+    wanted[...] = result
+    return wanted
+
+
+def advanced_index_layout(result: np.ndarray, x: np.ndarray, index: tuple) -> np.ndarray:
+    """``x[index]`` (an index with integer arrays) laid out as PyTorch's ``index``: an iterator
+    over x with the indexed dimensions replaced by the index arrays' (the other dimensions
+    keep x's order). Integers, None and boolean masks take PyTorch other paths: row-major."""
+    if result.ndim <= 1 or any(i is None or isinstance(i, (int, np.integer)) or
+                               (isinstance(i, np.ndarray) and i.dtype == bool) for i in index):
+        return row_major(result)
+    given = sum(i is not Ellipsis for i in index)
+    parts = []
+    for i in index:
+        parts.extend([slice(None)] * (x.ndim - given) if i is Ellipsis else [i])
+    parts += [slice(None)] * (x.ndim - len(parts))
+    advanced = [d for d, p in enumerate(parts) if isinstance(p, np.ndarray)]
+    view = x[tuple(slice(None) if d in advanced else p for d, p in enumerate(parts))]
+    arrays = np.broadcast_arrays(*[parts[d] for d in advanced])
+    k = arrays[0].ndim
+    rest = [d for d in range(x.ndim) if d not in advanced]
+    if advanced == list(range(advanced[0], advanced[-1] + 1)):  # in place of the indexed dimensions
+        before = [d for d in rest if d < advanced[0]]
+        source = before + [None] * k + [d for d in rest if d > advanced[-1]]
+        first = len(before)
+    else:  # NumPy's and PyTorch's rule: the index dimensions go first
+        source, first = [None] * k + rest, 0
+    view_strides = element_strides(view)
+    table = [[0 if d is None else view_strides[d] for d in source]]
+    for a in arrays:
+        own = element_strides(a)
+        table.append([own[i - first] if d is None else 0 for i, d in enumerate(source)])
+    return _in_order(result, _reordered(result.shape, table))
+
+
+def iterator_layout(result: np.ndarray, operands: list[np.ndarray]) -> np.ndarray:
+    """``result`` laid out as TensorIterator lays out the output of ``operands``."""
+    if all(a.flags.c_contiguous for a in operands):  # the common case, and PyTorch's fast path
+        return row_major(result)
+    if all(a.shape == result.shape for a in operands):
+        if all(is_contiguous(a, channels_last) for a in operands):
+            return in_format(result, channels_last)
+        first = operands[-1]
+        if _non_overlapping_and_dense(first) and all(a.strides == first.strides for a in operands):
+            return _with_strides_of(result, first)
+    if result.ndim <= 1:
+        return row_major(result)
+    return _in_order(result, dense_order(result.shape, operands))
+
+
+def conform(result: np.ndarray, rule: str, inputs: list[np.ndarray]) -> np.ndarray:
+    """``result`` with the strides PyTorch's rule gives it (a copy only where they differ)."""
+    if rule == "iterator":
+        return iterator_layout(result, inputs) if result.ndim else result
+    if rule == "suggest":
+        form = channels_last if any(strides_like_channels_last(a) for a in inputs) else contiguous_format
+        return in_format(result, form) if result.ndim == 4 else row_major(result)
+    if rule == "suggest_all":  # (cat) channels-last only where every input is
+        cl = result.ndim == 4 and all(strides_like_channels_last(a) for a in inputs if a.size)
+        return in_format(result, channels_last if cl else contiguous_format)
+    if rule == "suggest_first":
+        return in_format(result, suggest(inputs[0])) if result.ndim == 4 else row_major(result)
+    if rule == "preserve":
+        return _with_strides_of(result, inputs[0]) if _non_overlapping_and_dense(inputs[0]) else \
+            in_format(result, suggest(inputs[0]))
+    if rule == "contiguous":
+        return row_major(result)
+    raise ValueError(f"unknown output layout rule {rule!r}")
+
+
+def _non_overlapping_and_dense(array: np.ndarray) -> bool:
+    order = sorted((s, n) for s, n in zip(array.strides, array.shape) if n != 1)
+    expected = array.itemsize
+    for s, n in order:
+        if s != expected:
+            return False
+        expected *= n
+    return True
+
+
+def _with_strides_of(result: np.ndarray, like: np.ndarray, copy: bool = False) -> np.ndarray:
+    """``result`` (a copy when ``copy``) in memory strided as the dense array ``like``."""
+    if result.strides == like.strides and not copy:
+        return result
+    wanted = np.lib.stride_tricks.as_strided(np.empty(like.size, result.dtype), result.shape,
+                                             [s // like.itemsize * result.itemsize for s in like.strides])
+    wanted[...] = result
+    return wanted
