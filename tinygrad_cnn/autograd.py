@@ -141,15 +141,33 @@ def _all_row_major(values: list) -> bool:
     return True
 
 
-def _laid_out(ctx: Primitive, raw: Any, rule: str, values: list) -> Any:
-    """Forward's result with PyTorch's strides; a saved output follows its copy."""
+def _laid_out(ctx: Primitive, raw: Any, rule: str | None, values: list, args: tuple, owed: bool,
+              defer: bool) -> tuple[Any, bool]:
+    """Forward's result with PyTorch's strides (a saved output follows its copy), and whether
+    its layout is owed: a channels-last result where PyTorch's is row-major stays as it is when
+    an input's layout is owed too (convolution chains keep their fast memory order until
+    something looks at the strides, ``Tensor._settle_layout``)."""
+    if owed:  # the rules read the strides PyTorch's inputs would have
+        values = [memory_format.row_major_stand_in(v) if isinstance(a, Tensor) and a._owed else v
+                  for a, v in zip(args, values)]
     inputs = [v for v in values if isinstance(v, np.ndarray)]
     results = raw if isinstance(raw, tuple) else (raw,)
-    laid = tuple([memory_format.conform(r, rule, inputs) if isinstance(r, np.ndarray) else r for r in results])
+    laid, owes = [], False
+    for r in results:
+        if not isinstance(r, np.ndarray):
+            laid.append(r)
+        elif rule is None:  # forward kept its input's memory order: an owed layout stays owed
+            laid.append(r)
+            owes = owes or (r.ndim == 4 and not r.flags.c_contiguous and
+                            memory_format.is_contiguous(r, memory_format.channels_last))
+        else:
+            r_laid, r_owes = memory_format.conform(r, rule, inputs, defer=defer)
+            laid.append(r_laid)
+            owes = owes or r_owes
     for old, new in zip(results, laid):
         if new is not old and ctx._saved:
             ctx._saved = tuple([new if v is old else v for v in ctx._saved])
-    return laid if isinstance(raw, tuple) else laid[0]
+    return (tuple(laid) if isinstance(raw, tuple) else laid[0]), owes
 
 
 class Primitive:
@@ -192,11 +210,15 @@ class Primitive:
     ``output_layout`` names PyTorch's rule for the output's strides (``memory_format.conform``;
     None keeps what forward returns); an ``output_layout=`` keyword of ``apply`` overrides it
     for PyTorch operations built on another's primitive (``masked_fill`` on ``Where``).
+    ``defers_layout`` lets a channels-last result stand where PyTorch's is row-major, the copy
+    deferred until something looks at the strides (convolution, whose kernels work
+    channels-last; ``Tensor._settle_layout``).
     """
 
     backward_reads: tuple[int, ...] | None = None
     returns_view: bool = False
     output_layout: str | None = None
+    defers_layout: bool = False
     materialize_grads: bool = True  # outputs that received no gradient get zeros in backward
     tensor_hooks: dict[int, OrderedDict] | None = None  # output index -> hooks on that output's gradient
 
@@ -246,10 +268,15 @@ class Primitive:
         ctx = cls()
         grad_on = _state.grad_enabled
         tracing = _debug.tracing  # export records every operation, gradients or not
+        if cls.returns_view and isinstance(args[0], Tensor) and args[0]._owed:
+            args[0]._settle_layout()  # a view shares the memory PyTorch's strides describe
+        owed = False
         if grad_on or tracing:  # one pass: this runs for every operation, so it is kept lean
             needs, values, edges, arrays = [], [], [], []
             for a in args:
                 if isinstance(a, Tensor):
+                    if a._owed:
+                        owed = True
                     if a._base is not None and a._base[0]._rewrites != a._base[1]:
                         views.regenerate(a)  # a view whose base was changed in place since
                     needs.append(grad_on and a._requires_grad)
@@ -264,15 +291,19 @@ class Primitive:
         else:  # no_grad, or a backward without create_graph: nothing to record
             values = [a._data if isinstance(a, Tensor) else a for a in args]
             needs = (False,) * len(args)
+            for a in args:
+                if isinstance(a, Tensor) and a._owed:
+                    owed = True
         ctx.needs_input_grad = needs
         requires = True in needs
         record = requires or tracing
         ctx._saved = ()
         layout = settings.pop("output_layout", cls.output_layout) if settings else cls.output_layout
         raw = cls.forward(ctx, *values, **settings)
-        if layout is not None and not (raw.__class__ is np.ndarray and raw.flags.c_contiguous and
-                                       (raw.ndim < 2 or _all_row_major(values))):  # (the common cases)
-            raw = _laid_out(ctx, raw, layout, values)
+        owes = False
+        if owed or layout is not None and not (raw.__class__ is np.ndarray and raw.flags.c_contiguous and
+                                               (raw.ndim < 2 or _all_row_major(values))):  # (the common cases)
+            raw, owes = _laid_out(ctx, raw, layout, values, args, owed, owed or cls.defers_layout)
         if not isinstance(raw, tuple):
             keep = tracing or (requires and (raw.dtype.kind == "f" if isinstance(raw, np.ndarray) else _is_float(raw)))
             out = Tensor._from_op(raw, ctx, 0, requires) if keep else Tensor._from_op(raw, None, 0, False)
@@ -283,6 +314,9 @@ class Primitive:
                 if tracing or (requires and _is_float(array)) else Tensor._from_op(array, None, 0, False)
                 for i, array in enumerate(raw)])
             out = outputs
+        if owes:
+            for t in outputs:
+                t._owed = not t._data.flags.c_contiguous
         if record:
             ctx.inputs = args
             ctx.next_functions = tuple(edges)

@@ -178,39 +178,64 @@ def advanced_index_layout(result: np.ndarray, x: np.ndarray, index: tuple) -> np
     return _in_order(result, _reordered(result.shape, table))
 
 
-def iterator_layout(result: np.ndarray, operands: list[np.ndarray]) -> np.ndarray:
-    """``result`` laid out as TensorIterator lays out the output of ``operands``."""
+def iterator_layout(result: np.ndarray, operands: list[np.ndarray]) -> np.ndarray | memory_format:
+    """``result`` laid out as TensorIterator lays out the output of ``operands`` (or
+    ``contiguous_format``, where that is the answer)."""
     if all(a.flags.c_contiguous for a in operands):  # the common case, and PyTorch's fast path
-        return row_major(result)
+        return contiguous_format
     if all(a.shape == result.shape for a in operands):
         if all(is_contiguous(a, channels_last) for a in operands):
             return in_format(result, channels_last)
         first = operands[-1]
         if _non_overlapping_and_dense(first) and all(a.strides == first.strides for a in operands):
-            return _with_strides_of(result, first)
-    if result.ndim <= 1:
-        return row_major(result)
-    return _in_order(result, dense_order(result.shape, operands))
+            return contiguous_format if first.flags.c_contiguous else _with_strides_of(result, first)
+    perm = dense_order(result.shape, operands)
+    if result.ndim <= 1 or perm == list(range(result.ndim - 1, -1, -1)):
+        return contiguous_format
+    return _in_order(result, perm)
 
 
-def conform(result: np.ndarray, rule: str, inputs: list[np.ndarray]) -> np.ndarray:
-    """``result`` with the strides PyTorch's rule gives it (a copy only where they differ)."""
+def conform(result: np.ndarray, rule: str, inputs: list[np.ndarray], defer: bool = False
+            ) -> tuple[np.ndarray, bool]:
+    """``result`` with the strides PyTorch's rule gives it (a copy only where they differ), and
+    whether the copy was deferred: with ``defer``, a channels-last result that should be
+    row-major is returned as it is (the caller owes the layout, ``Tensor._settle_layout``)."""
     if rule == "iterator":
-        return iterator_layout(result, inputs) if result.ndim else result
-    if rule == "suggest":
-        form = channels_last if any(strides_like_channels_last(a) for a in inputs) else contiguous_format
-        return in_format(result, form) if result.ndim == 4 else row_major(result)
-    if rule == "suggest_all":  # (cat) channels-last only where every input is
+        laid = iterator_layout(result, inputs) if result.ndim else result
+    elif rule == "suggest":
+        cl = result.ndim == 4 and any(strides_like_channels_last(a) for a in inputs)
+        laid = in_format(result, channels_last) if cl else contiguous_format
+    elif rule == "suggest_all":  # (cat) channels-last only where every input is
         cl = result.ndim == 4 and all(strides_like_channels_last(a) for a in inputs if a.size)
-        return in_format(result, channels_last if cl else contiguous_format)
-    if rule == "suggest_first":
-        return in_format(result, suggest(inputs[0])) if result.ndim == 4 else row_major(result)
-    if rule == "preserve":
-        return _with_strides_of(result, inputs[0]) if _non_overlapping_and_dense(inputs[0]) else \
-            in_format(result, suggest(inputs[0]))
-    if rule == "contiguous":
-        return row_major(result)
-    raise ValueError(f"unknown output layout rule {rule!r}")
+        laid = in_format(result, channels_last) if cl else contiguous_format
+    elif rule == "suggest_first":
+        cl = result.ndim == 4 and strides_like_channels_last(inputs[0])
+        laid = in_format(result, channels_last) if cl else contiguous_format
+    elif rule == "preserve":
+        first = inputs[0]
+        if _non_overlapping_and_dense(first):
+            laid = contiguous_format if first.flags.c_contiguous else _with_strides_of(result, first)
+        else:
+            laid = in_format(result, channels_last) if suggest(first) is channels_last else contiguous_format
+    elif rule == "contiguous":
+        laid = contiguous_format
+    else:
+        raise ValueError(f"unknown output layout rule {rule!r}")
+    if laid is not contiguous_format:
+        return laid, False
+    if defer and result.ndim == 4 and not result.flags.c_contiguous and is_contiguous(result, channels_last):
+        return result, True
+    return row_major(result), False
+
+
+def row_major_stand_in(array: np.ndarray) -> np.ndarray:
+    """An array object with ``array``'s shape and row-major strides over its memory, for the
+    rules to read strides from (never its values)."""
+    stride, strides = array.itemsize, []
+    for n in reversed(array.shape):
+        strides.append(stride)
+        stride *= max(n, 1)
+    return np.lib.stride_tricks.as_strided(array, array.shape, tuple(reversed(strides)))
 
 
 def _non_overlapping_and_dense(array: np.ndarray) -> bool:

@@ -15,7 +15,7 @@ import numpy as np
 from . import memory_format as formats
 from .dtypes import get_default_dtype
 from .hooks import RemovableHandle
-from .versions import same_memory, storage_of, version_of, with_own_version
+from .versions import same_memory, share_version, storage_of, version_of, with_own_version
 
 _FLOAT_TYPES = (np.float32, np.float64)
 
@@ -101,13 +101,14 @@ class Tensor:
     # _rewrites: how many times an in-place change gave this tensor a new history
     # _hooks (set on first use): a leaf's (gradient hooks, post-accumulate hooks)
     __slots__ = ("_data", "grad", "_requires_grad", "_ctx", "_output_index", "_base", "_rewrites", "_hooks",
-                 "__weakref__")
+                 "_owed", "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self._data: np.ndarray = _to_array(data, dtype)
         self.grad: Tensor | None = None
         self._ctx = None
+        self._owed = False  # channels-last memory where PyTorch's is row-major (memory_format.py)
         self._output_index = 0
         self._requires_grad = False
         self._base = None
@@ -125,6 +126,7 @@ class Tensor:
         t._requires_grad = requires_grad
         t._base = None
         t._rewrites = 0
+        t._owed = False
         return t
 
     # ------------------------------------------------------------------ attributes
@@ -132,6 +134,7 @@ class Tensor:
     def data(self) -> Tensor:
         """This tensor's memory as a new leaf that does not require grad, as PyTorch's ``.data``:
         changes through it bump a version counter of its own, so autograd does not see them."""
+        self._settle_layout()
         return Tensor._from_op(with_own_version(self._data), None, 0, False)
 
     @data.setter
@@ -202,6 +205,7 @@ class Tensor:
 
     def stride(self, dim: int | None = None) -> Any:
         """The strides in elements, as PyTorch's: ``view`` and ``is_contiguous`` follow them."""
+        self._settle_layout()
         strides = formats.element_strides(self._data)
         if dim is None:
             return strides
@@ -210,7 +214,21 @@ class Tensor:
         return strides[dim]
 
     def is_contiguous(self, memory_format: formats.memory_format = formats.contiguous_format) -> bool:
-        return formats.is_contiguous(self._data, memory_format)
+        return formats.is_contiguous(self._strides_array(), memory_format)
+
+    def _strides_array(self) -> np.ndarray:
+        """An array with the strides PyTorch's tensor would have (to read strides from)."""
+        return formats.row_major_stand_in(self._data) if self._owed else self._data
+
+    def _settle_layout(self) -> None:
+        """Give an owed tensor the row-major memory its strides describe: convolution chains
+        keep channels-last memory (their fast order) until something looks at the strides or
+        the memory (memory_format.py). The copy shares the version counter of the memory it
+        replaces, which the graph's nodes still hold."""
+        if self._owed:
+            array = formats.row_major(self._data)
+            share_version(self._data, array)
+            self._data, self._owed = array, False
 
     def storage_offset(self) -> int:
         """Where this tensor starts in its storage, in elements."""
@@ -218,6 +236,7 @@ class Tensor:
         return (self.data_ptr() - start) // max(self._data.itemsize, 1)
 
     def data_ptr(self) -> int:
+        self._settle_layout()
         return self._data.__array_interface__["data"][0]
 
     def element_size(self) -> int:
@@ -237,12 +256,14 @@ class Tensor:
         return self.shape[0]
 
     def numpy(self) -> np.ndarray:
+        self._settle_layout()
         return self._data
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         """``np.asarray(t)``, as PyTorch: refused while ``t`` requires grad (detach first)."""
         if self._requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        self._settle_layout()
         array = self._data if dtype is None else self._data.astype(dtype, copy=False)
         return array.copy() if copy else array
 
@@ -268,6 +289,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A new leaf sharing the data, cut from the graph."""
+        self._settle_layout()
         return Tensor._from_op(self._data, None, 0, False)
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,

@@ -46,14 +46,28 @@ def version_of(array: np.ndarray) -> int:
 
 def bump_version(array: np.ndarray) -> int:
     """Record one in-place change of the storage behind ``array``; returns the new version."""
-    root = storage_of(array)
+    entry = _entry(storage_of(array))
+    entry[1][0] += 1
+    return entry[1][0]
+
+
+def _entry(root: np.ndarray) -> tuple[weakref.ref, list[int]]:
+    """The counter of a storage, made at 0 the first time (dropped with the storage)."""
     key = id(root)
     entry = _counters.get(key)
     if entry is None or entry[0]() is not root:
         entry = (weakref.ref(root, lambda _, key=key: _counters.pop(key, None)), [0])
         _counters[key] = entry
-    entry[1][0] += 1
-    return entry[1][0]
+    return entry
+
+
+def share_version(old: np.ndarray, new: np.ndarray) -> None:
+    """Make ``new``'s storage count its versions on ``old``'s counter (a copy that takes the
+    place of ``old``, whose readers must see changes made through ``new``)."""
+    counter = _entry(storage_of(old))[1]
+    new_root = storage_of(new)
+    key = id(new_root)
+    _counters[key] = (weakref.ref(new_root, lambda _, key=key: _counters.pop(key, None)), counter)
 
 
 class _Alias:

@@ -20,6 +20,7 @@ Pair = tuple[int, int]
 
 class Conv2d(Primitive):
     output_layout = "suggest"
+    defers_layout = True
     backward_reads = (0, 1)
 
     @staticmethod
@@ -51,6 +52,7 @@ class Conv2d(Primitive):
 
 class ConvTranspose2d(Primitive):
     output_layout = "suggest"
+    defers_layout = True
     backward_reads = (0, 1)
 
     @staticmethod

@@ -93,5 +93,5 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         shape[axis] = m
         upper_weight = weight.reshape(shape).astype(x.dtype)
         x = _along(x, axis, lower) * (1 - upper_weight) + _along(x, axis, upper) * upper_weight
-    form = formats.suggest(input._data)  # PyTorch's layout; new memory also at the same size
+    form = formats.suggest(input._strides_array())  # PyTorch's layout; new memory also at the same size
     return x.clone(memory_format=form) if x is input else x.contiguous(memory_format=form)

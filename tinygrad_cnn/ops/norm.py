@@ -164,7 +164,7 @@ def group_norm(x: Tensor, num_groups: int, weight: Tensor | None = None, bias: T
                             f"{x.shape} with {num_groups} groups")
     out = _normalize(x.reshape(n, num_groups, -1), (2,), eps).reshape(x.shape)
     out = _affine(out, weight, bias, channel_shape(x.ndim, channels))
-    return out.contiguous(memory_format=formats.suggest(x._data))  # PyTorch's layout
+    return out.contiguous(memory_format=formats.suggest(x._strides_array()))  # PyTorch's layout
 
 
 def _affine(x: Tensor, weight: Tensor | None, bias: Tensor | None, shape: tuple[int, ...]) -> Tensor:

@@ -71,7 +71,7 @@ def _constant(x: Tensor, sides: list[tuple[int, int, int]], value: float) -> Ten
         shape[dim] = x.shape[dim] + before + after
     if tuple(shape) == x.shape:
         return x.clone()  # new memory, as PyTorch's (x may be a crop of the input)
-    filled = Tensor(formats.in_format(np.full(shape, value, dtype=x.dtype), formats.suggest(x._data)))
+    filled = Tensor(formats.in_format(np.full(shape, value, dtype=x.dtype), formats.suggest(x._strides_array())))
     return SetItem.apply(filled, x, index=tuple(interior))
 
 
@@ -101,5 +101,5 @@ def _gathered(op: str, source: Tensor, sides: list[tuple[int, int, int]], mode: 
                                 f"({before}, {after}) for a tensor of shape {x.shape}")
         x = x[(slice(None),) * dim + (_source_index(size, before, after, mode),)]
     # PyTorch's layout: circular padding writes row-major memory, the others keep channels-last
-    form = formats.contiguous_format if mode == "circular" else formats.suggest(source._data)
+    form = formats.contiguous_format if mode == "circular" else formats.suggest(source._strides_array())
     return x.contiguous(memory_format=form)

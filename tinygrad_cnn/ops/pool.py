@@ -268,7 +268,7 @@ def max_pool2d(x: Tensor, kernel_size: int | Pair, stride: int | Pair | None = N
     out_hw = out.shape[2:]
     _, argmax = kernels.max_pool2d(x._data, kernel, stride, padding, dilation, out_hw, with_argmax=True)
     indices = _flat_indices(argmax, x.shape, kernel, stride, padding, dilation)
-    return out, Tensor(formats.in_format(indices, formats.suggest(x._data)))
+    return out, Tensor(formats.in_format(indices, formats.suggest(x._strides_array())))
 
 
 def avg_pool2d(x: Tensor, kernel_size: int | Pair, stride: int | Pair | None = None, padding: int | Pair = 0,
@@ -338,7 +338,7 @@ def adaptive_max_pool2d(x: Tensor, output_size: int | tuple[int | None, int | No
         index = _adaptive_argmax(t._data, size)                                  # (N, C, OH, OW)
         out = t.reshape(n, c, h * w)[np.arange(n)[:, None, None], np.arange(c)[None, :, None],
                                      index.reshape(n, c, -1)].reshape(n, c, *size)
-        form = formats.suggest(t._data)  # PyTorch's layout
+        form = formats.suggest(t._strides_array())  # PyTorch's layout
         out = out.contiguous(memory_format=form)
         return (out, Tensor(formats.in_format(index, form))) if return_indices else out
 

@@ -171,6 +171,7 @@ def view(x: Tensor, shape: Sequence[int]) -> Tensor:
             f"view: shape {shape} is invalid for a tensor of shape {x.shape} ({x._data.size} elements)") from None
     if resolved == x.shape:
         return Reshape.apply(x, shape=resolved)  # a new tensor over the same memory, as PyTorch's
+    x._settle_layout()  # (the memory PyTorch's strides describe)
     try:
         x._data.reshape(resolved, copy=False)
     except ValueError:
@@ -258,11 +259,14 @@ def flip(x: Tensor, dims: int | Sequence[int]) -> Tensor:
 
 
 def contiguous(x: Tensor, memory_format: formats.memory_format = formats.contiguous_format) -> Tensor:
-    """``x`` itself when its memory is contiguous in ``form`` (row-major by default), else a copy
-    that is."""
+    """``x`` itself when its strides are contiguous in ``memory_format`` (row-major by default),
+    else a copy that is."""
     if memory_format is formats.preserve_format:
         raise ArgumentError("contiguous: preserve memory format is unsupported by the contiguous operator")
-    return x if formats.is_contiguous(x._data, memory_format) else Clone.apply(x, form=memory_format)
+    if x.is_contiguous(memory_format):
+        return x
+    x._settle_layout()  # (the copy follows the memory)
+    return Clone.apply(x, form=memory_format)
 
 
 def broadcast_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -311,6 +315,8 @@ def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
 def clone(x: Tensor, *, memory_format: formats.memory_format = formats.preserve_format) -> Tensor:
     """A differentiable copy of ``x`` that shares no memory with it, laid out as ``memory_format``
     says (``preserve_format``: as x, where x is dense)."""
+    if memory_format is not formats.preserve_format:
+        x._settle_layout()  # (the copy follows the memory)
     return Clone.apply(x, form=memory_format)
 
 

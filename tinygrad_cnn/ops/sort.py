@@ -34,7 +34,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = F
     if x.ndim == 0:
         return SortResult(x.clone(), Tensor(np.zeros((), np.int64)))
     dim = normalize_dim("sort", dim, x.ndim)
-    indices = formats.conform(_order(x._data, dim, descending).astype(np.int64), "preserve", [x._data])
+    indices, _ = formats.conform(_order(x._data, dim, descending).astype(np.int64), "preserve", [x._strides_array()])
     return SortResult(GatherAlong.apply(x, Tensor(indices), dim=dim, output_layout="preserve"), Tensor(indices))
 
 
