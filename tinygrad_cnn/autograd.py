@@ -142,9 +142,9 @@ def _all_row_major(values: list) -> bool:
 
 
 def _laid_out(ctx: Primitive, raw: Any, rule: str | None, values: list, args: tuple, owed: bool,
-              defer: bool) -> tuple[Any, bool]:
-    """Forward's result with PyTorch's strides (a saved output follows its copy), and whether
-    its layout is owed: a channels-last result where PyTorch's is row-major stays as it is when
+              defer: bool) -> tuple[Any, list[bool]]:
+    """Forward's result with PyTorch's strides (a saved output follows its copy), and for each
+    output whether its layout is owed: a channels-last result where PyTorch's is row-major stays as it is when
     an input's layout is owed too (convolution chains keep their fast memory order until
     something looks at the strides, ``Tensor._settle_layout``)."""
     if owed:  # the rules read the strides PyTorch's inputs would have
@@ -152,18 +152,19 @@ def _laid_out(ctx: Primitive, raw: Any, rule: str | None, values: list, args: tu
                   for a, v in zip(args, values)]
     inputs = [v for v in values if isinstance(v, np.ndarray)]
     results = raw if isinstance(raw, tuple) else (raw,)
-    laid, owes = [], False
+    laid, owes = [], []
     for r in results:
         if not isinstance(r, np.ndarray):
             laid.append(r)
+            owes.append(False)
         elif rule is None:  # forward kept its input's memory order: an owed layout stays owed
             laid.append(r)
-            owes = owes or (r.ndim == 4 and not r.flags.c_contiguous and
-                            memory_format.is_contiguous(r, memory_format.channels_last))
+            owes.append(owed and r.ndim == 4 and not r.flags.c_contiguous and
+                        memory_format.is_contiguous(r, memory_format.channels_last))
         else:
             r_laid, r_owes = memory_format.conform(r, rule, inputs, defer=defer)
             laid.append(r_laid)
-            owes = owes or r_owes
+            owes.append(r_owes)
     for old, new in zip(results, laid):
         if new is not old and ctx._saved:
             ctx._saved = tuple([new if v is old else v for v in ctx._saved])
@@ -203,7 +204,7 @@ class Primitive:
       these edges, so an in-place operation that later gives an input a new history does not
       reroute this node's gradient.
 
-    Three class attributes tell the engine what a primitive does with its inputs:
+    Four class attributes tell the engine what a primitive does with its inputs and outputs:
     ``backward_reads`` lists the positions of the inputs whose values backward reads (None:
     all of them); their versions are checked before backward runs. ``returns_view`` marks
     primitives whose output shares its input's memory (reshape, permute, basic indexing).
@@ -300,7 +301,7 @@ class Primitive:
         ctx._saved = ()
         layout = settings.pop("output_layout", cls.output_layout) if settings else cls.output_layout
         raw = cls.forward(ctx, *values, **settings)
-        owes = False
+        owes = ()
         if owed or layout is not None and not (raw.__class__ is np.ndarray and raw.flags.c_contiguous and
                                                (raw.ndim < 2 or _all_row_major(values))):  # (the common cases)
             raw, owes = _laid_out(ctx, raw, layout, values, args, owed, owed or cls.defers_layout)
@@ -314,9 +315,9 @@ class Primitive:
                 if tracing or (requires and _is_float(array)) else Tensor._from_op(array, None, 0, False)
                 for i, array in enumerate(raw)])
             out = outputs
-        if owes:
-            for t in outputs:
-                t._owed = not t._data.flags.c_contiguous
+        if True in owes:
+            for t, owing in zip(outputs, owes):
+                t._owed = owing
         if record:
             ctx.inputs = args
             ctx.next_functions = tuple(edges)
