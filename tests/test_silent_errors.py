@@ -248,6 +248,8 @@ def test_8_memory_format_conversions_follow_pytorch():
     assert sliced.clone().stride() == (3, 1)  # not dense: the suggested (row-major) format
     with pytest.raises(RuntimeError, match="preserve"):
         x.contiguous(memory_format=tc.preserve_format)
+    y = F.conv2d(x, tc.ones(4, 3, 3, 3))  # channels-last memory until something looks
+    assert y.storage_offset() == 0 and y[1].storage_offset() == 4 * 2 * 3
 
 
 def _strides_ignoring_size_one(t):

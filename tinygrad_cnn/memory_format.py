@@ -8,9 +8,13 @@ engine lays the result out by it (``conform``), so our arrays carry PyTorch's st
 - ``"iterator"``: elementwise operations (PyTorch's TensorIterator). Inputs of one shape that
   are all contiguous, or all channels-last, or all alike give that layout; otherwise the
   dimensions are ordered by the inputs' strides, the first input with an opinion deciding.
-- ``"suggest"``: convolution, pooling and batch norm give channels-last where an input is
-  channels-last (``suggest_memory_format``), else contiguous.
+- ``"suggest"``, ``"suggest_first"``, ``"suggest_all"``: convolution (input or weight),
+  pooling and batch norm (the input), cat (every input) give channels-last where those inputs
+  are channels-last (``suggest_memory_format``), else contiguous.
+- ``"preserve"``: dense strides kept (flip, sort), else the suggested format.
 - ``"contiguous"``: reductions, softmax, cumulative sums and others allocate row-major.
+
+Integer-array indexing has a rule of its own (``advanced_index_layout``).
 
 Strides here count elements, as PyTorch's do; NumPy's count bytes.
 """
@@ -195,6 +199,13 @@ def iterator_layout(result: np.ndarray, operands: list[np.ndarray]) -> np.ndarra
     return _in_order(result, perm)
 
 
+_SUGGESTED = {  # rule -> whether PyTorch's result is channels-last (for a 4-d result)
+    "suggest": lambda inputs: any(strides_like_channels_last(a) for a in inputs),  # conv: input or weight
+    "suggest_first": lambda inputs: strides_like_channels_last(inputs[0]),  # pooling, batch norm
+    "suggest_all": lambda inputs: all(strides_like_channels_last(a) for a in inputs if a.size),  # cat
+}
+
+
 def conform(result: np.ndarray, rule: str, inputs: list[np.ndarray], defer: bool = False
             ) -> tuple[np.ndarray, bool]:
     """``result`` with the strides PyTorch's rule gives it (a copy only where they differ), and
@@ -202,14 +213,8 @@ def conform(result: np.ndarray, rule: str, inputs: list[np.ndarray], defer: bool
     row-major is returned as it is (the caller owes the layout, ``Tensor._settle_layout``)."""
     if rule == "iterator":
         laid = iterator_layout(result, inputs) if result.ndim else result
-    elif rule == "suggest":
-        cl = result.ndim == 4 and any(strides_like_channels_last(a) for a in inputs)
-        laid = in_format(result, channels_last) if cl else contiguous_format
-    elif rule == "suggest_all":  # (cat) channels-last only where every input is
-        cl = result.ndim == 4 and all(strides_like_channels_last(a) for a in inputs if a.size)
-        laid = in_format(result, channels_last) if cl else contiguous_format
-    elif rule == "suggest_first":
-        cl = result.ndim == 4 and strides_like_channels_last(inputs[0])
+    elif rule in _SUGGESTED:
+        cl = result.ndim == 4 and _SUGGESTED[rule](inputs)
         laid = in_format(result, channels_last) if cl else contiguous_format
     elif rule == "preserve":
         first = inputs[0]

@@ -232,6 +232,7 @@ class Tensor:
 
     def storage_offset(self) -> int:
         """Where this tensor starts in its storage, in elements."""
+        self._settle_layout()
         start = storage_of(self._data).__array_interface__["data"][0]
         return (self.data_ptr() - start) // max(self._data.itemsize, 1)
 

@@ -52,22 +52,23 @@ def bump_version(array: np.ndarray) -> int:
 
 
 def _entry(root: np.ndarray) -> tuple[weakref.ref, list[int]]:
-    """The counter of a storage, made at 0 the first time (dropped with the storage)."""
+    """The counter of a storage, made at 0 the first time."""
+    entry = _counters.get(id(root))
+    return entry if entry is not None and entry[0]() is root else _install(root, [0])
+
+
+def _install(root: np.ndarray, counter: list[int]) -> tuple[weakref.ref, list[int]]:
+    """Make ``counter`` the storage's (dropped with the storage)."""
     key = id(root)
-    entry = _counters.get(key)
-    if entry is None or entry[0]() is not root:
-        entry = (weakref.ref(root, lambda _, key=key: _counters.pop(key, None)), [0])
-        _counters[key] = entry
+    entry = (weakref.ref(root, lambda _, key=key: _counters.pop(key, None)), counter)
+    _counters[key] = entry
     return entry
 
 
 def share_version(old: np.ndarray, new: np.ndarray) -> None:
     """Make ``new``'s storage count its versions on ``old``'s counter (a copy that takes the
     place of ``old``, whose readers must see changes made through ``new``)."""
-    counter = _entry(storage_of(old))[1]
-    new_root = storage_of(new)
-    key = id(new_root)
-    _counters[key] = (weakref.ref(new_root, lambda _, key=key: _counters.pop(key, None)), counter)
+    _install(storage_of(new), _entry(storage_of(old))[1])
 
 
 class _Alias:

@@ -148,27 +148,26 @@ def _is_basic(index: tuple) -> bool:
     return all(isinstance(i, (int, slice)) or i is None or i is Ellipsis for i in index)
 
 
-def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
+def _resolved(op: str, x: Tensor, shape: Sequence[int]) -> tuple[int, ...]:
+    """``shape`` with its -1 resolved, checked to hold x's elements."""
     shape = tuple(int(n) for n in shape)
     try:  # a zero-byte array resolves -1 and validates the size without touching the data
-        resolved = np.empty(x.shape, dtype=[]).reshape(shape).shape
+        return np.empty(x.shape, dtype=[]).reshape(shape).shape
     except ValueError:
         raise ArgumentError(
-            f"reshape: cannot reshape a tensor of shape {x.shape} ({x._data.size} elements) "
-            f"into {shape}"
+            f"{op}: cannot reshape a tensor of shape {x.shape} ({x._data.size} elements) into {shape}"
         ) from None
+
+
+def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
+    resolved = _resolved("reshape", x, shape)
     return x if resolved == x.shape else Reshape.apply(x, shape=resolved)
 
 
 def view(x: Tensor, shape: Sequence[int]) -> Tensor:
     """``x`` in ``shape`` over the same memory; refused, as PyTorch refuses, where x's strides
     allow no such view (``reshape`` copies there)."""
-    shape = tuple(int(n) for n in shape)
-    try:
-        resolved = np.empty(x.shape, dtype=[]).reshape(shape).shape
-    except ValueError:
-        raise ArgumentError(
-            f"view: shape {shape} is invalid for a tensor of shape {x.shape} ({x._data.size} elements)") from None
+    resolved = _resolved("view", x, shape)
     if resolved == x.shape:
         return Reshape.apply(x, shape=resolved)  # a new tensor over the same memory, as PyTorch's
     x._settle_layout()  # (the memory PyTorch's strides describe)

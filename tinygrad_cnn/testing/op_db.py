@@ -603,7 +603,7 @@ _MORE_UNARY: dict[str, tuple[Callable[..., Any], str]] = {
     "log10": (lambda t, F, x: t.log10(x), "positive"),
     "expm1": (lambda t, F, x: x.expm1(), "real"),
     "reciprocal": (lambda t, F, x: x.reciprocal(), "nonzero"),
-    "cumsum/0": (lambda t, F, x: x.cumsum(0) if x.ndim else x.cumsum(0), "real"),
+    "cumsum/0": (lambda t, F, x: x.cumsum(0), "real"),
     "cumsum/last": (lambda t, F, x: t.cumsum(x, -1), "real"),
     "cumprod/last": (lambda t, F, x: x.cumprod(-1), "real"),
     "cumprod/ties": (lambda t, F, x: x.cumprod(0), "ties"),
