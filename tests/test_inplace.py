@@ -258,17 +258,27 @@ def test_in_place_change_of_a_saved_activation_is_refused_with_the_module():
     model = nn.Sequential(nn.Flatten(), Block())
     out = model(Tensor(np.ones((2, 3), np.float32)))
     with tc.no_grad():
-        model[1].hidden.mul_(2)
+        out.mul_(2)  # tanh's backward reads its result, as PyTorch's
     with pytest.raises(RuntimeError, match=version_error("Tanh", (2, 3), 0, 1)) as caught:
         out.sum().backward()
     assert "Tanh in module '1.act' (Tanh)" in str(caught.value)
 
 
+def test_changing_what_backward_does_not_read_is_allowed_as_in_pytorch():
+    """tanh saves its result, not its input: PyTorch runs this backward, and so do we."""
+    model = nn.Sequential(nn.Flatten(), Block())
+    out = model(Tensor(np.ones((2, 3), np.float32)))
+    expected = 1 - out.detach().numpy() ** 2
+    with tc.no_grad():
+        model[1].hidden.mul_(2)
+    out.backward(tc.ones_like(out))
+    np.testing.assert_allclose(model[1].linear.bias.grad.numpy(), expected.sum(0), rtol=1e-6)
+
+
 def test_a_view_of_a_saved_tensor_changed_in_place_is_refused():
     x = leaf(np.ones((2, 3)))
-    h = x * 2
-    e = h.exp()
-    view = h.detach().reshape(6)  # shares h's memory, outside the graph
+    e = (x * 2).exp()
+    view = e.detach().reshape(6)  # shares e's memory, outside the graph
     view[0] = 5.0
     with pytest.raises(RuntimeError, match=version_error("Exp", (2, 3), 0, 1)):
         e.sum().backward()

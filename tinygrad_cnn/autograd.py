@@ -206,7 +206,12 @@ class Primitive:
 
     Four class attributes tell the engine what a primitive does with its inputs and outputs:
     ``backward_reads`` lists the positions of the inputs whose values backward reads (None:
-    all of them); their versions are checked before backward runs. ``returns_view`` marks
+    all of them), or maps a position to the inputs whose gradients read it (``Mul``: ``{0:
+    (1,), 1: (0,)}``, each factor read for the other's gradient only), or is a function of
+    ``needs_input_grad`` giving the positions (``Einsum``'s operands); their versions are
+    checked before backward runs, as are the arrays forward saved. Together they are what
+    PyTorch's node saves (its ``derivatives.yaml``), so the same in-place changes are refused.
+    A backward that reads the output saves it in forward and unpacks it with ``ctx.result``. ``returns_view`` marks
     primitives whose output shares its input's memory (reshape, permute, basic indexing).
     ``output_layout`` names PyTorch's rule for the output's strides (``memory_format.conform``;
     None keeps what forward returns); an ``output_layout=`` keyword of ``apply`` overrides it
@@ -216,7 +221,7 @@ class Primitive:
     channels-last; ``Tensor._settle_layout``).
     """
 
-    backward_reads: tuple[int, ...] | None = None
+    backward_reads: tuple[int, ...] | dict[int, tuple[int, ...]] | Callable[[tuple[bool, ...]], list[int]] | None = None
     returns_view: bool = False
     output_layout: str | None = None
     defers_layout: bool = False
@@ -262,6 +267,12 @@ class Primitive:
     def saved_tensors(self) -> tuple[Any, ...]:
         """What forward passed to ``save_for_backward``."""
         return self._saved
+
+    # -- used inside backward
+    def result(self, array: np.ndarray, index: int = 0) -> Tensor:
+        """Output ``index``, from the array forward saved, as a Tensor whose history is this node
+        (PyTorch's saved ``result``): a backward written with it is differentiable again."""
+        return Tensor._from_op(array, self, index, True)
 
     # -- graph construction
     @classmethod
@@ -329,8 +340,13 @@ class Primitive:
                 if out is outputs else (_spec(out._data.shape, out._data.dtype),)
             reads = cls.backward_reads  # versions to check: the inputs backward reads, saved arrays
             if reads is not None:
+                if reads.__class__ is not tuple:  # read only for some inputs' gradients
+                    reads = _read_for(reads, needs)
                 arrays = [values[i] for i in reads if isinstance(args[i], Tensor)]
             if ctx._saved:
+                for r, t in zip(raw if isinstance(raw, tuple) else (raw,), outputs):
+                    if r.__class__ is not np.ndarray:  # a 0-d result NumPy gave as a scalar: save its array
+                        ctx._saved = tuple([t._data if v is r else v for v in ctx._saved])
                 arrays += [v for v in ctx._saved if isinstance(v, np.ndarray)]
             ctx._versions = tuple(arrays)
             ctx._version_numbers = tuple(map(version_of, arrays)) if any_changed() else None
@@ -415,6 +431,15 @@ class Primitive:
         """Free the arrays saved for backward."""
         self._saved = None
         self._versions, self._version_numbers = (), None
+
+
+def _read_for(reads: dict[int, tuple[int, ...]] | Callable[[tuple[bool, ...]], list[int]],
+              needs: tuple[bool, ...]) -> list[int]:
+    """The inputs backward reads, given which inputs need a gradient (``Primitive.backward_reads``
+    as a mapping, or as a function of ``needs_input_grad``)."""
+    if callable(reads):
+        return reads(needs)
+    return [i for i, readers in reads.items() if True in [needs[j] for j in readers]]
 
 
 def _is_float(array: Any) -> bool:
@@ -591,6 +616,19 @@ def zero_grads(tensors: Iterable[Tensor], set_to_none: bool = True) -> None:
             t.grad = None
         else:
             t.grad = Tensor(np.zeros_like(t._data))
+
+
+def saved_result_moved(result: Tensor, memory: np.ndarray) -> None:
+    """An in-place operation copied ``result`` into ``memory`` (the changed tensor's): the node
+    that saved ``result`` for backward saves ``memory`` instead, at its version now, so later
+    in-place changes of the tensor are refused as PyTorch refuses them (``relu_``'s saved result)."""
+    node, array = result._ctx, result._data
+    if node is None or not node._saved or not any(v is array for v in node._saved):
+        return
+    node._saved = tuple([memory if v is array else v for v in node._saved])
+    numbers = node._version_numbers or (0,) * len(node._versions)
+    pairs = [(memory, version_of(memory)) if v is array else (v, n) for v, n in zip(node._versions, numbers)]
+    node._versions, node._version_numbers = tuple([v for v, _ in pairs]), tuple([n for _, n in pairs])
 
 
 def rebase_history(target: Tensor, old: Tensor, result: Tensor) -> None:

@@ -74,6 +74,7 @@ def change(target: Tensor, op: str, new_value: Callable[..., Tensor], *others: A
             "chunk) and cannot be changed in place while gradients are recorded, as in PyTorch; change a "
             ".clone(), or use the out-of-place form")
     _write(op, target, result._data)
+    autograd.saved_result_moved(result, target._data)
     if base is None:
         autograd.rebase_history(target, old, result)
     else:  # the base takes the change, and the view becomes a view of the changed base

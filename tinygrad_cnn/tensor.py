@@ -392,6 +392,8 @@ class Tensor:
         return elementwise.div(self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
+        if isinstance(other, (int, float)):  # PyTorch's spelling, so rounding and saved values agree
+            return unary.reciprocal(self) * other
         return elementwise.div(other, self)
 
     def __pow__(self, other: Any) -> Tensor:

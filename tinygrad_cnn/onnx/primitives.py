@@ -81,6 +81,11 @@ def _logsigmoid(b: GraphBuilder, node: Primitive) -> list[str]:
     return b.emit(node, "Neg", b.emit(node, "Softplus", b.emit(node, "Neg", [x])))
 
 
+@converts("LeakyRelu", "LeakyReluOfResult")
+def _leaky_relu(b: GraphBuilder, node: Primitive) -> list[str]:
+    return b.emit(node, "LeakyRelu", _inputs(b, node), alpha=float(node.settings["negative_slope"]))
+
+
 @converts("Elu")
 def _elu(b: GraphBuilder, node: Primitive) -> list[str]:
     """scale * Elu(alpha) (SELU's constants included); the input scale is always 1 here."""
@@ -145,10 +150,13 @@ def _reduce(b: GraphBuilder, node: Primitive, op_type: str, x: str, axes: list[i
     return b.emit(node, op_type, [x], axes=list(axes), keepdims=int(keepdim))
 
 
-@converts("Sum", "AMax")
-def _sum_or_amax(b: GraphBuilder, node: Primitive) -> list[str]:
+REDUCTIONS = {"Sum": "ReduceSum", "AMax": "ReduceMax", "AMin": "ReduceMin"}
+
+
+@converts(*REDUCTIONS)
+def _reduction(b: GraphBuilder, node: Primitive) -> list[str]:
     (x,) = _inputs(b, node)
-    op_type = "ReduceSum" if node.name == "Sum" else "ReduceMax"
+    op_type = REDUCTIONS[node.name]
     return _reduce(b, node, op_type, x, list(node.settings["dims"]), node.settings["keepdim"])
 
 

@@ -83,6 +83,48 @@ class Hardtanh(Primitive):
         return where(Tensor(~((x._data <= low) | (x._data >= high))), grad, 0.0)
 
 
+class LeakyRelu(Primitive):
+    """x where x > 0, else negative_slope * x; backward reads x (PyTorch's LeakyReluBackward0)."""
+
+    output_layout = "iterator"
+    backward_reads = (0,)
+
+    @staticmethod
+    def forward(ctx, x, negative_slope):
+        return np.where(x > 0, x, x * x.dtype.type(negative_slope))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _leaky_relu_backward(grad, ctx.inputs[0]._data, ctx.settings["negative_slope"])
+
+
+class LeakyReluOfResult(LeakyRelu):
+    """``leaky_relu_``: the same values, but backward reads the result, which is positive where x
+    is (a positive slope), so the overwritten input needs no copy (PyTorch's LeakyReluBackward1)."""
+
+    backward_reads = ()
+
+    @staticmethod
+    def forward(ctx, x, negative_slope):
+        out = LeakyRelu.forward(ctx, x, negative_slope)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        slope = ctx.settings["negative_slope"]
+        if slope < 0:
+            raise RuntimeError(f"leaky_relu_: the backward of an in-place leaky ReLU with a negative slope ({slope}) "
+                               "is not supported, as in PyTorch: its result does not tell the sign of its input; "
+                               "call the out-of-place leaky_relu instead")
+        return _leaky_relu_backward(grad, ctx.saved_tensors[0], slope)
+
+
+def _leaky_relu_backward(grad: Tensor, x: np.ndarray, negative_slope: float) -> Tensor:
+    """grad where x > 0, else grad * negative_slope: linear in grad, and x only selects."""
+    return where(Tensor(x > 0), grad, grad * negative_slope)
+
+
 class Elu(Primitive):
     """scale * x for x > 0, else scale * alpha * (exp(input_scale * x) - 1) (ELU; SELU with its
     constants). The kink at 0 belongs to the exponential side in the gradient (x <= 0) and to
@@ -163,7 +205,11 @@ def relu6(x: Tensor, inplace: bool = False) -> Tensor:
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    return _maybe_in_place("leaky_relu", x, inplace, lambda t: where(t > 0, t, t * negative_slope))
+    if not isinstance(x, Tensor):
+        raise TypeError(f"leaky_relu: input must be a Tensor, got {type(x).__name__}")
+    if not inplace:
+        return LeakyRelu.apply(x, negative_slope=float(negative_slope))
+    return in_place.change(x, "leaky_relu_", lambda t: LeakyReluOfResult.apply(t, negative_slope=float(negative_slope)))
 
 
 def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:

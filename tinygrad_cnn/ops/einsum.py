@@ -52,6 +52,11 @@ class Einsum(Primitive):
     output_layout = "contiguous"
 
     @staticmethod
+    def backward_reads(needs: tuple[bool, ...]) -> list[int]:
+        """Each operand is read for the gradients of the others."""
+        return [i for i in range(len(needs)) if True in needs[:i] + needs[i + 1:]]
+
+    @staticmethod
     def forward(ctx: Primitive, *operands: np.ndarray, terms: tuple[str, ...], output: str) -> np.ndarray:
         return np.asarray(np.einsum(",".join(terms) + "->" + output, *operands, optimize=True))
 

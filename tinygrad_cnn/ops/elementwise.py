@@ -109,6 +109,8 @@ class Sub(_Binary):
 
 
 class Mul(_Binary):
+    backward_reads = {0: (1,), 1: (0,)}  # each factor for the other's gradient
+
     @staticmethod
     def forward(ctx, a, b):
         return a * b
@@ -123,6 +125,8 @@ class Mul(_Binary):
 
 
 class Div(_Binary):
+    backward_reads = {0: (1,), 1: (0, 1)}
+
     @staticmethod
     def forward(ctx, a, b):
         return a / b
@@ -266,16 +270,19 @@ class Neg(Primitive):
 
 
 class Exp(Primitive):
-    backward_reads = (0,)
+    """exp(x); backward reads the result, its own derivative (as PyTorch's)."""
+
+    backward_reads = ()
 
     @staticmethod
     def forward(ctx, x):
-        return np.exp(x)
+        out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.inputs
-        return grad * x.exp()
+        return grad * ctx.result(*ctx.saved_tensors)
 
 
 class Log(Primitive):
@@ -292,16 +299,35 @@ class Log(Primitive):
 
 
 class Sqrt(Primitive):
-    backward_reads = (0,)
+    """sqrt(x); backward reads the result: grad / (2 sqrt(x)) (as PyTorch's)."""
+
+    backward_reads = ()
 
     @staticmethod
     def forward(ctx, x):
-        return np.sqrt(x)
+        out = np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.inputs
-        return grad / (2 * x.sqrt())
+        return grad / (2 * ctx.result(*ctx.saved_tensors))
+
+
+class Rsqrt(Primitive):
+    """1 / sqrt(x); backward reads the result: -grad y^3 / 2 (as PyTorch's)."""
+
+    backward_reads = ()
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.reciprocal(np.sqrt(x))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -0.5 * grad * ctx.result(*ctx.saved_tensors) ** 3
 
 
 class Abs(Primitive):
@@ -407,31 +433,37 @@ class ReluBackward(Primitive):
 
 
 class Sigmoid(Primitive):
-    backward_reads = (0,)
+    """1 / (1 + exp(-x)); backward reads the result s: grad (1 - s) s (as PyTorch's)."""
+
+    backward_reads = ()
 
     @staticmethod
     def forward(ctx, x):
         with np.errstate(over="ignore"):  # exp(-x) = inf for very negative x gives 0, as it should
-            return 1 / (1 + np.exp(-x))  # PyTorch's formula, so float32 results round alike
+            out = 1 / (1 + np.exp(-x))  # PyTorch's formula, so float32 results round alike
+        ctx.save_for_backward(out)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.inputs
-        s = x.sigmoid()
-        return grad * s * (1 - s)
+        s = ctx.result(*ctx.saved_tensors)
+        return grad * (1 - s) * s
 
 
 class Tanh(Primitive):
-    backward_reads = (0,)
+    """tanh(x); backward reads the result t: grad (1 - t^2) (as PyTorch's)."""
+
+    backward_reads = ()
 
     @staticmethod
     def forward(ctx, x):
-        return np.tanh(x)
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.inputs
-        t = x.tanh()
+        t = ctx.result(*ctx.saved_tensors)
         return grad * (1 - t * t)
 
 
@@ -588,7 +620,7 @@ def square(x: Tensor) -> Tensor:
 
 
 def rsqrt(x: Tensor) -> Tensor:
-    return 1 / sqrt(x)
+    return Rsqrt.apply(float_input(x))
 
 
 def relu(x: Tensor) -> Tensor:

@@ -23,38 +23,43 @@ def _log_softmax(x: np.ndarray, dim: int) -> np.ndarray:
 
 
 class Softmax(Primitive):
+    """exp(x) / sum(exp(x)) along ``dim``; backward reads the result, as PyTorch's."""
+
     output_layout = "contiguous"
-    backward_reads = (0,)
+    backward_reads = ()
 
     @staticmethod
     def forward(ctx, x, dim):
         if x.size == 0:
-            return x.copy()
-        e = np.exp(x - x.max(axis=dim, keepdims=True))
-        e /= e.sum(axis=dim, keepdims=True)
+            e = x.copy()
+        else:
+            e = np.exp(x - x.max(axis=dim, keepdims=True))
+            e /= e.sum(axis=dim, keepdims=True)
+        ctx.save_for_backward(e)
         return e
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.inputs
-        dim = ctx.settings["dim"]
-        s = Softmax.apply(x, dim=dim)
-        return s * (grad - (grad * s).sum(dim, keepdim=True))
+        s = ctx.result(*ctx.saved_tensors)
+        return s * (grad - (grad * s).sum(ctx.settings["dim"], keepdim=True))
 
 
 class LogSoftmax(Primitive):
+    """x - log(sum(exp(x))) along ``dim``; backward reads the result, as PyTorch's."""
+
     output_layout = "contiguous"
-    backward_reads = (0,)
+    backward_reads = ()
 
     @staticmethod
     def forward(ctx, x, dim):
-        return _log_softmax(x, dim)
+        out = _log_softmax(x, dim)
+        ctx.save_for_backward(out)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.inputs
         dim = ctx.settings["dim"]
-        return grad - Softmax.apply(x, dim=dim) * grad.sum(dim, keepdim=True)
+        return grad - ctx.result(*ctx.saved_tensors).exp() * grad.sum(dim, keepdim=True)
 
 
 def softmax(x: Tensor, dim: int) -> Tensor:

@@ -17,6 +17,7 @@ class MatMul(Primitive):
     """``a @ b`` for operands with at least two dimensions (the wrapper lifts 1-D ones)."""
 
     output_layout = "contiguous"
+    backward_reads = {0: (1,), 1: (0,)}  # each operand for the other's gradient
 
     @staticmethod
     def forward(ctx, a, b):

@@ -34,44 +34,85 @@ class Sum(Primitive):
 
 class AMax(Primitive):
     """The maximum over ``dims``; tied maxima share the gradient evenly (as PyTorch's amax
-    and full ``max()``)."""
+    and full ``max()``). Backward reads x and the result, as PyTorch's."""
 
     output_layout = "contiguous"
-    backward_reads = ()
+    backward_reads = (0,)  # and the saved result
+    extreme = staticmethod(np.amax)
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         if x.size == 0:
-            raise IndexRangeError(f"amax: cannot reduce a tensor of shape {x.shape} with no elements")
-        top = np.amax(x, axis=dims, keepdims=True)
-        if ctx.requires_grad:
-            mask = x == top
-            ctx.save_for_backward(mask / mask.sum(axis=dims, keepdims=True, dtype=x.dtype))
-        return top if keepdim else top.reshape([n for d, n in enumerate(x.shape) if d not in dims])
+            raise IndexRangeError(f"{type(ctx).__name__.lower()}: cannot reduce a tensor of shape {x.shape} "
+                                  "with no elements")
+        top = type(ctx).extreme(x, axis=dims, keepdims=True)
+        out = top if keepdim else top.reshape([n for d, n in enumerate(x.shape) if d not in dims])
+        ctx.save_for_backward(out)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (share,) = ctx.saved_tensors
-        return grad.reshape(_keepdim_shape(share.shape, ctx.settings["dims"])) * share
+        (x,), (out,) = ctx.inputs, ctx.saved_tensors
+        dims = ctx.settings["dims"]
+        top = out.reshape(_keepdim_shape(x.shape, dims))
+        mask = x._data == top
+        return grad.reshape(top.shape) * Tensor(mask / mask.sum(axis=dims, keepdims=True, dtype=x.dtype))
 
 
-class SqrtOfVariance(Primitive):
-    """The square root of a variance, whose gradient is 0 where it is 0 (PyTorch's std: all
-    values equal), not inf * 0."""
+class AMin(AMax):
+    """The minimum over ``dims``; tied minima share the gradient evenly."""
+
+    extreme = staticmethod(np.amin)
+
+
+class Variance(Primitive):
+    """The variance over ``dims``, dividing by max(0, N - correction); backward reads x, as
+    PyTorch's: 2 (x - mean) / (N - correction), times grad."""
 
     output_layout = "contiguous"
     backward_reads = (0,)
 
     @staticmethod
-    def forward(ctx, variance):
-        return np.sqrt(variance)
+    def forward(ctx, x, dims, correction, keepdim):
+        return np.asarray(np.var(x, axis=dims, ddof=correction, keepdims=keepdim))
 
     @staticmethod
     def backward(ctx, grad):
-        (variance,) = ctx.inputs
-        zero = Tensor(variance._data == 0)
-        root = where(zero, 1.0, variance).sqrt()  # no infinite derivative on the branch not taken
-        return where(zero, 0.0, grad / (2 * root))
+        (x,) = ctx.inputs
+        return _variance_backward(grad, x, **ctx.settings)
+
+
+class StandardDeviation(Primitive):
+    """The square root of ``Variance``; backward reads x and the result, whose gradient is 0
+    where the result is 0 (all values equal), not inf * 0, as PyTorch's."""
+
+    output_layout = "contiguous"
+    backward_reads = (0,)  # and the saved result
+
+    @staticmethod
+    def forward(ctx, x, dims, correction, keepdim):
+        out = np.sqrt(Variance.forward(ctx, x, dims, correction, keepdim))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,), result = ctx.inputs, ctx.result(*ctx.saved_tensors)
+        zero = Tensor(result._data == 0)
+        grad_variance = where(zero, 0.0, grad / (2 * where(zero, 1.0, result)))
+        return _variance_backward(grad_variance, x, **ctx.settings)
+
+
+def _variance_backward(grad: Tensor, x: Tensor, dims: tuple[int, ...], correction: float,
+                       keepdim: bool) -> Tensor:
+    """d var / dx times grad: 2 (x - mean) / (N - correction) (inf or nan where that is 0, as PyTorch)."""
+    count = math.prod(x.shape[d] for d in dims)
+    divisor = count - correction if count > correction else 0
+    if not keepdim:
+        grad = grad.reshape(_keepdim_shape(x.shape, dims))
+    with np.errstate(divide="ignore"):
+        scale = 2.0 / np.float64(divisor)
+    return (x - x.mean(dims, keepdim=True)) * scale * grad
 
 
 class MaxDim(Primitive):
@@ -141,11 +182,12 @@ def amax(x: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Ten
 
 def amin(x: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
     """The minimum over ``dim`` (all dimensions when empty); ties share the gradient evenly."""
-    return -amax(-x, dim, keepdim)
+    dims = normalize_dims("amin", dim, x.ndim) if dim != () else tuple(range(x.ndim))
+    return AMin.apply(x, dims=dims, keepdim=keepdim)
 
 
 def min_all(x: Tensor) -> Tensor:
-    return -max_all(-x)
+    return AMin.apply(x, dims=tuple(range(x.ndim)), keepdim=False)
 
 
 def min_dim(x: Tensor, dim: int, keepdim: bool = False) -> tuple[Tensor, Tensor]:
@@ -164,34 +206,57 @@ def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return Tensor(np.argmin(x._data, axis=normalize_dim("argmin", dim, x.ndim), keepdims=keepdim))
 
 
+def _correction(op: str, x: Tensor, unbiased: bool | None, correction: float | None) -> float:
+    """N - correction divides; ``unbiased=False`` means 0, the default 1 (Bessel's), as PyTorch."""
+    if x._data.dtype.kind != "f":
+        raise DtypeError(f"{op}: std and var only support floating point dtypes (as in PyTorch), got {x.dtype}")
+    if unbiased is not None and correction is not None:
+        raise ArgumentError(f"{op}: give unbiased or correction, not both")
+    return (1 if unbiased is None or unbiased else 0) if correction is None else correction
+
+
 def var(x: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool = False,
         *, correction: float | None = None) -> Tensor:
     """The variance over ``dim``, dividing by N - correction (default 1, Bessel's; ``unbiased=False``
     means 0), as PyTorch."""
-    if unbiased is not None and correction is not None:
-        raise ArgumentError("var: give unbiased or correction, not both")
-    correction = (1 if unbiased is None or unbiased else 0) if correction is None else correction
-    dims = normalize_dims("var", dim, x.ndim)
-    count = math.prod(x.shape[d] for d in dims)
-    centered = x - x.mean(dims, keepdim=True)
-    divisor = count - correction if count > correction else 0  # 0: inf or nan, as in PyTorch
-    return (centered * centered).sum(dims, keepdim=keepdim) / divisor
+    return Variance.apply(x, dims=normalize_dims("var", dim, x.ndim),
+                          correction=_correction("var", x, unbiased, correction), keepdim=keepdim)
 
 
 def std(x: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool = False,
         *, correction: float | None = None) -> Tensor:
     """The standard deviation: the square root of ``var`` with the same arguments."""
-    return SqrtOfVariance.apply(var(x, dim, unbiased, keepdim, correction=correction))
+    return StandardDeviation.apply(x, dims=normalize_dims("std", dim, x.ndim),
+                                   correction=_correction("std", x, unbiased, correction), keepdim=keepdim)
+
+
+class LogSumExp(Primitive):
+    """log(sum(exp(x))) over ``dims``, computed stably (the largest value is taken out first);
+    backward reads x and the result, as PyTorch's: grad * exp(x - result)."""
+
+    output_layout = "contiguous"
+    backward_reads = (0,)  # and the saved result
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        top = np.amax(x, axis=dims, keepdims=True) if x.size else np.zeros(_keepdim_shape(x.shape, dims), x.dtype)
+        top = np.where(np.isfinite(top), top, 0)  # all -inf: log(0) = -inf, not nan
+        with np.errstate(divide="ignore"):
+            total = np.log(np.exp(x - top).sum(axis=dims, keepdims=True)) + top
+        out = total if keepdim else total.reshape([n for d, n in enumerate(x.shape) if d not in dims])
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,), result = ctx.inputs, ctx.result(*ctx.saved_tensors)
+        shape = _keepdim_shape(x.shape, ctx.settings["dims"])
+        return grad.reshape(shape) * (x - result.reshape(shape)).exp()
 
 
 def logsumexp(x: Tensor, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
-    """log(sum(exp(x))) over ``dim``, computed stably (the largest value is taken out first)."""
-    dims = normalize_dims("logsumexp", dim, x.ndim)
-    top = np.amax(x._data, axis=dims, keepdims=True) if x._data.size else \
-        np.zeros(_keepdim_shape(x.shape, dims), x.dtype)
-    top = np.where(np.isfinite(top), top, 0)  # all -inf: log(0) = -inf, not nan
-    total = (x - top).exp().sum(dims, keepdim=True).log() + top
-    return total if keepdim else total.squeeze(dims)
+    """log(sum(exp(x))) over ``dim``, computed stably."""
+    return LogSumExp.apply(x, dims=normalize_dims("logsumexp", dim, x.ndim), keepdim=keepdim)
 
 
 def max_dim(x: Tensor, dim: int, keepdim: bool = False) -> tuple[Tensor, Tensor]:

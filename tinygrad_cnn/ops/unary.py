@@ -2,7 +2,9 @@
 atan2.
 
 Each is a primitive whose forward is one NumPy call and whose backward is its textbook
-derivative written with Tensor operations, so second derivatives come from the same code.
+derivative written with Tensor operations, so second derivatives come from the same code. The
+derivative is written with the result where PyTorch's is (tan, exp2, expm1, reciprocal), so
+backward reads, and refuses after in-place changes of, what PyTorch's reads.
 Integer inputs become the default float dtype first, as in PyTorch.
 """
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ..autograd import Primitive, sum_to_shape
 from ..tensor import Tensor
 from .elementwise import binary_op, float_input
 
-Derivative = Callable[[Tensor], Tensor]  # x -> f'(x), with Tensor operations (so differentiable again)
+Derivative = Callable[[Tensor], Tensor]  # x (or the result y) -> f'(x), with Tensor operations
 
 
 def _primitive(name: str, forward: Callable[[np.ndarray], np.ndarray], derivative: Derivative,
@@ -33,19 +35,37 @@ def _primitive(name: str, forward: Callable[[np.ndarray], np.ndarray], derivativ
         "forward": staticmethod(lambda ctx, x: forward(x)), "backward": staticmethod(backward)})
 
 
+def _primitive_of_result(name: str, forward: Callable[[np.ndarray], np.ndarray], derivative: Derivative,
+                         doc: str) -> type[Primitive]:
+    """A unary primitive whose derivative is written with its result y, which backward reads
+    instead of x (as PyTorch's saves ``result``): backward = grad * derivative(y)."""
+
+    def save_result(ctx: Primitive, x: np.ndarray) -> np.ndarray:
+        out = forward(x)
+        ctx.save_for_backward(out)
+        return out
+
+    def backward(ctx: Primitive, grad: Tensor) -> Tensor:
+        return grad * derivative(ctx.result(*ctx.saved_tensors))
+
+    return type(name, (Primitive,), {
+        "__doc__": doc, "backward_reads": (), "__module__": __name__,
+        "forward": staticmethod(save_result), "backward": staticmethod(backward)})
+
+
 Sin = _primitive("Sin", np.sin, lambda x: cos(x), "sin(x); derivative cos(x).")
 Cos = _primitive("Cos", np.cos, lambda x: -sin(x), "cos(x); derivative -sin(x).")
-Tan = _primitive("Tan", np.tan, lambda x: 1 + tan(x).square(), "tan(x); derivative 1 + tan(x)^2.")
+Tan = _primitive_of_result("Tan", np.tan, lambda y: 1 + y * y, "tan(x); derivative 1 + tan(x)^2.")
 Asin = _primitive("Asin", np.arcsin, lambda x: (1 - x * x).rsqrt(), "asin(x); derivative 1/sqrt(1 - x^2).")
 Acos = _primitive("Acos", np.arccos, lambda x: -(1 - x * x).rsqrt(), "acos(x); derivative -1/sqrt(1 - x^2).")
 Atan = _primitive("Atan", np.arctan, lambda x: 1 / (1 + x * x), "atan(x); derivative 1/(1 + x^2).")
 Sinh = _primitive("Sinh", np.sinh, lambda x: cosh(x), "sinh(x); derivative cosh(x).")
 Cosh = _primitive("Cosh", np.cosh, lambda x: sinh(x), "cosh(x); derivative sinh(x).")
-Exp2 = _primitive("Exp2", np.exp2, lambda x: exp2(x) * math.log(2), "2^x; derivative 2^x ln 2.")
+Exp2 = _primitive_of_result("Exp2", np.exp2, lambda y: y * math.log(2), "2^x; derivative 2^x ln 2.")
 Log2 = _primitive("Log2", np.log2, lambda x: 1 / (x * math.log(2)), "log2(x); derivative 1/(x ln 2).")
 Log10 = _primitive("Log10", np.log10, lambda x: 1 / (x * math.log(10)), "log10(x); derivative 1/(x ln 10).")
-Expm1 = _primitive("Expm1", np.expm1, lambda x: x.exp(), "exp(x) - 1, exact near 0; derivative exp(x).")
-Reciprocal = _primitive("Reciprocal", np.reciprocal, lambda x: -1 / (x * x), "1/x; derivative -1/x^2.")
+Expm1 = _primitive_of_result("Expm1", np.expm1, lambda y: y + 1, "exp(x) - 1, exact near 0; derivative exp(x).")
+Reciprocal = _primitive_of_result("Reciprocal", np.reciprocal, lambda y: -(y * y), "1/x; derivative -1/x^2.")
 
 
 def sin(x: Tensor) -> Tensor:
