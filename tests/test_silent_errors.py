@@ -496,3 +496,59 @@ def test_python_floats_given_a_float64_dtype_keep_their_precision():
     assert tc.tensor([0.1], dtype=tc.float64).numpy()[0] == 0.1
     assert Tensor(1e200, dtype=np.float64).item() == 1e200
     assert tc.tensor([0.1]).dtype == np.float32  # without a dtype: the default, as in PyTorch
+
+
+# --------------------------------------------------------------------------- what backward saves
+
+@pytest.mark.parametrize("make", [
+    lambda x: x.exp(), lambda x: x.tanh(), lambda x: x.sigmoid(), lambda x: x.sqrt(), lambda x: x.rsqrt(),
+    lambda x: F.softmax(x, 1), lambda x: F.log_softmax(x, 1), lambda x: x.logsumexp(1),
+    lambda x: tc.linalg.vector_norm(x, 1, 1), lambda x: x.std(0), lambda x: x.amax(1), lambda x: x.relu(),
+], ids=["exp", "tanh", "sigmoid", "sqrt", "rsqrt", "softmax", "log_softmax", "logsumexp", "vector_norm",
+        "std", "amax", "relu"])
+def test_a_saved_result_changed_in_place_is_refused_as_in_pytorch(make):
+    """The fuzzer's accepted_backward group: these backward formulas read the result, so changing
+    it in place (here through a no_grad write) makes backward refuse, as PyTorch's does."""
+    x = Tensor(np.random.default_rng(0).uniform(0.5, 2.0, (3, 4)), requires_grad=True)
+    y = make(x)
+    with tc.no_grad():
+        y.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+def test_leaky_relu_in_place_saves_its_result():
+    x = Tensor(np.array([-1.0, 2.0]), requires_grad=True)
+    y = F.leaky_relu(x * 1, 0.1, inplace=True)
+    (y * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.3, 3.0])
+    y = F.leaky_relu(x * 1, 0.1, inplace=True)
+    with tc.no_grad():
+        y.add_(1)
+    with pytest.raises(RuntimeError, match="LeakyReluOfResult"):
+        y.sum().backward()
+
+
+def test_changing_an_input_backward_does_not_read_runs_as_in_pytorch():
+    """Stricter refusals are gone: a factor is read only for the other's gradient, a result-reading
+    function does not read its input (MNASNet's Dropout(inplace=True) after a mean)."""
+    x = Tensor(np.ones((2, 3, 4, 4)), requires_grad=True)
+    pooled = (x * 2).mean((2, 3))
+    dropped = F.dropout(pooled, 0.5, training=True, inplace=True)  # changes the mean's output
+    (dropped * 2).sum().backward()  # Mul by a mask reads the mask, not the changed factor
+    assert x.grad.shape == x.shape
+    h = x * 1
+    e = h.exp()
+    with tc.no_grad():
+        h.add_(5)  # exp's backward reads its result, not h
+    e.sum().backward()
+    w = Tensor(np.ones(3), requires_grad=True)
+    a = Tensor(np.full(3, 2.0))
+    prod = a * w
+    a.add_(1)  # a is read for w's gradient: refused
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        prod.sum().backward()
+    prod = w * 3.0
+    with tc.no_grad():
+        w.mul_(2)  # a Python factor: w is read for nobody's gradient
+    prod.sum().backward()

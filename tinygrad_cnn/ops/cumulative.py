@@ -50,18 +50,20 @@ class CumProd(Primitive):
     so the gradient is differentiable again."""
 
     output_layout = "contiguous"
-    backward_reads = (0,)
+    backward_reads = (0,)  # and the saved result, as PyTorch's
 
     @staticmethod
     def forward(ctx: Primitive, x: np.ndarray, dim: int) -> np.ndarray:
-        return np.cumprod(x, axis=dim)
+        out = np.cumprod(x, axis=dim)
+        ctx.save_for_backward(out)
+        return out
 
     @staticmethod
     def backward(ctx: Primitive, grad: Tensor) -> Tensor:
         (x,) = ctx.inputs
         dim = ctx.settings["dim"]
         if not (x._data == 0).any():
-            out = CumProd.apply(x, dim=dim)  # (recomputed in the graph: differentiable)
+            out = ctx.result(*ctx.saved_tensors)
             return CumSum.apply((out * grad).flip(dim), dim=dim).flip(dim) / x
         n = x.shape[dim]
         positions = np.arange(n).reshape([n if d == dim else 1 for d in range(x.ndim)])

@@ -141,9 +141,14 @@ class Div(_Binary):
 
 
 class Pow(_Binary):
+    """a ** b. Backward reads a and b, and the result where the exponent is a tensor, as PyTorch's."""
+
     @staticmethod
     def forward(ctx, a, b):
-        return np.power(a, b)
+        out = np.power(a, b)
+        if isinstance(b, np.ndarray):
+            ctx.save_for_backward(out)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -156,11 +161,12 @@ class Pow(_Binary):
             else:
                 grad_a = where(b == 0, 0.0, grad_a)
         if ctx.needs_input_grad[1]:  # a ** b * log(a), but 0 where a = 0 and b >= 0 (PyTorch's limit)
+            result = ctx.result(*ctx.saved_tensors)
             if isinstance(a, Tensor):
-                limit = (a._data == 0) & (np.asarray(b._data if isinstance(b, Tensor) else b) >= 0)
-                grad_b = grad * where(Tensor(limit), 0.0, a ** b * a.log())
+                limit = (a._data == 0) & (b._data >= 0)
+                grad_b = grad * where(Tensor(limit), 0.0, result * a.log())
             else:
-                grad_b = grad * (a ** b * math.log(a) if a != 0 else where(b >= 0, 0.0, a ** b * -math.inf))
+                grad_b = grad * (result * math.log(a) if a != 0 else where(b >= 0, 0.0, result * -math.inf))
         return ctx.reduce(grad_a, grad_b)
 
 
