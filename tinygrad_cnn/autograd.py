@@ -132,6 +132,10 @@ def _spec(shape: tuple[int, ...], dtype: np.dtype) -> TensorSpec:
     return tuple.__new__(TensorSpec, (shape, dtype))
 
 
+# input position -> the inputs whose gradients read it, or needs_input_grad -> the positions read
+ReadsForGradients = dict[int, tuple[int, ...]] | Callable[[tuple[bool, ...]], list[int]]
+
+
 def _all_row_major(values: list) -> bool:
     """True when every array among ``values`` is C-contiguous: then every layout rule gives a
     C-contiguous result (as it does for any result of fewer than 2 dimensions)."""
@@ -208,10 +212,11 @@ class Primitive:
     ``backward_reads`` lists the positions of the inputs whose values backward reads (None:
     all of them), or maps a position to the inputs whose gradients read it (``Mul``: ``{0:
     (1,), 1: (0,)}``, each factor read for the other's gradient only), or is a function of
-    ``needs_input_grad`` giving the positions (``Einsum``'s operands); their versions are
-    checked before backward runs, as are the arrays forward saved. Together they are what
-    PyTorch's node saves (its ``derivatives.yaml``), so the same in-place changes are refused.
-    A backward that reads the output saves it in forward and unpacks it with ``ctx.result``. ``returns_view`` marks
+    ``needs_input_grad`` giving the positions (``Einsum``'s operands). Their versions are
+    checked before backward runs, as are those of the arrays forward saved: together they are
+    what PyTorch's node saves (its ``derivatives.yaml``), so the same in-place changes are
+    refused. A backward that reads the output saves it in forward and unpacks it with
+    ``ctx.result``. ``returns_view`` marks
     primitives whose output shares its input's memory (reshape, permute, basic indexing).
     ``output_layout`` names PyTorch's rule for the output's strides (``memory_format.conform``;
     None keeps what forward returns); an ``output_layout=`` keyword of ``apply`` overrides it
@@ -221,7 +226,7 @@ class Primitive:
     channels-last; ``Tensor._settle_layout``).
     """
 
-    backward_reads: tuple[int, ...] | dict[int, tuple[int, ...]] | Callable[[tuple[bool, ...]], list[int]] | None = None
+    backward_reads: tuple[int, ...] | ReadsForGradients | None = None
     returns_view: bool = False
     output_layout: str | None = None
     defers_layout: bool = False
@@ -433,8 +438,7 @@ class Primitive:
         self._versions, self._version_numbers = (), None
 
 
-def _read_for(reads: dict[int, tuple[int, ...]] | Callable[[tuple[bool, ...]], list[int]],
-              needs: tuple[bool, ...]) -> list[int]:
+def _read_for(reads: ReadsForGradients, needs: tuple[bool, ...]) -> list[int]:
     """The inputs backward reads, given which inputs need a gradient (``Primitive.backward_reads``
     as a mapping, or as a function of ``needs_input_grad``)."""
     if callable(reads):

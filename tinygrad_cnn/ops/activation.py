@@ -16,7 +16,7 @@ import numpy as np
 from .. import inplace as in_place
 from ..autograd import Primitive
 from ..tensor import Tensor
-from .arguments import ArgumentError
+from .arguments import ArgumentError, NotImplementedArgumentsError
 from .elementwise import clamp, where
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -207,6 +207,9 @@ def relu6(x: Tensor, inplace: bool = False) -> Tensor:
 def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"leaky_relu: input must be a Tensor, got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise NotImplementedArgumentsError(f"leaky_relu: not implemented for dtype {x.dtype} (as in PyTorch); "
+                                           "convert with .float() first")
     if not inplace:
         return LeakyRelu.apply(x, negative_slope=float(negative_slope))
     return in_place.change(x, "leaky_relu_", lambda t: LeakyReluOfResult.apply(t, negative_slope=float(negative_slope)))
