@@ -552,3 +552,22 @@ def test_changing_an_input_backward_does_not_read_runs_as_in_pytorch():
     with tc.no_grad():
         w.mul_(2)  # a Python factor: w is read for nobody's gradient
     prod.sum().backward()
+
+
+def test_a_power_of_a_number_saves_the_result_the_user_holds():
+    """100,000-program run: 2 ** x of a channels-last x was copied to row-major after the node
+    saved its result, so a change through the copy went unseen (PyTorch refuses it)."""
+    x = tc.randn(2, 3, 4, 4, requires_grad=True).contiguous(memory_format=tc.channels_last)
+    y = 2 ** x
+    assert y.is_contiguous()
+    with tc.no_grad():
+        y[0].mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+def test_negative_padding_crops_first_as_pytorch():
+    x = tc.randn(1)
+    assert F.pad(x, (-1, 1)).shape == (1,)
+    with pytest.raises(RuntimeError, match="narrow"):
+        F.pad(x, (-2, 1))  # the crop alone is negative, whatever the padding after it

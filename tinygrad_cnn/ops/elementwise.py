@@ -37,7 +37,10 @@ def _shape(value: Operand) -> tuple[int, ...]:
     return value.shape if isinstance(value, Tensor) else ()
 
 
-def binary_op(op: str, function: type[Primitive], a: Any, b: Any, true_division: bool = False) -> Tensor:
+def binary_op(op: str, function: type[Primitive], a: Any, b: Any, true_division: bool = False,
+              **layout: str) -> Tensor:
+    """``function`` of a and b, broadcast and promoted as PyTorch's; ``output_layout=`` overrides
+    the primitive's layout rule (``Primitive.apply``)."""
     if type(a) not in _PASS_THROUGH:  # the common types skip the call
         a = operand(a, op)
     if type(b) not in _PASS_THROUGH:
@@ -58,7 +61,7 @@ def binary_op(op: str, function: type[Primitive], a: Any, b: Any, true_division:
             a, b = promoted(a, b, true_division)
     elif isinstance(b, Tensor) and b._data.dtype.kind != "f":
         a, b = promoted(a, b, true_division)
-    return function.apply(a, b)
+    return function.apply(a, b, **layout)
 
 
 def promoted(a: Operand, b: Operand, true_division: bool = False) -> tuple[Operand, Operand]:
@@ -200,7 +203,7 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001  (mirrors torch.pow)
                                                "(as in PyTorch)")
         return a.clone() if b else where(a, True, True)  # x ** True is x, x ** False is 1 (True)
     if not isinstance(a, Tensor):  # PyTorch's pow(Scalar, Tensor) writes row-major memory
-        return binary_op("pow", Pow, a, b).contiguous()
+        return binary_op("pow", Pow, a, b, output_layout="contiguous")
     return binary_op("pow", Pow, a, b)
 
 

@@ -56,9 +56,9 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
 
 def _constant(x: Tensor, sides: list[tuple[int, int, int]], value: float) -> Tensor:
     for dim, before, after in sides:
-        if x.shape[dim] + before + after < 0:
-            raise ArgumentError(f"pad: padding ({before}, {after}) would give dimension {dim} of a tensor of shape "
-                                f"{x.shape} a negative size")
+        if x.shape[dim] + min(before, 0) + min(after, 0) < 0:  # cropped first, as PyTorch's narrow()
+            raise ArgumentError(f"pad: padding ({before}, {after}) would crop dimension {dim} of a tensor of shape "
+                                f"{x.shape} to a negative size (narrow(): length must be non-negative)")
     crop = [slice(None)] * x.ndim
     for dim, before, after in sides:  # negative amounts crop
         crop[dim] = slice(max(-before, 0), x.shape[dim] - max(-after, 0))
