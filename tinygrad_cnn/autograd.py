@@ -346,7 +346,8 @@ class Primitive:
             reads = cls.backward_reads  # versions to check: the inputs backward reads, saved arrays
             if reads is not None:
                 if reads.__class__ is not tuple:  # read only for some inputs' gradients
-                    reads = _read_for(reads, needs)
+                    known = _READ_FOR.get((cls, needs))
+                    reads = known if known is not None else _read_for(cls, needs)
                 arrays = [values[i] for i in reads if isinstance(args[i], Tensor)]
             if ctx._saved:
                 for r, t in zip(raw if isinstance(raw, tuple) else (raw,), outputs):
@@ -438,12 +439,17 @@ class Primitive:
         self._versions, self._version_numbers = (), None
 
 
-def _read_for(reads: ReadsForGradients, needs: tuple[bool, ...]) -> list[int]:
-    """The inputs backward reads, given which inputs need a gradient (``Primitive.backward_reads``
-    as a mapping, or as a function of ``needs_input_grad``)."""
-    if callable(reads):
-        return reads(needs)
-    return [i for i, readers in reads.items() if True in [needs[j] for j in readers]]
+_READ_FOR: dict[tuple[type, tuple[bool, ...]], tuple[int, ...]] = {}  # (primitive, needs) -> positions
+
+
+def _read_for(cls: type[Primitive], needs: tuple[bool, ...]) -> tuple[int, ...]:
+    """The inputs ``cls``'s backward reads, given which inputs need a gradient (its
+    ``backward_reads`` as a mapping, or as a function of ``needs_input_grad``), remembered."""
+    reads = cls.backward_reads
+    positions = reads(needs) if callable(reads) else [i for i, readers in reads.items() if
+                                                      True in [needs[j] for j in readers]]
+    _READ_FOR[cls, needs] = tuple(positions)
+    return _READ_FOR[cls, needs]
 
 
 def _is_float(array: Any) -> bool:
