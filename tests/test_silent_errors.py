@@ -571,3 +571,107 @@ def test_negative_padding_crops_first_as_pytorch():
     assert F.pad(x, (-1, 1)).shape == (1,)
     with pytest.raises(RuntimeError, match="narrow"):
         F.pad(x, (-2, 1))  # the crop alone is negative, whatever the padding after it
+
+
+# --------------------------------------------------------------------------- the 100,000-program run, second pass
+
+def test_elementwise_results_keep_pytorchs_channels_last_strides_for_size_1_dimensions(torch):
+    """NumPy gave sign() of a channels-last (3, 2, 4, 1) input the strides (8, 1, 2, 1), which
+    PyTorch's suggest_memory_format reads as row-major: batch norm then ran row-major and
+    ``.contiguous()`` of its result shared its memory where PyTorch's copies."""
+    x0 = np.random.default_rng(0).standard_normal((3, 2, 4, 1))
+    theirs = torch.from_numpy(x0).contiguous(memory_format=torch.channels_last)
+    ours = Tensor(x0).contiguous(memory_format=tc.channels_last)
+    for op in ("sign", "abs", "exp", "relu", "sin", "reciprocal", "floor"):
+        assert getattr(ours, op)().stride() == getattr(theirs, op)().stride(), op
+    y_theirs = torch.nn.functional.batch_norm(theirs.sign().abs(), None, None, training=True)
+    y_ours = F.batch_norm(ours.sign().abs(), None, None, training=True)
+    assert y_ours.stride() == y_theirs.stride() and y_ours.is_contiguous() == y_theirs.is_contiguous()
+    assert y_ours.contiguous().data_ptr() != y_ours.data_ptr()
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_is_log_softmax_then_nll_for_infinite_and_nan_gradients(torch, smoothing, reduction, recwarn):
+    """Fused, cross-entropy's backward was grad * (softmax - q): where the incoming gradient is
+    infinite, PyTorch's log_softmax backward (grad - softmax * sum(grad)) gives NaN and ours gave
+    +-inf. It is now the two nodes PyTorch records."""
+    rng = np.random.default_rng(3)
+    x0, t0 = rng.standard_normal((4, 3)), np.array([0, 2, 1, 2])
+    upstream = np.full((4,) if reduction == "none" else (), np.inf)
+    if reduction == "none":
+        upstream[1] = 1.0
+    xt = torch.tensor(x0, requires_grad=True)
+    torch.nn.functional.cross_entropy(xt, torch.tensor(t0), reduction=reduction, label_smoothing=smoothing,
+                                      ignore_index=1).backward(torch.tensor(upstream))
+    x = leaf(x0)
+    F.cross_entropy(x, Tensor(t0), reduction=reduction, label_smoothing=smoothing,
+                    ignore_index=1).backward(Tensor(upstream))
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())  # NaN, inf and 0 where PyTorch's are
+    assert [n.name for n in tc.autograd.topological_order([F.cross_entropy(x, Tensor(t0)).grad_fn])][:2] == \
+        ["NllLoss", "LogSoftmax"]
+
+
+def test_cross_entropy_backward_reads_the_log_probabilities_not_the_logits():
+    """A change to the logits after the loss is allowed, as in PyTorch (only log_softmax's
+    result is read), and a change to that result is refused."""
+    x = Tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
+    logits = x * 1
+    loss = F.cross_entropy(logits, Tensor(np.array([0, 1, 3])))
+    with tc.no_grad():
+        logits.add_(100)
+    loss.backward()
+    expected = F.softmax(x.detach(), 1).numpy() - np.eye(4)[[0, 1, 3]]
+    np.testing.assert_allclose(x.grad.numpy(), expected / 3, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape, padding", [((1, 1, 5, 1), 1), ((2, 3, 1, 3), 1), ((2, 3, 1, 1), (1, 2))])
+def test_convolution_offsets_that_see_only_padding_multiply_it_as_pytorch(torch, shape, padding, recwarn):
+    """The offsets of a kernel that only ever see padding are left out of the computation (a
+    ResNet's 3x3 layers on 1x1 images). IEEE's inf * 0 and NaN * 0 are NaN, and PyTorch's
+    im2col multiplies those zeros: a NaN or infinite weight there makes its output channel NaN,
+    and a NaN or infinite gradient makes those offsets' weight gradient NaN."""
+    rng = np.random.default_rng(2)
+    x0, w0 = rng.standard_normal(shape), rng.standard_normal((4, shape[1], 3, 3))
+    w0[1, 0, 0, 0] = np.inf
+    out_theirs = torch.nn.functional.conv2d(torch.tensor(x0), torch.tensor(w0), padding=padding)
+    out_ours = F.conv2d(Tensor(x0), Tensor(w0), padding=padding)
+    np.testing.assert_array_equal(out_ours.numpy(), out_theirs.numpy())
+    w0[1, 0, 0, 0] = 1.0
+    upstream = np.ones(out_theirs.shape)
+    upstream[0, 2, 0, 0] = np.nan
+    upstream[-1, 3, -1, -1] = -np.inf
+    wt = torch.tensor(w0, requires_grad=True)
+    torch.nn.functional.conv2d(torch.tensor(x0), wt, padding=padding).backward(torch.tensor(upstream))
+    w = leaf(w0)
+    F.conv2d(Tensor(x0), w, padding=padding).backward(Tensor(upstream))
+    np.testing.assert_array_equal(np.isnan(w.grad.numpy()), np.isnan(wt.grad.numpy()))
+    np.testing.assert_allclose(w.grad.numpy(), wt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_cumprod_gradient_with_zeros_follows_pytorchs_two_rules(torch, create_graph, recwarn):
+    """With zeros in x, PyTorch's first derivative leaves out the terms where the product is
+    already 0 (an infinite gradient there gives no NaN) and puts 0 after the first zero; its
+    differentiable form multiplies them. Ours gave NaN before the first zero in both."""
+    x0 = np.array([[1.0, 0.5, 0.0, 0.5, 0.0], [2.0, 0.0, 3.0, 0.0, 1.5], [0.0, 2.0, 3.0, 4.0, 0.5]])
+    g0 = np.array([[1.0, 1.0, 1.0, np.inf, 1.0], [np.nan, 1.0, -np.inf, 2.0, 1.0], [1.0, np.inf, 1.0, 1.0, 1.0]])
+    xt = torch.tensor(x0, requires_grad=True)
+    (theirs,) = torch.autograd.grad(torch.cumprod(xt, 1), xt, torch.tensor(g0), create_graph=create_graph)
+    x = leaf(x0)
+    (ours,) = tc.grad(tc.cumprod(x, 1), [x], Tensor(g0), create_graph=create_graph)
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+
+
+def test_narrow_is_pytorchs_view_with_its_errors():
+    x = tc.arange(10.0).reshape(2, 5)
+    y = x.narrow(1, -2, 2)
+    assert y.tolist() == [[3.0, 4.0], [8.0, 9.0]] and y.data_ptr() == x.data_ptr() + 3 * 4
+    assert tc.narrow(x, 0, tc.tensor(1), 1).tolist() == [[5.0, 6.0, 7.0, 8.0, 9.0]]
+    assert x.narrow(1, 5, 0).shape == (2, 0)
+    with pytest.raises(IndexError, match="start out of range"):
+        x.narrow(1, 6, 0)
+    with pytest.raises(RuntimeError, match=r"start \(4\) \+ length \(2\) exceeds dimension size \(5\)"):
+        x.narrow(1, 4, 2)
+    with pytest.raises(RuntimeError, match="length must be non-negative"):
+        x.narrow(1, 0, -1)

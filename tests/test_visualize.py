@@ -13,7 +13,7 @@ from tinygrad_cnn.models import seed_cnn
 from visualize import GraphvizNotFoundError, draw_graph, save
 from visualize.__main__ import main as cli
 
-SEED_PRIMITIVES = ["Conv2d", "Relu", "MaxPool2d", "Reshape", "MatMul", "Permute", "Add", "CrossEntropy"]
+SEED_PRIMITIVES = ["Conv2d", "Relu", "MaxPool2d", "Reshape", "MatMul", "Permute", "Add", "LogSoftmax", "NllLoss"]
 
 
 def seed_loss(batch_norm=False, backward=False):

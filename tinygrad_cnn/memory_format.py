@@ -80,11 +80,15 @@ def row_major(array: np.ndarray) -> np.ndarray:
 
 
 def in_format(array: np.ndarray, form: memory_format) -> np.ndarray:
-    """``array`` itself if it is already contiguous in ``form``, else a copy that is."""
-    if is_contiguous(array, form):
-        return array
+    """``array``'s memory if it is already contiguous in ``form``, else a copy that is. A
+    channels-last result gets PyTorch's strides for its size-1 dimensions too (NumPy may give
+    them others), since ``suggest_memory_format`` reads them."""
     if form is channels_last:
-        return row_major(array.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+        c, h, w = (max(n, 1) for n in array.shape[1:])
+        strides = tuple(s * array.itemsize for s in (h * w * c, 1, w * c, c))
+        if not is_contiguous(array, form):
+            array = row_major(array.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+        return array if array.strides == strides else np.lib.stride_tricks.as_strided(array, array.shape, strides)
     return row_major(array)
 
 

@@ -765,6 +765,9 @@ class Tensor:
     def T(self) -> Tensor:
         return self.permute(tuple(reversed(range(self.ndim))))
 
+    def narrow(self, dim: int, start: int | Tensor, length: int) -> Tensor:
+        return shape_ops.narrow(self, dim, start, length)
+
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return shape_ops.flatten(self, start_dim, end_dim)
 

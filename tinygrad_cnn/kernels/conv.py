@@ -409,8 +409,13 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: P
     live = _live_window(x.shape, kernel, stride, padding, dilation, (oh, ow))
     if live is not None:  # leave out the offsets that only see padding (they add zeros)
         (i0, i1), (j0, j1) = live
-        return conv2d(_live_input(x, live, stride, padding, dilation, (oh, ow)),
-                      weight[:, :, i0:i1 + 1, j0:j1 + 1], bias, stride, (0, 0), dilation, groups, columns_wanted)
+        out, columns = conv2d(_live_input(x, live, stride, padding, dilation, (oh, ow)),
+                              weight[:, :, i0:i1 + 1, j0:j1 + 1], bias, stride, (0, 0), dilation, groups,
+                              columns_wanted)
+        dead = ~np.isfinite(weight)  # except where inf * 0 or NaN * 0 makes NaN, as in PyTorch's im2col
+        dead[:, :, i0:i1 + 1, j0:j1 + 1] = False
+        out[:, dead.any(axis=(1, 2, 3))] = np.nan
+        return out, columns
     if _is_depthwise(x.shape[1], weight.shape, groups):
         return _depthwise_forward(x, weight, bias, stride, padding, dilation, (oh, ow)), None
     weight_order = _weight_outweighs(n * oh * ow, weight.shape[0] // groups)
@@ -450,12 +455,13 @@ def conv2d_weight(x: np.ndarray, grad_out: np.ndarray, kernel: Pair, stride: Pai
     """d(conv2d)/d(weight) contracted with ``grad_out``; ``columns`` is x's im2col when known.
     With ``with_bias``, also the bias gradient: free when the columns carry a ones entry."""
     live = _live_window(x.shape, kernel, stride, padding, dilation, grad_out.shape[2:])
-    if live is not None:  # offsets that only see padding get a zero gradient (as conv2d left them out)
+    if live is not None:  # offsets that only see padding: zero gradient (as conv2d left them out)
         (i0, i1), (j0, j1) = live
         found = conv2d_weight(_live_input(x, live, stride, padding, dilation, grad_out.shape[2:]), grad_out,
                               (i1 - i0 + 1, j1 - j0 + 1), stride, (0, 0), dilation, groups, columns, with_bias)
         part = found[0] if with_bias else found
         weight = np.zeros((grad_out.shape[1], x.shape[1] // groups, *kernel), dtype=part.dtype)
+        weight[~np.isfinite(grad_out).all(axis=(0, 2, 3))] = np.nan  # inf * 0, NaN * 0: as PyTorch's im2col
         weight[:, :, i0:i1 + 1, j0:j1 + 1] = part
         return (weight, found[1]) if with_bias else weight
     bias = None

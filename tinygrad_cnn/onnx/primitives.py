@@ -169,17 +169,17 @@ def _max_dim(b: GraphBuilder, node: Primitive) -> list[str]:
             + b.emit(node, "ArgMax", [x], axis=dim, keepdims=int(keep), select_last_index=0))
 
 
-@converts("CrossEntropy")
-def _cross_entropy(b: GraphBuilder, node: Primitive) -> list[str]:
-    """Per-row losses from SoftmaxCrossEntropyLoss (ignored rows give 0); label smoothing adds
-    ``smoothing * -mean(log_softmax)`` on the rows kept, and "mean" divides by their count."""
-    logits, target = _inputs(b, node)
+@converts("NllLoss")
+def _nll_loss(b: GraphBuilder, node: Primitive) -> list[str]:
+    """Per-row losses from NegativeLogLikelihoodLoss (ignored rows give 0); label smoothing adds
+    ``smoothing * -mean(log-probabilities)`` on the rows kept, and "mean" divides by their count."""
+    log_probabilities, target = _inputs(b, node)
     s = node.settings
     smoothing, dtype = s["label_smoothing"], node.inputs[0].dtype
     if node.inputs[1].dtype != np.int64:
         target = b.emit(node, "Cast", [target], to=onnx_dtype(np.dtype(np.int64)))[0]
-    losses, log_probabilities = b.emit(node, "SoftmaxCrossEntropyLoss", [logits, target], outputs=2,
-                                       reduction="none", ignore_index=int(s["ignore_index"]))
+    losses = b.emit(node, "NegativeLogLikelihoodLoss", [log_probabilities, target],
+                    reduction="none", ignore_index=int(s["ignore_index"]))[0]
     ignored = b.emit(node, "Equal", [target, b.constant(np.array(s["ignore_index"], dtype=np.int64))])
     kept = b.emit(node, "Cast", b.emit(node, "Not", ignored), to=onnx_dtype(dtype))
     if smoothing:

@@ -39,6 +39,7 @@ class Erf(Primitive):
     """The error function, elementwise (math.erf: exact to double precision, not fast)."""
 
     backward_reads = (0,)
+    output_layout = "iterator"
 
     @staticmethod
     def forward(ctx, x):
@@ -54,6 +55,7 @@ class Hardswish(Primitive):
     """x * relu6(x + 3) / 6, with PyTorch's gradient: 0 up to -3, (2x + 3) / 6 below 3, then 1."""
 
     backward_reads = (0,)
+    output_layout = "iterator"
 
     @staticmethod
     def forward(ctx, x):
@@ -70,6 +72,7 @@ class Hardtanh(Primitive):
     hardtanh, unlike clamp, whose gradient also passes at the bounds)."""
 
     backward_reads = (0,)
+    output_layout = "iterator"
 
     @staticmethod
     def forward(ctx, x, min_val, max_val):
@@ -131,6 +134,7 @@ class Elu(Primitive):
     neither in the second derivative (x < 0), as PyTorch's elu_backward and its derivative."""
 
     backward_reads = (0,)
+    output_layout = "iterator"
 
     @staticmethod
     def forward(ctx, x, alpha, scale, input_scale):

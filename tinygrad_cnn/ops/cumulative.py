@@ -5,10 +5,9 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Primitive
+from ..autograd import Primitive, is_grad_enabled
 from ..tensor import Tensor
 from .arguments import normalize_dim
-from .elementwise import Where
 from .join import cat
 
 
@@ -44,10 +43,14 @@ def cumsum(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
 
 class CumProd(Primitive):
     """out[i] = x[0] * ... * x[i]. As PyTorch's: without zeros in x, the gradient is the running
-    sum from the end of grad * out, divided by x. With zeros (where dividing by x[k] is wrong), the
-    gradient of x[k] is the sum over i >= k of grad[i] times the running product with x[k] left
-    out, computed with x[k] replaced by 1, one position at a time. Both are Tensor operations,
-    so the gradient is differentiable again."""
+    sum from the end of grad * out, divided by x. With zeros (where dividing by x[k] is wrong):
+
+    - for a first derivative, PyTorch's O(n) rule (``_zeros_gradient``): the running sum up to
+      the first zero for the positions before it, one sum for the first zero, and 0 after it,
+      so an infinite gradient where the product is already 0 stays out;
+    - when the gradient is to be differentiated again, the sum over i >= k of grad[i] times the
+      running product with x[k] left out, one position at a time, in Tensor operations
+      (PyTorch's O(n^2) rule; grad[i] for i < k takes no part)."""
 
     output_layout = "contiguous"
     backward_reads = (0,)  # and the saved result, as PyTorch's
@@ -65,13 +68,41 @@ class CumProd(Primitive):
         if not (x._data == 0).any():
             out = ctx.result(*ctx.saved_tensors)
             return CumSum.apply((out * grad).flip(dim), dim=dim).flip(dim) / x
+        if not is_grad_enabled():
+            return Tensor(_zeros_gradient(x._data, grad._data, dim))
         n = x.shape[dim]
-        positions = np.arange(n).reshape([n if d == dim else 1 for d in range(x.ndim)])
         parts = []
         for k in range(n):  # over one dimension's length, not over elements
-            left_out = CumProd.apply(Where.apply(Tensor(positions == k), 1.0, x), dim=dim)
-            parts.append((grad * left_out * Tensor(positions >= k).to(grad.dtype)).sum(dim, keepdim=True))
+            # omitted[j] for j >= k: the product of x[:j + 1] with x[k] left out
+            after = [CumProd.apply(x.narrow(dim, k + 1, n - k - 1), dim=dim)] if k < n - 1 else []
+            if k == 0:
+                omitted = cat([Tensor(np.ones_like(x._data, shape=_one_along(x.shape, dim)))] + after, dim)
+            else:
+                before = CumProd.apply(x.narrow(dim, 0, k), dim=dim).narrow(dim, k - 1, 1)
+                omitted = cat([before] + [before * a for a in after], dim)
+            parts.append((grad.narrow(dim, k, n - k) * omitted).sum(dim, keepdim=True))
         return cat(parts, dim)
+
+
+def _one_along(shape: tuple[int, ...], dim: int) -> tuple[int, ...]:
+    return shape[:dim] + (1,) + shape[dim + 1:]
+
+
+def _zeros_gradient(x: np.ndarray, grad: np.ndarray, dim: int) -> np.ndarray:
+    """cumprod's first derivative where x has zeros, by PyTorch's rule: before the first zero,
+    the running sum from there back of grad * out, divided by x; at the first zero, the sum up
+    to the next zero of grad times the product with that zero left out; after it, 0. Terms
+    where the product is 0 are left out, not multiplied (an infinite grad gives no NaN there)."""
+    zeros_so_far = np.cumsum(x == 0, axis=dim)
+    before, first = zeros_so_far == 0, (zeros_so_far == 1) & (x == 0)
+    up_to_next = zeros_so_far == 1
+    with np.errstate(all="ignore"):
+        kept = np.where(before, grad * np.cumprod(x, axis=dim), 0)
+        running = np.flip(np.cumsum(np.flip(kept, dim), axis=dim), dim)
+        result = np.where(before, running / np.where(before, x, 1), 0)
+        left_out = np.cumprod(np.where(first, 1, x), axis=dim)
+        at_first = np.where(up_to_next, grad * left_out, 0).sum(axis=dim, keepdims=True)
+    return np.where(first, at_first, result).astype(grad.dtype, copy=False)
 
 
 def cumprod(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:

@@ -268,6 +268,7 @@ def compare(op: str, a: Any, b: Any) -> Tensor:
 
 class Neg(Primitive):
     backward_reads = ()
+    output_layout = "iterator"
 
     @staticmethod
     def forward(ctx, x):
@@ -282,6 +283,7 @@ class Exp(Primitive):
     """exp(x); backward reads the result, its own derivative (as PyTorch's)."""
 
     backward_reads = ()
+    output_layout = "iterator"
 
     @staticmethod
     def forward(ctx, x):
@@ -296,6 +298,7 @@ class Exp(Primitive):
 
 class Log(Primitive):
     backward_reads = (0,)
+    output_layout = "iterator"
 
     @staticmethod
     def forward(ctx, x):
@@ -311,6 +314,7 @@ class Sqrt(Primitive):
     """sqrt(x); backward reads the result: grad / (2 sqrt(x)) (as PyTorch's)."""
 
     backward_reads = ()
+    output_layout = "iterator"
 
     @staticmethod
     def forward(ctx, x):
@@ -327,6 +331,7 @@ class Rsqrt(Primitive):
     """1 / sqrt(x); backward reads the result: -grad y^3 / 2 (as PyTorch's)."""
 
     backward_reads = ()
+    output_layout = "iterator"
 
     @staticmethod
     def forward(ctx, x):
@@ -341,6 +346,7 @@ class Rsqrt(Primitive):
 
 class Abs(Primitive):
     backward_reads = (0,)
+    output_layout = "iterator"
 
     @staticmethod
     def forward(ctx, x):
@@ -356,6 +362,7 @@ class Log1p(Primitive):
     """log(1 + x), accurate for small x."""
 
     backward_reads = (0,)
+    output_layout = "iterator"
 
     @staticmethod
     def forward(ctx, x):
@@ -379,6 +386,7 @@ class Sign(Primitive):
     """-1, 0 or 1; its gradient is zero everywhere (as PyTorch's)."""
 
     backward_reads = ()
+    output_layout = "iterator"
 
     @staticmethod
     def forward(ctx, x):
@@ -394,6 +402,7 @@ class Rounding(Primitive):
     gradient is zero everywhere (as PyTorch's)."""
 
     backward_reads = ()
+    output_layout = "iterator"
     KERNELS = {"floor": np.floor, "ceil": np.ceil, "round": np.round, "trunc": np.trunc}
 
     @staticmethod
@@ -410,6 +419,7 @@ class Relu(Primitive):
     so an in-place ReLU needs no copy of the values it overwrites."""
 
     backward_reads = ()  # the saved output's version is checked instead
+    output_layout = "iterator"
 
     @staticmethod
     def forward(ctx, x):
@@ -445,6 +455,7 @@ class Sigmoid(Primitive):
     """1 / (1 + exp(-x)); backward reads the result s: grad (1 - s) s (as PyTorch's)."""
 
     backward_reads = ()
+    output_layout = "iterator"
 
     @staticmethod
     def forward(ctx, x):
@@ -463,6 +474,7 @@ class Tanh(Primitive):
     """tanh(x); backward reads the result t: grad (1 - t^2) (as PyTorch's)."""
 
     backward_reads = ()
+    output_layout = "iterator"
 
     @staticmethod
     def forward(ctx, x):

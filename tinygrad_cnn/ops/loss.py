@@ -1,5 +1,6 @@
-"""Losses: softmax and log-softmax, the fused stable softmax cross-entropy, and PyTorch's
-other criteria (nll, mse, l1, smooth l1, huber, binary cross-entropy, kl divergence)."""
+"""Losses: softmax and log-softmax, negative log-likelihood (with label smoothing) and the
+cross-entropy made of the two, and PyTorch's other criteria (mse, l1, smooth l1, huber,
+binary cross-entropy, kl divergence)."""
 from __future__ import annotations
 
 import warnings
@@ -7,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Primitive, vjp_by_composition
+from ..autograd import Primitive
 from ..tensor import Tensor
 from .activation import logsigmoid
 from .arguments import ArgumentError, normalize_dim, same_float_dtype
@@ -72,76 +73,63 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
 
 # --------------------------------------------------------------------------- cross-entropy
 
-def _target_distribution(target: np.ndarray, classes: int, smoothing: float, valid: np.ndarray,
-                         dtype: np.dtype) -> np.ndarray:
-    """Rows of (1 - smoothing) * one_hot(target) + smoothing / classes; zero for ignored rows."""
-    q = np.full((target.shape[0], classes), smoothing / classes, dtype=dtype)
-    rows = np.flatnonzero(valid)
-    q[rows, target[rows]] += 1 - smoothing
-    q[~valid] = 0
-    return q
+class NllLoss(Primitive):
+    """-(1 - smoothing) * logp[row, target] - smoothing / C * sum(logp[row]) per row of
+    log-probabilities (N, C), 0 for ignored rows, then reduced ("mean" over the rows kept).
 
+    A linear map of ``logp``, so backward reads nothing but the targets: its gradient is the
+    adjoint map (``NllLossBackward``), whose own adjoint is this one again. Cross-entropy is
+    ``log_softmax`` followed by this node, as PyTorch records it."""
 
-def _row_weights(grad: np.ndarray, reduction: str, count: int, dtype: np.dtype) -> np.ndarray:
-    """d(loss)/d(per-row loss), times the incoming gradient."""
-    if reduction == "none":
-        return grad.astype(dtype, copy=False)
-    scale = grad / count if reduction == "mean" else grad
-    return np.asarray(scale, dtype=dtype)
-
-
-class CrossEntropy(Primitive):
-    """Mean/sum/per-row of -sum(q * log_softmax(logits)) for (N, C) logits and class targets."""
-
-    backward_reads = (0,)
+    backward_reads = ()
+    output_layout = "contiguous"
 
     @staticmethod
-    def forward(ctx, logits, target, reduction, label_smoothing, ignore_index):
+    def forward(ctx, logp, target, reduction, label_smoothing, ignore_index):
         valid = target != ignore_index
-        logp = _log_softmax(logits, 1)
-        q = _target_distribution(target, logits.shape[1], label_smoothing, valid, logits.dtype)
-        losses = -np.einsum("nc,nc->n", q, logp)
-        if not valid.all():  # ignored rows count 0, even where their logits are NaN (0 * NaN)
-            losses[~valid] = 0
-        ctx.save_for_backward(logp, q)
+        rows = np.flatnonzero(valid)
+        losses = np.zeros(len(target), dtype=logp.dtype)
+        losses[rows] = -logp[rows, target[rows]]  # ignored rows stay 0, even where logp is NaN
+        if label_smoothing:
+            losses *= 1 - label_smoothing
+            losses[rows] -= label_smoothing / logp.shape[1] * logp[rows].sum(axis=1)
         if reduction == "none":
             return losses
-        total = losses.sum(dtype=logits.dtype)
-        return total / int(valid.sum()) if reduction == "mean" else total
+        total = losses.sum(dtype=logp.dtype)
+        return total / len(rows) if reduction == "mean" else total
 
     @staticmethod
     def backward(ctx, grad):
-        logits, target = ctx.inputs
-        logp, q = ctx.saved_tensors
-        count = int(np.count_nonzero(q.any(axis=1)))  # rows not ignored (ignored rows of q are zero)
-        return CrossEntropyBackward.apply(grad, logits, logp=logp, q=q, count=count,
-                                          reduction=ctx.settings["reduction"]), None
+        logp, target = ctx.inputs
+        return NllLossBackward.apply(grad, target, classes=logp.shape[1], **ctx.settings), None
 
 
-class CrossEntropyBackward(Primitive):
-    """(grad, logits) -> grad * (softmax(logits) - q) per row, in one pass."""
+class NllLossBackward(Primitive):
+    """The gradient of ``NllLoss`` for log-probabilities: per row, -w * (1 - smoothing) at the
+    target and -w * smoothing / C everywhere, where w is the row's incoming gradient (divided
+    by the rows kept for "mean"); ignored rows are 0. Written, not multiplied by a one-hot
+    mask, so an infinite gradient stays where PyTorch's nll_loss_backward puts it."""
+
+    backward_reads = ()
+    output_layout = "contiguous"
 
     @staticmethod
-    def forward(ctx, grad, logits, logp, q, count, reduction):
-        weights = _row_weights(grad, reduction, count, logits.dtype)
-        out = np.exp(logp)
-        out -= q
-        out *= weights[:, None] if weights.ndim else weights
-        out[q.sum(axis=1) == 0] = 0  # ignored rows (q is all zero there)
+    def forward(ctx, grad, target, classes, reduction, label_smoothing, ignore_index):
+        valid = target != ignore_index
+        rows = np.flatnonzero(valid)
+        weights = np.broadcast_to(grad / max(len(rows), 1) if reduction == "mean" else grad, target.shape)
+        out = np.zeros((len(target), classes), dtype=grad.dtype)
+        if label_smoothing:
+            out[rows] = -(weights[rows] * (label_smoothing / classes))[:, None]
+        out[rows, target[rows]] -= weights[rows] * (1 - label_smoothing)
         return out
 
     @staticmethod
     def backward(ctx, grad_grad):
+        _, target = ctx.inputs
         s = ctx.settings
-
-        def composite(grad: Tensor, logits: Tensor) -> Tensor:
-            # every row ignored (count 0): all are masked below, so divide by 1, not 0 (inf * 0 is NaN)
-            weights = grad if s["reduction"] == "none" else grad / (s["count"] or 1 if s["reduction"] == "mean" else 1)
-            weights = weights.reshape(-1, 1) if weights.ndim else weights
-            kept = Tensor(s["q"].sum(axis=1, keepdims=True) > 0)  # ignored rows selected away: a NaN grad stays out
-            return where(kept, (softmax(logits, 1) - s["q"]) * weights, 0.0)
-
-        return vjp_by_composition(composite, ctx.inputs, ctx.needs_input_grad, (grad_grad,))
+        return NllLoss.apply(grad_grad, target, reduction=s["reduction"], label_smoothing=s["label_smoothing"],
+                             ignore_index=s["ignore_index"]), None
 
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -241,6 +229,10 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
         raise TypeError(f"{op}: target must hold integer class indices, got dtype {target.dtype}")
     flat = _class_targets(op, input, target, ignore_index)
     weight = _class_weights(op, weight, input.shape[1], input)
+    if weight is None:
+        loss = NllLoss.apply(_classes_last(input), flat, reduction=reduction, label_smoothing=0.0,
+                             ignore_index=ignore_index)
+        return loss.reshape(target.shape) if reduction == "none" else loss
     losses, row_weight = _picked(_classes_last(input), flat, ignore_index, weight)
     return _reduce_picked(losses, row_weight, reduction, target.shape)
 
@@ -260,8 +252,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
 
     ``weight`` rescales each class; ``label_smoothing`` mixes the target with the uniform
     distribution; targets equal to ``ignore_index`` count for nothing (and not in the mean's
-    denominator). Without ``weight`` and with class indices it runs as one fused, stable
-    primitive, finite for logits of any magnitude.
+    denominator). It is ``log_softmax`` then the negative log-likelihood, as PyTorch records it,
+    so backward reads only the log-probabilities and the loss is finite for logits of any
+    magnitude.
     """
     reduction = legacy_reduction(size_average, reduce, reduction)
     op = "cross_entropy"
@@ -286,11 +279,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     expected = (input.shape[0],) + input.shape[2:]
     flat_target = _class_targets(op, input, target, ignore_index)
     logits = _classes_last(input)
-    if weight is None:
-        loss = CrossEntropy.apply(logits, flat_target, reduction=reduction,
-                                  label_smoothing=float(label_smoothing), ignore_index=ignore_index)
-        return loss.reshape(expected) if reduction == "none" and input.ndim > 2 else loss
     logp = log_softmax(logits, 1)
+    if weight is None:
+        loss = NllLoss.apply(logp, flat_target, reduction=reduction, label_smoothing=float(label_smoothing),
+                             ignore_index=ignore_index)
+        return loss.reshape(expected) if reduction == "none" and input.ndim > 2 else loss
     nll, row_weight = _picked(logp, flat_target, ignore_index, weight)
     if not label_smoothing:
         return _reduce_picked(nll, row_weight, reduction, expected)

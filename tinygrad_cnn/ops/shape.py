@@ -10,7 +10,7 @@ import numpy as np
 from .. import memory_format as formats
 from ..autograd import Primitive, sum_to_shape
 from ..tensor import Tensor
-from .arguments import ArgumentError, integer, normalize_dim, normalize_dims
+from .arguments import ArgumentError, IndexRangeError, integer, normalize_dim, normalize_dims
 
 
 class Reshape(Primitive):
@@ -209,6 +209,26 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if start > end:
         raise ArgumentError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     return x.reshape(x.shape[:start] + (math.prod(x.shape[start:end + 1]),) + x.shape[end + 1:])
+
+
+def narrow(x: Tensor, dim: int, start: int | Tensor, length: int) -> Tensor:
+    """Elements ``start`` to ``start + length - 1`` along ``dim`` (a view); a negative start
+    counts from the end, as in PyTorch."""
+    if x.ndim == 0:
+        raise ArgumentError("narrow() cannot be applied to a 0-dim tensor.")
+    dim = normalize_dim("narrow", dim, x.ndim)
+    if isinstance(start, Tensor) and start.ndim == 0 and start.dtype.kind in "iu":
+        start = start.item()
+    start, length, size = integer("narrow", "start", start), integer("narrow", "length", length), x.shape[dim]
+    if not -size <= start <= size:
+        raise IndexRangeError(f"narrow: start out of range (expected to be in range of [{-size}, {size}], "
+                              f"but got {start})")
+    start += size if start < 0 else 0
+    if length < 0:
+        raise ArgumentError("narrow(): length must be non-negative.")
+    if start + length > size:
+        raise ArgumentError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    return x[(slice(None),) * dim + (slice(start, start + length),)]
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:

@@ -31,7 +31,7 @@ def _primitive(name: str, forward: Callable[[np.ndarray], np.ndarray], derivativ
         return grad * derivative(x)
 
     return type(name, (Primitive,), {
-        "__doc__": doc, "backward_reads": (0,), "__module__": __name__,
+        "__doc__": doc, "backward_reads": (0,), "output_layout": "iterator", "__module__": __name__,
         "forward": staticmethod(lambda ctx, x: forward(x)), "backward": staticmethod(backward)})
 
 
@@ -49,7 +49,7 @@ def _primitive_of_result(name: str, forward: Callable[[np.ndarray], np.ndarray],
         return grad * derivative(ctx.result(*ctx.saved_tensors))
 
     return type(name, (Primitive,), {
-        "__doc__": doc, "backward_reads": (), "__module__": __name__,
+        "__doc__": doc, "backward_reads": (), "output_layout": "iterator", "__module__": __name__,
         "forward": staticmethod(save_result), "backward": staticmethod(backward)})
 
 
