@@ -33,7 +33,7 @@ from .ops.unary import (acos, asin, atan, atan2, cos, cosh, exp2, expm1, log2, l
                         tan)
 from .ops.shape import clone, flatten, flip, narrow, permute, reshape, squeeze, transpose, unsqueeze
 from .promotion import can_cast, promote_types, result_type
-from .random import manual_seed
+from .random import Generator, default_generator, initial_seed, manual_seed, seed
 from .serialization import load, save
 from .tensor_types import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor,
                            ShortTensor)
@@ -82,7 +82,8 @@ def equal(input: Tensor, other: Tensor) -> bool:  # noqa: A002
 
 __all__ = [
     "Tensor", "Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
-    "grad", "gradcheck", "gradgradcheck", "manual_seed", "save", "load",
+    "grad", "gradcheck", "gradgradcheck", "manual_seed", "seed", "initial_seed", "Generator", "default_generator",
+    "save", "load",
     "keep_freed_memory", "set_num_threads", "get_num_threads",
     "tensor", "from_numpy", "empty", "zeros", "ones", "full", "arange", "eye", "rand", "randn", "randint", "randperm",
     "empty_like", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like",

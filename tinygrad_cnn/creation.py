@@ -12,8 +12,10 @@ import numpy as np
 
 from .device import device as _device
 from .dtypes import get_default_dtype
+from .errors import DtypeError
 from .ops.arguments import integer, is_integer
-from .random import generator
+from .random import Generator
+from .random import generator as numpy_generator
 from .tensor import Tensor, sizes_argument
 
 
@@ -95,19 +97,22 @@ def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None, req
     return Tensor(np.eye(n, m, dtype=_float(dtype, device)), requires_grad=requires_grad)
 
 
-def randn(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def randn(*shape: Any, generator: Generator | None = None, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
-    data = generator().standard_normal(_shape("randn", shape), dtype=_float(dtype, device).type)
+    data = numpy_generator(generator).standard_normal(_shape("randn", shape), dtype=_float(dtype, device).type)
     return Tensor(data, requires_grad=requires_grad)
 
 
-def rand(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def rand(*shape: Any, generator: Generator | None = None, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    data = generator().random(_shape("rand", shape), dtype=_float(dtype, device).type)
+    data = numpy_generator(generator).random(_shape("rand", shape), dtype=_float(dtype, device).type)
     return Tensor(data, requires_grad=requires_grad)
 
 
-def randint(*args: Any, dtype: Any = np.int64, device: Any = None) -> Tensor:
+def randint(*args: Any, generator: Generator | None = None, dtype: Any = np.int64, device: Any = None,
+            requires_grad: bool = False) -> Tensor:
     """``randint(high, size)`` or ``randint(low, high, size)``: integers in [low, high)."""
     if len(args) not in (2, 3):
         raise TypeError(f"randint: expected (high, size) or (low, high, size), got {len(args)} arguments")
@@ -116,13 +121,15 @@ def randint(*args: Any, dtype: Any = np.int64, device: Any = None) -> Tensor:
     low, high = integer("randint", "low", low), integer("randint", "high", high)
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
-    return Tensor(generator().integers(low, high, _shape("randint", (size,)), dtype=dtype))
+    if requires_grad:
+        raise DtypeError("randint: only Tensors of floating point and complex dtype can require gradients")
+    return Tensor(numpy_generator(generator).integers(low, high, _shape("randint", (size,)), dtype=dtype))
 
 
-def randperm(n: int, dtype: Any = np.int64, device: Any = None) -> Tensor:
-    """A random permutation of 0..n-1 from the shared generator."""
+def randperm(n: int, *, generator: Generator | None = None, dtype: Any = np.int64, device: Any = None) -> Tensor:
+    """A random permutation of 0..n-1, from ``generator`` or the shared one."""
     _float(None, device)
-    return Tensor(generator().permutation(integer("randperm", "n", n, minimum=0)).astype(dtype))
+    return Tensor(numpy_generator(generator).permutation(integer("randperm", "n", n, minimum=0)).astype(dtype))
 
 
 def zeros_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:

@@ -22,3 +22,8 @@ class IndexRangeError(IndexError, RuntimeError):
 class NotImplementedArgumentsError(ValueError, NotImplementedError):
     """Arguments that PyTorch has no implementation for (it raises NotImplementedError): an
     ``except`` written for either class catches it."""
+
+
+class CheckError(ValueError, AssertionError):
+    """A condition PyTorch checks with ``assert`` (an AssertionError there), such as the sizes
+    of the tensors given to ``TensorDataset``: an ``except`` written for either class catches it."""

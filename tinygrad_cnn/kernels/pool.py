@@ -86,9 +86,9 @@ def max_pool2d_scatter(values: np.ndarray, argmax: np.ndarray, input_shape: tupl
     padded = (np.empty_like if covered else np.zeros_like)(
         argmax, dtype=values.dtype, shape=(n, c, h + 2 * ph + eh, w + 2 * pw + ew))
     values = _in_layout_of(values, argmax)  # a small copy that keeps the writes in memory order
-    select = not np.isfinite(np.sum(values))  # NaN or infinite values: inf * a 0 mask would be NaN
 
     def scatter(batch: slice) -> None:
+        select = not np.isfinite(np.sum(values[batch]))  # NaN or inf values: inf * a 0 mask would be NaN
         for k, view in enumerate(windows.offsets(padded[batch], kernel, stride, out_hw, dilation)):
             mask = argmax[batch] == k
             chosen = np.where(mask, values[batch], 0) if select else None

@@ -1,4 +1,4 @@
-"""``tc.utils``: helpers that live in ``torch.utils`` (``checkpoint``)."""
-from . import checkpoint
+"""``tc.utils``: what lives in ``torch.utils`` (``checkpoint``, ``data``)."""
+from . import checkpoint, data
 
-__all__ = ["checkpoint"]
+__all__ = ["checkpoint", "data"]
