@@ -22,7 +22,7 @@ from bench import SETTLE_SECONDS, torch_seed_cnn  # benchmarks/ is on the path w
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor, optim
-from tinygrad_cnn.data import FashionMNIST, Normalize
+from tinygrad_cnn.data import FashionMNIST, transforms
 from tinygrad_cnn.models import seed_cnn
 
 STEPS_PER_TURN = 20
@@ -91,10 +91,11 @@ def main() -> None:
     args = parser.parse_args()
     tc.keep_freed_memory()
     tc.set_num_threads(args.threads)
-    normalize = Normalize(FashionMNIST.mean, FashionMNIST.std)
+    normalize = transforms.Compose([transforms.ToTensor(),
+                                    transforms.Normalize((FashionMNIST.mean,), (FashionMNIST.std,))])
     train_set, test_set = FashionMNIST(train=True), FashionMNIST(train=False)
-    x, y = normalize(train_set.data), train_set.targets
-    x_test, y_test = normalize(test_set.data), test_set.targets
+    x, y = normalize.batch(train_set.data), train_set.targets
+    x_test, y_test = normalize.batch(test_set.data), test_set.targets
     order = np.random.default_rng(0).permutation(len(x))
     data = (x, y, x_test, y_test, order)
     epochs = {"ours": ours(data, args.batch_norm)}

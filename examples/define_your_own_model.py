@@ -6,7 +6,8 @@ Run: python examples/define_your_own_model.py   (about ten seconds: a subset of 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import nn, optim
-from tinygrad_cnn.data import ArrayDataset, DataLoader, FashionMNIST, Normalize
+from tinygrad_cnn.data import FashionMNIST, transforms
+from tinygrad_cnn.utils.data import DataLoader, Subset
 
 
 class SmallNet(nn.Module):
@@ -26,16 +27,13 @@ class SmallNet(nn.Module):
         return self.head(x.flatten(1))
 
 
-def subset(dataset: FashionMNIST, count: int) -> ArrayDataset:
-    return ArrayDataset(dataset.data[:count], dataset.targets[:count], dataset.transform)
-
-
 if __name__ == "__main__":
     tc.manual_seed(0)
     tc.keep_freed_memory()
-    normalize = Normalize(FashionMNIST.mean, FashionMNIST.std)
-    train = DataLoader(subset(FashionMNIST(train=True, transform=normalize), 6000), batch_size=64, shuffle=True)
-    test = DataLoader(subset(FashionMNIST(train=False, transform=normalize), 2000), batch_size=500)
+    normalize = transforms.Compose([transforms.ToTensor(),
+                                    transforms.Normalize((FashionMNIST.mean,), (FashionMNIST.std,))])
+    train = DataLoader(Subset(FashionMNIST(train=True, transform=normalize), range(6000)), batch_size=64, shuffle=True)
+    test = DataLoader(Subset(FashionMNIST(train=False, transform=normalize), range(2000)), batch_size=500)
 
     model = SmallNet()
     print(model)

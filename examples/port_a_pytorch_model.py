@@ -94,12 +94,15 @@ def accuracy(model, images, labels):
 
 def load_data(count=3000):
     try:
-        from tinygrad_cnn.data import FashionMNIST, Normalize
-        train_set = FashionMNIST(train=True, transform=Normalize(FashionMNIST.mean, FashionMNIST.std))
-        test_set = FashionMNIST(train=False, transform=Normalize(FashionMNIST.mean, FashionMNIST.std))
+        from tinygrad_cnn.data import FashionMNIST, transforms
+        from tinygrad_cnn.utils.data import DataLoader
+        normalize = transforms.Compose([transforms.ToTensor(),
+                                        transforms.Normalize((FashionMNIST.mean,), (FashionMNIST.std,))])
+        train_set = FashionMNIST(train=True, transform=normalize)
+        test_set = FashionMNIST(train=False, transform=normalize)
         def take(data, n):
-            x, y = data[np.arange(n)]
-            return torch.tensor(x), torch.tensor(y)
+            images, labels = next(iter(DataLoader(data, batch_size=n)))
+            return images, labels
         return take(train_set, count), take(test_set, 1000)
     except FileNotFoundError:
         rng = np.random.default_rng(0)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinygrad_cnn as tc
-from tinygrad_cnn.data import MNIST, ArrayDataset, DataLoader, FashionMNIST, Normalize, read_idx, write_idx
+from tinygrad_cnn.data import MNIST, ArrayDataset, DataLoader, FashionMNIST, read_idx, transforms, write_idx
 from tinygrad_cnn.data.datasets import SPLIT_FILES
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -84,9 +84,8 @@ def test_dataset_reads_root_first_then_the_environment_variable(isolated, monkey
     assert len(FashionMNIST(isolated / "root")) == 7
     from_env = FashionMNIST()
     assert len(from_env) == 5 and from_env.root == isolated / "env"
-    images, labels = from_env[np.array([0, 2])]
-    assert images.shape == (2, 1, 28, 28) and images.dtype == np.float32 and images.max() <= 1.0
-    assert labels.dtype == np.int64
+    images, labels = next(iter(DataLoader(from_env, batch_size=2)))
+    assert images.shape == (2, 28, 28) and images.dtype == np.uint8 and labels.dtype == np.int64
 
 
 def test_missing_data_error_says_where_it_looked_and_how_to_get_it(isolated):
@@ -103,7 +102,7 @@ def test_fashion_mnist_finds_the_debian_copy(monkeypatch):
     monkeypatch.delenv("FASHION_MNIST_DIR", raising=False)
     train, test = FashionMNIST(train=True), FashionMNIST(train=False)
     assert train.root == DEBIAN_FASHION_MNIST
-    assert train.data.shape == (60000, 1, 28, 28) and len(test) == 10000
+    assert train.data.shape == (60000, 28, 28) and train.data.dtype == np.uint8 and len(test) == 10000
     assert set(np.unique(test.targets)) == set(range(10))
 
 
@@ -152,13 +151,6 @@ def test_download_with_a_wrong_checksum_fails_and_keeps_nothing(monkeypatch, tmp
     assert list((tmp_path / "cache" / "MNIST").iterdir()) == []
 
 
-def test_normalize_transform():
-    pixels = np.array([[0, 255, 51]], dtype=np.uint8)
-    np.testing.assert_allclose(Normalize(0.5, 0.25)(pixels), (pixels / 255 - 0.5) / 0.25, rtol=1e-6)
-    with pytest.raises(ValueError, match="std must be positive"):
-        Normalize(0.5, 0)
-
-
 def test_data_loader_batches_shuffles_with_the_seed_and_drops_last():
     dataset = ArrayDataset(np.arange(10)[:, None].astype(np.float32), np.arange(10))
     loader = DataLoader(dataset, batch_size=4)
@@ -173,14 +165,32 @@ def test_data_loader_batches_shuffles_with_the_seed_and_drops_last():
     again = np.concatenate([y.numpy() for _, y in shuffled])
     assert sorted(first.tolist()) == list(range(10)) and first.tolist() != list(range(10))
     np.testing.assert_array_equal(first, again)
-    order = shuffled.epoch_order()
-    rest = [y.numpy().tolist() for _, y in shuffled.batches(order, start=1)]
-    assert rest == [order[4:8].tolist(), order[8:].tolist()]
+
+
+def test_idx_datasets_yield_torchvision_samples_and_fetch_whole_batches_alike(small_data):
+    """A sample is a (28, 28) uint8 image and an int, each through its transform; a batch
+    fetched whole (transforms that take batches) equals the samples collated one by one."""
+    normalize = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.3,), (0.4,))])
+    raw = FashionMNIST(small_data, train=False)
+    image, label = raw[3]
+    assert image.shape == (28, 28) and image.dtype == np.uint8 and isinstance(label, int)
+    data = FashionMNIST(small_data, train=False, transform=normalize, target_transform=lambda t: t + 100)
+    image, label = data[3]
+    np.testing.assert_allclose(image.numpy(), (raw.data[3][None] / 255 - 0.3) / 0.4, rtol=1e-5, atol=1e-6)
+    assert label == raw.targets[3] + 100
+    whole = FashionMNIST(small_data, train=False, transform=normalize)
+    apart = FashionMNIST(small_data, train=False, transform=transforms.Compose([transforms.Compose([
+        normalize, transforms.Lambda(lambda x: x)])]))  # Lambda takes no batches: fetched sample by sample
+    assert transforms.batchable(whole.transform) and not transforms.batchable(apart.transform)
+    for (x1, y1), (x2, y2) in zip(DataLoader(whole, batch_size=16), DataLoader(apart, batch_size=16)):
+        assert x1.shape == x2.shape and x1.shape[1:] == (1, 28, 28) and x1.dtype == x2.dtype == np.float32
+        np.testing.assert_allclose(x1.numpy(), x2.numpy(), rtol=1e-6)
+        assert y1.tolist() == y2.tolist() and y1.dtype == np.int64
 
 
 def test_data_loader_collates_a_plain_list_of_pairs():
     pairs = [(np.full((2,), i, dtype=np.float32), i) for i in range(5)]
     x, y = next(iter(DataLoader(pairs, batch_size=3)))
     assert x.shape == (3, 2) and y.numpy().tolist() == [0, 1, 2]
-    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+    with pytest.raises(ValueError, match="batch_size should be a positive integer value"):
         DataLoader(pairs, batch_size=0)

@@ -8,7 +8,7 @@ import pytest
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import optim, train
-from tinygrad_cnn.data import DataLoader, FashionMNIST, Normalize
+from tinygrad_cnn.data import DataLoader, FashionMNIST, transforms
 from tinygrad_cnn.models import seed_cnn
 
 from test_data import write_split
@@ -20,7 +20,9 @@ DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 @pytest.mark.parametrize("batch_norm", [False, True])
 def test_two_batches_of_real_data_lower_the_loss(batch_norm):
     tc.manual_seed(0)
-    data = FashionMNIST(train=True, transform=Normalize(FashionMNIST.mean, FashionMNIST.std))
+    normalize = transforms.Compose([transforms.ToTensor(),
+                                    transforms.Normalize((FashionMNIST.mean,), (FashionMNIST.std,))])
+    data = FashionMNIST(train=True, transform=normalize)
     images, labels = next(iter(DataLoader(data, batch_size=256, shuffle=True)))
     model = seed_cnn(batch_norm=batch_norm)
     opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)

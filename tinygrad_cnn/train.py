@@ -30,9 +30,10 @@ from tqdm import tqdm
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import models, nn, optim
-from tinygrad_cnn.data import DataLoader, FashionMNIST, Normalize
-from tinygrad_cnn.random import get_rng_state, set_rng_state
+from tinygrad_cnn.data import FashionMNIST, transforms
+from tinygrad_cnn.random import generator, get_rng_state, set_rng_state
 from tinygrad_cnn.serialization import to_python, write_atomically
+from tinygrad_cnn.utils.data import DataLoader
 
 CHECKPOINT, BEST, METRICS, PLOT, ONNX = "checkpoint.npz", "best.npz", "metrics.jsonl", "metrics.png", "model.onnx"
 
@@ -41,6 +42,10 @@ CHECKPOINT, BEST, METRICS, PLOT, ONNX = "checkpoint.npz", "best.npz", "metrics.j
 RUN_SETTINGS = ("model", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule", "batch_norm",
                 "seed", "limit_batches")
 DATA = "Fashion-MNIST"
+# the loaders draw their workers' base seed from a generator of their own: each new iterator
+# would otherwise take a draw from the shared one, and a resumed run would diverge from an
+# uninterrupted one
+LOADER_SEEDS = tc.Generator()
 MODELS = {  # the models that suit 28x28 grey images; --batch-norm applies to the seed CNN
     "seed_cnn": lambda batch_norm: models.seed_cnn(batch_norm=batch_norm),
     "lenet5": lambda batch_norm: models.lenet5(in_channels=1, num_classes=10),
@@ -80,6 +85,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=_number(int, 0), default=0)
     parser.add_argument("--threads", type=_number(int, 1), default=tc.get_num_threads(),
                         help="cores to compute on (default: the cores available, or OMP_NUM_THREADS)")
+    parser.add_argument("--workers", type=_number(int, 0), default=0,
+                        help="DataLoader worker processes (0: read batches in the training process)")
     parser.add_argument("--data-root", default=None, help="directory with the Fashion-MNIST IDX files")
     parser.add_argument("--download", action="store_true", help="download the data if it is not found")
     parser.add_argument("--out", type=Path, default=Path("runs/fashion-mnist"), help="output directory")
@@ -266,17 +273,24 @@ class StopRequest:
         self.requested = self.pressed = True
 
 
+def epoch_loader(train_set: FashionMNIST, progress: Progress, batch_size: int, workers: int) -> DataLoader:
+    """The rest of the epoch's batches: its order from ``progress.batch`` on, so a resumed run
+    reads exactly the batches the interrupted one had not."""
+    remaining = progress.order[progress.batch * batch_size:].tolist()
+    return DataLoader(train_set, batch_size, sampler=remaining, num_workers=workers, generator=LOADER_SEEDS)
+
+
 def train_epoch(model: nn.Module, optimizer: optim.Optimizer, loader: DataLoader, progress: Progress,
-                epochs: int, limit: int | None, stop: StopRequest) -> bool:
-    """Train from ``progress.batch`` to the end of the epoch, updating ``progress`` as it goes.
-    Returns False when stopped early by Ctrl-C."""
-    total = len(loader) if limit is None else min(limit, len(loader))
+                batches: int, epochs: int, limit: int | None, stop: StopRequest) -> bool:
+    """Train from ``progress.batch`` to the end of the epoch (``batches`` long), updating
+    ``progress`` as it goes. Returns False when stopped early by Ctrl-C."""
+    total = batches if limit is None else min(limit, batches)
     bar = tqdm(total=total, initial=progress.batch, desc=f"epoch {progress.epoch + 1}/{epochs}",
                unit="batch", dynamic_ncols=True, file=sys.stdout, disable=None)
     start = time.perf_counter()
     seen_at_start = progress.seen
     try:
-        for images, labels in loader.batches(progress.order, progress.batch):
+        for images, labels in loader:
             if progress.batch >= total:
                 break
             logits = model(images)
@@ -334,15 +348,16 @@ def run(args: argparse.Namespace) -> int:
     tc.manual_seed(args.seed)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    normalize = Normalize(FashionMNIST.mean, FashionMNIST.std)
+    normalize = transforms.Compose([transforms.ToTensor(),
+                                    transforms.Normalize((FashionMNIST.mean,), (FashionMNIST.std,))])
     try:
         train_set = FashionMNIST(args.data_root, train=True, transform=normalize, download=args.download)
         test_set = FashionMNIST(args.data_root, train=False, transform=normalize, download=args.download)
     except FileNotFoundError as error:
         print(error, file=sys.stderr)
         return 2
-    train_loader = DataLoader(train_set, args.batch_size, shuffle=True)
-    test_loader = DataLoader(test_set, 1000)
+    batches = -(-len(train_set) // args.batch_size)
+    test_loader = DataLoader(test_set, 1000, num_workers=args.workers, generator=LOADER_SEEDS)
     model = MODELS[args.model](args.batch_norm)
     optimizer, scheduler = build_optimizer(args, model)
 
@@ -360,14 +375,14 @@ def run(args: argparse.Namespace) -> int:
     metrics = read_metrics(out / METRICS, progress.epoch)
     print(f"data: {train_set.root} ({len(train_set)} train, {len(test_set)} test images)")
     print(f"model: {model.num_parameters():,} parameters; optimiser {args.optimizer} lr={args.lr}; "
-          f"{args.epochs} epochs of {len(train_loader)} batches")
+          f"{args.epochs} epochs of {batches} batches")
 
     while progress.epoch < args.epochs:
         if progress.order is None:
-            progress.order = train_loader.epoch_order()
+            progress.order = generator().permutation(len(train_set))
         with StopRequest() as stop:
-            finished = train_epoch(model, optimizer, train_loader, progress, args.epochs,
-                                   args.limit_batches, stop)
+            loader = epoch_loader(train_set, progress, args.batch_size, args.workers)
+            finished = train_epoch(model, optimizer, loader, progress, batches, args.epochs, args.limit_batches, stop)
             evaluation_start = time.perf_counter()
             result = evaluate(model, test_loader, stop) if finished else None
             if result is None:  # Ctrl-C: in training, or in the evaluation that --resume re-runs

@@ -12,12 +12,12 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .dataset import ArrayDataset
 from .idx import read_idx
-from .transforms import ToFloat
 
 SPLIT_FILES = {
     True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -46,7 +46,10 @@ def _md5(path: Path) -> str:
 
 
 class _IdxClassification(ArrayDataset):
-    """28x28 grayscale images with integer labels, stored as four IDX files."""
+    """28x28 grayscale images with integer labels, stored as four IDX files; torchvision's
+    signature. ``data`` holds the images (N, 28, 28) as uint8, ``targets`` the labels; a sample
+    is an (28, 28) uint8 array (where torchvision gives a PIL image) and an int, each through its
+    transform."""
 
     env_var: str
     system_dir: Path | None
@@ -57,7 +60,8 @@ class _IdxClassification(ArrayDataset):
     std: float
 
     def __init__(self, root: str | os.PathLike | None = None, train: bool = True,
-                 transform: Callable[[np.ndarray], np.ndarray] | None = None, download: bool = False) -> None:
+                 transform: Callable[[Any], Any] | None = None, target_transform: Callable[[Any], Any] | None = None,
+                 download: bool = False) -> None:
         self.train = train
         images_name, labels_name = SPLIT_FILES[bool(train)]
         directory = self._locate((images_name, labels_name), root, download)
@@ -67,7 +71,7 @@ class _IdxClassification(ArrayDataset):
             raise ValueError(f"{type(self).__name__}: {directory} holds images of shape {images.shape} and "
                              f"labels of shape {labels.shape}; expected (N, H, W) and (N,)")
         self.root = directory
-        super().__init__(images[:, None], labels.astype(np.int64), transform or ToFloat())
+        super().__init__(images, labels.astype(np.int64), transform, target_transform)
 
     @classmethod
     def _candidates(cls, root: str | os.PathLike | None) -> list[tuple[str, Path | None]]:
