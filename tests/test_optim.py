@@ -129,3 +129,84 @@ def test_cosine_annealing_lr_and_its_state(tmp_path):
     other = optim.lr_scheduler.CosineAnnealingLR(other_opt, T_max=4, eta_min=0.01)
     other.load_state_dict(tc.load(tmp_path / "s.npz"))
     assert other.last_epoch == 5 and other_opt.param_groups[0]["lr"] == pytest.approx(opt.param_groups[0]["lr"])
+
+
+OPTIMIZERS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "LBFGS"]
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_optimizer_signatures_are_pytorchs(torch, name):
+    """Every keyword, its kind (positional or keyword-only) and its default, as torch 2.13's."""
+    import inspect
+
+    def described(cls):
+        parameters = list(inspect.signature(cls.__init__).parameters.values())[2:]  # after self, params
+        return [(p.name, p.kind, p.default) for p in parameters]
+
+    assert described(getattr(tc.optim, name)) == described(getattr(torch.optim, name))
+
+
+def test_implementation_keywords_are_kept_and_differentiable_is_refused():
+    w = tc.zeros(2, requires_grad=True)
+    adam = tc.optim.Adam([w], foreach=True, fused=None, capturable=True)
+    assert adam.param_groups[0]["foreach"] is True and adam.param_groups[0]["capturable"] is True
+    with pytest.raises(NotImplementedError, match="differentiable=True"):
+        tc.optim.SGD([w], lr=0.1, differentiable=True)
+    with pytest.raises(RuntimeError, match="`fused` and `foreach` cannot be `True` together"):
+        tc.optim.Adam([w], foreach=True, fused=True)
+
+
+def test_named_parameters_keep_their_names_in_the_groups():
+    model = tc.nn.Linear(2, 1)
+    optimizer = tc.optim.SGD(model.named_parameters(), lr=0.1)
+    assert optimizer.param_groups[0]["param_names"] == ["weight", "bias"]
+    assert optimizer.state_dict()["param_groups"][0]["param_names"] == ["weight", "bias"]
+    model(tc.ones(3, 2)).sum().backward()
+    optimizer.step()
+
+
+def test_lbfgs_needs_a_closure_and_one_group():
+    w = tc.zeros(2, requires_grad=True)
+    with pytest.raises(ValueError, match="per-parameter options"):
+        tc.optim.LBFGS([{"params": [w]}, {"params": [tc.zeros(1, requires_grad=True)]}])
+    with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
+        tc.optim.LBFGS([w], line_search_fn="armijo")
+    with pytest.raises(RuntimeError, match="closure"):
+        tc.optim.LBFGS([w]).step(None)
+
+
+def test_lbfgs_minimises_the_rosenbrock_function():
+    xy = tc.tensor([-1.5, 2.0], requires_grad=True)
+    optimizer = tc.optim.LBFGS([xy], lr=1, max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        x, y = xy[0], xy[1]
+        loss = (1 - x) ** 2 + 100 * (y - x * x) ** 2
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    np.testing.assert_allclose(xy.detach().numpy(), [1.0, 1.0], atol=1e-5)
+
+
+SCHEDULERS = ["StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR", "LambdaLR", "OneCycleLR",
+              "SequentialLR", "ReduceLROnPlateau", "ConstantLR", "PolynomialLR", "CosineAnnealingWarmRestarts",
+              "CyclicLR", "ChainedScheduler"]
+
+
+@pytest.mark.parametrize("name", SCHEDULERS)
+def test_scheduler_signatures_are_pytorchs(torch, name):
+    import inspect
+
+    def described(cls):
+        return [(p.name, p.kind, p.default) for p in list(inspect.signature(cls.__init__).parameters.values())[1:]]
+
+    assert described(getattr(tc.optim.lr_scheduler, name)) == described(getattr(torch.optim.lr_scheduler, name))
+
+
+def test_chaining_a_schedule_that_is_not_a_factor_is_refused():
+    optimizer = tc.optim.SGD([tc.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+    cyclic = tc.optim.lr_scheduler.CyclicLR(optimizer, 0.01, 0.1)
+    with pytest.raises(NotImplementedError, match="CyclicLR does not scale the lr by a factor"):
+        tc.optim.lr_scheduler.ChainedScheduler([cyclic])

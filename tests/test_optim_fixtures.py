@@ -12,7 +12,8 @@ from tinygrad_cnn import Tensor, optim
 from tinygrad_cnn.optim import lr_scheduler
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "optim"
-OPTIMIZER_CASES = sorted(p.stem for p in FIXTURES.glob("*.json") if not p.stem.startswith("scheduler_"))
+OPTIMIZER_CASES = sorted(p.stem for p in FIXTURES.glob("*.json") if not p.stem.startswith(("scheduler_", "closure_")))
+CLOSURE_CASES = sorted(p.stem for p in FIXTURES.glob("closure_*.json"))
 SCHEDULER_CASES = sorted(p.stem.removeprefix("scheduler_") for p in FIXTURES.glob("scheduler_*.json"))
 
 SCHEDULERS = {  # the same factories as the fixture script, with our classes
@@ -28,6 +29,15 @@ SCHEDULERS = {  # the same factories as the fixture script, with our classes
     "sequential": lambda o: lr_scheduler.SequentialLR(o, [lr_scheduler.LinearLR(o, start_factor=0.1, total_iters=4),
                                                           lr_scheduler.ExponentialLR(o, gamma=0.8)], milestones=[6]),
     "plateau": lambda o: lr_scheduler.ReduceLROnPlateau(o, factor=0.5, patience=2, cooldown=1),
+    "constant": lambda o: lr_scheduler.ConstantLR(o, factor=0.5, total_iters=4),
+    "polynomial": lambda o: lr_scheduler.PolynomialLR(o, total_iters=10, power=2.0),
+    "warm_restarts": lambda o: lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.001),
+    "cyclic_triangular2": lambda o: lr_scheduler.CyclicLR(o, base_lr=[0.01, 0.005], max_lr=[0.1, 0.05], step_size_up=4,
+                                                          step_size_down=2, mode="triangular2"),
+    "cyclic_exp_range": lambda o: lr_scheduler.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=3, mode="exp_range",
+                                                        gamma=0.9, base_momentum=0.7, max_momentum=0.95),
+    "chained": lambda o: lr_scheduler.ChainedScheduler([lr_scheduler.ConstantLR(o, factor=0.5, total_iters=3),
+                                                        lr_scheduler.ExponentialLR(o, gamma=0.9)]),
 }
 
 
@@ -46,7 +56,7 @@ def round_trip(state, tmp_path, name):
 
 
 def test_there_are_fixtures():
-    assert len(OPTIMIZER_CASES) >= 8 and set(SCHEDULER_CASES) == set(SCHEDULERS)
+    assert len(OPTIMIZER_CASES) >= 15 and set(SCHEDULER_CASES) == set(SCHEDULERS) and len(CLOSURE_CASES) == 2
 
 
 @pytest.mark.parametrize("case", OPTIMIZER_CASES)
@@ -97,3 +107,29 @@ def test_scheduler_matches_pytorch(case, tmp_path):
         rows.append(row(optimizer))
     np.testing.assert_allclose(np.array(rows), np.array(fixture["lr_and_momentum"]), rtol=1e-10, atol=1e-14,
                                err_msg=case)
+
+
+@pytest.mark.parametrize("case", CLOSURE_CASES)
+def test_lbfgs_matches_pytorch(case):
+    """Five step(closure) calls on a smooth non-quadratic loss: the closure's losses, the
+    parameters after each step and the evaluation counts are PyTorch's."""
+    fixture = load(case)
+    params = [Tensor(np.array(p), requires_grad=True) for p in fixture["initial"]]
+    matrices = [Tensor(np.array(a)) for a in fixture["matrices"]]
+    targets = [Tensor(np.array(b)) for b in fixture["targets"]]
+    optimizer = optim.LBFGS(params, **fixture["settings"])
+
+    def closure():
+        optimizer.zero_grad()
+        loss = sum(((a @ p.reshape(-1) - b) ** 2).sum() + 0.1 * (p ** 4).sum()
+                   for p, a, b in zip(params, matrices, targets))
+        loss.backward()
+        return loss
+
+    for step, (want_loss, expected) in enumerate(zip(fixture["losses"], fixture["parameters"])):
+        assert optimizer.step(closure).item() == pytest.approx(want_loss, rel=1e-10)
+        for i, (p, want) in enumerate(zip(params, expected)):
+            np.testing.assert_allclose(p.numpy(), want, rtol=1e-9, atol=1e-11,
+                                       err_msg=f"{case}: parameter {i} after step {step + 1}")
+    assert (optimizer.state[0]["func_evals"], optimizer.state[0]["n_iter"]) == (fixture["func_evals"],
+                                                                                fixture["n_iter"])

@@ -3,8 +3,8 @@
 A nested dict (a checkpoint holding the model's and the optimiser's state dicts, the epoch,
 ...) is stored flat with "/" joining the keys, and comes back nested; a list of dicts comes
 back as a dict keyed "0", "1", .... Tensors come back as Tensors (their names are listed in
-one extra entry, ``TENSORS``), arrays as arrays; numbers and strings come back as 0-d arrays
-(``to_python`` turns them back).
+one extra entry, ``TENSORS``), arrays as arrays, None as None (listed in ``NONES``); numbers
+and strings come back as 0-d arrays (``to_python`` turns them back).
 """
 from __future__ import annotations
 
@@ -22,27 +22,30 @@ from .tensor import Tensor
 
 SEPARATOR = "/"
 TENSORS = "__tensors__"  # the entry naming the stored arrays that were Tensors
+NONES = "__nones__"  # the entry naming the values that were None (an optimiser's foreach=None)
 
 
-def _flatten(tree: Mapping[Any, Any], prefix: str, out: dict[str, np.ndarray], tensors: list[str]) -> None:
+def _flatten(tree: Mapping[Any, Any], prefix: str, out: dict[str, np.ndarray], tensors: list[str],
+             nones: list[str]) -> None:
     for key, value in tree.items():
         key = str(key)
-        if not key or SEPARATOR in key or (not prefix and key == TENSORS):
+        if not key or SEPARATOR in key or (not prefix and key in (TENSORS, NONES)):
             raise ValueError(f"save: key {key!r} must be non-empty, must not contain {SEPARATOR!r} and must not be "
-                             f"{TENSORS!r} at the top level")
+                             f"{TENSORS!r} or {NONES!r} at the top level")
         name = prefix + key
         if isinstance(value, (list, tuple)) and any(isinstance(v, Mapping) for v in value):
             value = {str(i): v for i, v in enumerate(value)}  # e.g. an optimiser's param_groups
         if isinstance(value, Mapping):
             if not value:
                 raise ValueError(f"save: {name!r} is an empty dict, which .npz cannot represent")
-            _flatten(value, name + SEPARATOR, out, tensors)
+            _flatten(value, name + SEPARATOR, out, tensors, nones)
             continue
         if isinstance(value, Tensor):
             value = value._data
             tensors.append(name)
         if value is None:
-            raise TypeError(f"save: {name!r} is None; leave it out instead")
+            nones.append(name)
+            continue
         array = np.asarray(value)
         if array.dtype == object:
             raise TypeError(f"save: {name!r} of type {type(value).__name__} cannot be stored without "
@@ -51,16 +54,19 @@ def _flatten(tree: Mapping[Any, Any], prefix: str, out: dict[str, np.ndarray], t
 
 
 def save(obj: Mapping[str, Any], path: str | os.PathLike | BinaryIO) -> None:
-    """Write a (nested) dict of arrays, tensors, numbers and strings to ``path`` atomically:
+    """Write a (nested) dict of arrays, tensors, numbers, strings and None to ``path`` atomically:
     a temporary file in the same directory, flushed to disk, then renamed over ``path``. An
     open binary file (``io.BytesIO``) is written directly."""
     if not isinstance(obj, Mapping):
         raise TypeError(f"save: expected a dict such as a state_dict, got {type(obj).__name__}")
     arrays: dict[str, np.ndarray] = {}
     tensors: list[str] = []
-    _flatten(obj, "", arrays, tensors)
+    nones: list[str] = []
+    _flatten(obj, "", arrays, tensors, nones)
     if tensors:
         arrays[TENSORS] = np.array(tensors)
+    if nones:
+        arrays[NONES] = np.array(nones)
     if hasattr(path, "write"):
         np.savez(path, **arrays)
     else:
@@ -145,6 +151,7 @@ def load(path: str | os.PathLike | BinaryIO, map_location: Any = None, *, weight
         raise ValueError(f"load: {path} is damaged: a stored array cannot be read "
                          f"({type(error).__name__}: {error})") from None
     tensors = set(flat.pop(TENSORS, np.array([], dtype=str)).tolist())
+    flat.update(dict.fromkeys(flat.pop(NONES, np.array([], dtype=str)).tolist()))
     tree: dict[str, Any] = {}
     for name, array in flat.items():
         if name in tensors:

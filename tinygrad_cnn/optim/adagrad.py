@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_non_negative
+from .optimizer import Optimizer, check_non_negative, implementation
 
 
 class Adagrad(Optimizer):
@@ -14,11 +14,14 @@ class Adagrad(Optimizer):
     As in PyTorch, the state (``step`` and ``sum``) exists from construction on."""
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, *, maximize: bool = False) -> None:
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, foreach: bool | None = None, *,
+                 maximize: bool = False, differentiable: bool = False, fused: bool | None = None) -> None:
         check_non_negative("Adagrad", lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                            initial_accumulator_value=initial_accumulator_value, eps=eps)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                                      initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize))
+                                      initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize,
+                                      **implementation("Adagrad", foreach=foreach, differentiable=differentiable,
+                                                       fused=fused)))
         for index, p in enumerate(self._params()):
             self.state[index] = {"step": 0, "sum": np.full_like(p._data, initial_accumulator_value)}
 

@@ -2,8 +2,10 @@
 
 Most schedules are a closed form: each group's lr is a function of its initial lr and the
 number of ``step()`` calls so far (``last_epoch``), which is also what makes a checkpoint's
-schedule exact to resume. ``OneCycleLR`` also cycles the momentum; ``SequentialLR`` hands
-over from one schedule to the next at milestones; ``ReduceLROnPlateau`` reacts to a metric.
+schedule exact to resume. ``OneCycleLR`` and ``CyclicLR`` also cycle the momentum;
+``CosineAnnealingWarmRestarts`` restarts its cosine; ``SequentialLR`` hands over from one
+schedule to the next at milestones, ``ChainedScheduler`` multiplies schedules together;
+``ReduceLROnPlateau`` reacts to a metric.
 """
 from __future__ import annotations
 
@@ -14,14 +16,19 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import NotImplementedArgumentsError
 from ..serialization import to_python
 from .optimizer import Optimizer
 
 
 class LRScheduler:
-    """Sets each group's lr to ``lr_at(initial lr, last_epoch)`` at every ``step()``."""
+    """Sets each group's lr to ``lr_at(initial lr, last_epoch)`` at every ``step()``.
+
+    ``multiplicative`` schedules give the initial lr times a factor of the epoch alone, which
+    is what lets ``ChainedScheduler`` multiply them together as PyTorch's chaining does."""
 
     _not_saved: tuple[str, ...] = ("optimizer",)
+    multiplicative = True
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
@@ -136,6 +143,82 @@ class CosineAnnealingLR(LRScheduler):
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
         return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+
+    @property
+    def multiplicative(self) -> bool:  # type: ignore[override]
+        return self.eta_min == 0
+
+
+class ConstantLR(LRScheduler):
+    """lr = initial_lr * factor for the first ``total_iters`` epochs, then initial_lr."""
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1) -> None:
+        if not 0 <= factor <= 1:
+            raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
+        self.factor, self.total_iters = factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base_lr: float, epoch: int) -> float:
+        return base_lr * (self.factor if epoch < self.total_iters else 1.0)
+
+
+class PolynomialLR(LRScheduler):
+    """lr = initial_lr * (1 - min(epoch, total_iters) / total_iters) ** power."""
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1) -> None:
+        self.total_iters, self.power = total_iters, power
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base_lr: float, epoch: int) -> float:
+        return base_lr * (1.0 - min(self.total_iters, epoch) / self.total_iters) ** self.power
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing from initial_lr to eta_min over T_i epochs, then a restart, with
+    T_0, T_0 * T_mult, T_0 * T_mult^2, ... epochs per cycle (SGDR). ``step(epoch)`` takes a
+    fractional epoch, as PyTorch's."""
+
+    multiplicative = False
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,  # noqa: N803
+                 last_epoch: int = -1) -> None:
+        if not isinstance(T_0, int) or T_0 <= 0:
+            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
+        if not isinstance(T_mult, int) or T_mult < 1:
+            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
+        if not isinstance(eta_min, (float, int)):
+            raise ValueError(f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}")
+        self.T_0, self.T_i, self.T_mult, self.eta_min, self.T_cur = T_0, T_0, T_mult, eta_min, last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base_lr: float, epoch: int) -> float:
+        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+
+    def step(self, epoch: float | None = None) -> None:
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur -= self.T_i
+                self.T_i *= self.T_mult
+        else:
+            if epoch < 0:
+                raise ValueError(f"Expected non-negative epoch, but got {epoch}")
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:
+                    n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult ** n
+            else:
+                self.T_i, self.T_cur = self.T_0, epoch
+        self.last_epoch = math.floor(epoch)
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs):
+            group["lr"] = self.lr_at(base, self.last_epoch)
 
 
 class LinearLR(LRScheduler):
@@ -252,6 +335,132 @@ class OneCycleLR(LRScheduler):
     def _after_load(self) -> None:
         self.phase_ends = [float(e) for e in _as_list(self.phase_ends)]
         self.step(self.last_epoch)
+
+
+class CyclicLR(LRScheduler):
+    """The lr cycles between base_lr and max_lr (up over ``step_size_up`` steps, down over
+    ``step_size_down``), the amplitude scaled per cycle ("triangular", "triangular2") or per
+    step ("exp_range", by gamma ** step) or by ``scale_fn``; the momentum cycles the other way
+    between max_momentum and base_momentum. Stepped once per batch."""
+
+    _not_saved = ("optimizer", "_scale_fn_custom")
+    multiplicative = False
+
+    def __init__(self, optimizer: Optimizer, base_lr: float | list[float], max_lr: float | list[float],
+                 step_size_up: int = 2000, step_size_down: int | None = None, mode: str = "triangular",
+                 gamma: float = 1.0, scale_fn: Callable[[float], float] | None = None, scale_mode: str = "cycle",
+                 cycle_momentum: bool = True, base_momentum: float | list[float] = 0.8,
+                 max_momentum: float | list[float] = 0.9, last_epoch: int = -1) -> None:
+        name, groups = "CyclicLR", optimizer.param_groups
+        base_lrs = _per_group(name, base_lr, len(groups), "base_lr")
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, groups):
+                group["lr"] = group["initial_lr"] = lr
+        self.max_lrs = _per_group(name, max_lr, len(groups), "max_lr")
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size, self.step_ratio = up + down, up / (up + down)
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError("mode is invalid and scale_fn is None")
+        self.mode, self.gamma, self._scale_fn_custom = mode, gamma, scale_fn
+        self.scale_mode = scale_mode if scale_fn is not None else ("iterations" if mode == "exp_range" else "cycle")
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _per_group(name, base_momentum, len(groups), "base_momentum")
+            self.max_momentums = _per_group(name, max_momentum, len(groups), "max_momentum")
+            if last_epoch == -1:
+                for top, low, group in zip(self.max_momentums, self.base_momentums, groups):
+                    self._set_momentum(group, top)
+                    group.update(max_momentum=top, base_momentum=low)
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def _set_momentum(self, group: dict[str, Any], momentum: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (momentum, *group["betas"][1:])
+        else:
+            group["momentum"] = momentum
+
+    def _scale(self, x: float) -> float:
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def step(self, epoch: int | None = None) -> None:
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        factor = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        scale = self._scale(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        for group, base, top in zip(self.optimizer.param_groups, self.base_lrs, self.max_lrs):
+            group["lr"] = base + (top - base) * factor * scale
+        if self.cycle_momentum:
+            for group, low, top in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+                self._set_momentum(group, top - (top - low) * factor * scale)
+
+    def _after_load(self) -> None:
+        for key in ("max_lrs", "base_momentums", "max_momentums"):
+            if key in self.__dict__:
+                setattr(self, key, [float(v) for v in _as_list(getattr(self, key))])
+        self.step(self.last_epoch)
+
+
+class ChainedScheduler(LRScheduler):
+    """Several schedules at once, stepped together: each group's lr is its initial lr times
+    every schedule's factor, as PyTorch's chaining gives for multiplicative schedules."""
+
+    _not_saved = ("optimizer", "_schedulers")
+
+    def __init__(self, schedulers: Iterable[LRScheduler], optimizer: Optimizer | None = None) -> None:
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ValueError("ChainedScheduler expects at least one scheduler to be chained, but got no scheduler.")
+        optimizer = optimizer or schedulers[0].optimizer
+        for i, scheduler in enumerate(schedulers):
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(f"ChainedScheduler expects all schedulers to belong to the same optimizer, but got "
+                                 f"scheduler {type(scheduler).__name__} at index {i} to be different")
+            if not scheduler.multiplicative:
+                raise NotImplementedArgumentsError(
+                    f"ChainedScheduler: {type(scheduler).__name__} does not scale the lr by a factor of the epoch "
+                    "alone (eta_min, restarts or cycles), and chaining it is not supported here")
+        self.optimizer, self._schedulers = optimizer, schedulers
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = schedulers[0].last_epoch
+        self._apply()
+
+    def _apply(self) -> None:
+        for i, (group, base) in enumerate(zip(self.optimizer.param_groups, self.base_lrs)):
+            lr = base
+            for scheduler in self._schedulers:
+                lr *= scheduler.lr_at(scheduler.base_lrs[i], scheduler.last_epoch) / scheduler.base_lrs[i]
+            group["lr"] = lr
+
+    def step(self, epoch: int | None = None) -> None:
+        for scheduler in self._schedulers:
+            scheduler.last_epoch += 1
+        self.last_epoch += 1
+        self._apply()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "_schedulers": [s.state_dict() for s in self._schedulers]}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        inner = _as_list(state_dict.get("_schedulers", []))
+        if len(inner) != len(self._schedulers):
+            raise ValueError(f"ChainedScheduler.load_state_dict: the state has {len(inner)} schedulers, this one "
+                             f"{len(self._schedulers)}")
+        for scheduler, state in zip(self._schedulers, inner):
+            scheduler.load_state_dict(state)
+        self.last_epoch = int(to_python(state_dict["last_epoch"]))
+        self._apply()
 
 
 class SequentialLR(LRScheduler):

@@ -7,9 +7,30 @@ from typing import Any
 import numpy as np
 
 from ..autograd import enable_grad, zero_grads
+from ..errors import ArgumentError, NotImplementedArgumentsError
 from ..serialization import to_python
 from ..tensor import Tensor
 from ..versions import bump_version
+
+
+def implementation(optimizer: str, **choices: Any) -> dict[str, Any]:
+    """PyTorch's implementation keywords, kept in the defaults as PyTorch keeps them.
+
+    ``foreach`` and ``fused`` choose among PyTorch's kernels for one and the same update, and
+    ``capturable`` prepares it for CUDA graphs: here one NumPy update serves every choice, so
+    they change nothing. ``differentiable=True`` (autograd through the update itself) is
+    refused: the update runs on arrays outside the graph."""
+    if choices.get("differentiable"):
+        raise NotImplementedArgumentsError(f"{optimizer}: differentiable=True is not supported: the update runs on "
+                                           "NumPy arrays, outside the autograd graph")
+    if choices.get("fused") and choices.get("foreach"):
+        raise ArgumentError("`fused` and `foreach` cannot be `True` together.")
+    return choices
+
+
+def check_betas(optimizer: str, betas: Any) -> None:
+    if len(tuple(betas)) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+        raise ValueError(f"{optimizer}: betas must be in [0, 1), got {betas}")
 
 
 def check_non_negative(optimizer: str, **values: Any) -> None:
@@ -38,7 +59,14 @@ class Optimizer:
         self.state: dict[int, dict[str, Any]] = {}
 
     def add_param_group(self, group: dict[str, Any]) -> None:
-        group = {**self.defaults, **group, "params": list(group["params"])}
+        """Add a group of parameters (Tensors, or (name, Tensor) pairs as ``named_parameters()``
+        gives them, whose names are kept in ``param_names``) with its own settings."""
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        group = {**self.defaults, **group, "params": params}
+        if params and all(isinstance(p, tuple) and len(p) == 2 for p in params):
+            group["param_names"] = [str(name) for name, _ in params]
+            group["params"] = [p for _, p in params]
         for p in group["params"]:
             if not isinstance(p, Tensor) or not p.requires_grad:
                 raise TypeError(f"{type(self).__name__}: can only optimise tensors that require grad, "
