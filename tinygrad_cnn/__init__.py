@@ -5,7 +5,7 @@ PyTorch runs with ``import tinygrad_cnn as torch``.
 """
 from .tensor import Tensor  # noqa: I001  (first: everything below builds on it)
 import numpy as _np
-from . import accelerator, autograd, backends, cuda, data, functional, linalg, nn, optim, utils
+from . import accelerator, autograd, backends, cuda, data, functional, jit, linalg, nn, optim, utils
 from .allocator import keep_freed_memory
 from .autograd import Function, enable_grad, grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, linspace, logspace, ones,
@@ -103,7 +103,7 @@ __all__ = [
     "gt", "ge", "isclose", "allclose", "equal", "masked_select", "scatter", "scatter_add", "FloatTensor",
     "DoubleTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor",
     "memory_format", "contiguous_format", "channels_last", "preserve_format",
-    "accelerator", "backends", "linalg", "autograd", "cuda", "nn", "optim", "data", "functional", "utils",
+    "accelerator", "backends", "linalg", "autograd", "cuda", "nn", "optim", "data", "functional", "utils", "jit",
 ]
 
 
