@@ -31,7 +31,7 @@ from .ops.select import gather, index_select, masked_fill, masked_select, scatte
 from .ops.sort import argsort, sort, topk
 from .ops.unary import (acos, asin, atan, atan2, cos, cosh, exp2, expm1, log2, log10, reciprocal, sin, sinh,
                         tan)
-from .ops.shape import clone, flatten, flip, narrow, permute, reshape, squeeze, transpose, unsqueeze
+from .ops.shape import clone, flatten, flip, narrow, permute, reshape, squeeze, transpose, unflatten, unsqueeze
 from .promotion import can_cast, promote_types, result_type
 from .random import Generator, default_generator, initial_seed, manual_seed, seed
 from .serialization import load, save
@@ -95,7 +95,7 @@ __all__ = [
     "split", "chunk",
     "softmax", "log_softmax", "matmul", "amax", "amin", "argmax", "argmin", "logsumexp", "max", "min", "mean",
     "sum", "std", "var", "gather", "index_select", "masked_fill", "clone", "flatten", "flip", "narrow", "permute",
-    "reshape", "squeeze", "transpose", "unsqueeze",
+    "reshape", "squeeze", "transpose", "unflatten", "unsqueeze",
     "result_type", "promote_types", "can_cast", "get_default_dtype", "set_default_dtype",
     "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "exp2", "log2", "log10", "expm1",
     "reciprocal", "mm", "mv", "bmm", "dot", "outer", "t", "einsum", "norm", "cumsum", "cumprod", "sort",

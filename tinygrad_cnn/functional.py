@@ -17,7 +17,8 @@ from .ops.activation import (
     tanh,
 )
 from .ops.conv import conv2d, conv_transpose2d
-from .ops.dropout import dropout
+from .ops.dropout import dropout, dropout1d, dropout2d, dropout3d
+from .ops.embedding import embedding
 from .ops.interpolate import interpolate
 from .ops.linalg import cosine_similarity, normalize
 from .ops.linear import linear
@@ -35,7 +36,16 @@ from .ops.loss import (
     softmax,
 )
 from .ops.norm import batch_norm, group_norm, instance_norm, layer_norm, local_response_norm
+from .ops.one_dimensional import (
+    adaptive_avg_pool1d,
+    adaptive_max_pool1d,
+    avg_pool1d,
+    conv1d,
+    conv_transpose1d,
+    max_pool1d,
+)
 from .ops.pad import pad
+from .ops.pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from .ops.pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
 from .ops.select import one_hot
 
@@ -47,4 +57,6 @@ __all__ = [
     "hardsigmoid", "logsigmoid", "sigmoid", "tanh", "pad", "group_norm", "layer_norm", "instance_norm",
     "local_response_norm", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "kl_div", "interpolate", "normalize", "cosine_similarity", "one_hot",
+    "conv1d", "conv_transpose1d", "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
+    "dropout1d", "dropout2d", "dropout3d", "embedding", "pixel_shuffle", "pixel_unshuffle",
 ]

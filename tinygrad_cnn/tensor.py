@@ -765,6 +765,9 @@ class Tensor:
     def T(self) -> Tensor:
         return self.permute(tuple(reversed(range(self.ndim))))
 
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        return shape_ops.unflatten(self, dim, sizes)
+
     def narrow(self, dim: int, start: int | Tensor, length: int) -> Tensor:
         return shape_ops.narrow(self, dim, start, length)
 

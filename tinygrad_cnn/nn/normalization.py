@@ -70,6 +70,12 @@ class BatchNorm2d(_BatchNorm):
     _expected_dims = (4,)
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch norm of (N, C, D, H, W) volumes."""
+
+    _expected_dims = (5,)
+
+
 class GroupNorm(Module):
     """Normalise over groups of channels per sample; per-channel weight and bias."""
 
@@ -118,6 +124,7 @@ class InstanceNorm2d(_BatchNorm):
     parameters and no running statistics."""
 
     _expected_dims = (3, 4)
+    _spatial = 2
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = False,
                  track_running_stats: bool = False, device: Any = None, dtype: Any = None, *,
@@ -125,12 +132,27 @@ class InstanceNorm2d(_BatchNorm):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        self._check_input(x, channel_dim=x.ndim - 3)
-        batched = x if x.ndim == 4 else x.unsqueeze(0)
+        self._check_input(x, channel_dim=x.ndim - self._spatial - 1)
+        unbatched = x.ndim == self._spatial + 1
+        batched = x.unsqueeze(0) if unbatched else x
         use_input_stats = self.training or not self.track_running_stats
         out = F.instance_norm(batched, self.running_mean, self.running_var, self.weight, self.bias,
                               use_input_stats, self.momentum if self.momentum is not None else 0.1, self.eps)
-        return out if x.ndim == 4 else out.squeeze(0)
+        return out.squeeze(0) if unbatched else out
+
+
+class InstanceNorm1d(InstanceNorm2d):
+    """Instance norm of (N, C, L) or unbatched (C, L) signals."""
+
+    _expected_dims = (2, 3)
+    _spatial = 1
+
+
+class InstanceNorm3d(InstanceNorm2d):
+    """Instance norm of (N, C, D, H, W) or unbatched (C, D, H, W) volumes."""
+
+    _expected_dims = (4, 5)
+    _spatial = 3
 
 
 class LocalResponseNorm(Module):

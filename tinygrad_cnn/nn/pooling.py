@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import functional as F
+from ..ops.arguments import single
 from ..tensor import Tensor
 from .module import Module
 
@@ -78,3 +79,35 @@ class Upsample(Module):
     def extra_repr(self) -> str:
         text = f"size={self.size}" if self.size is not None else f"scale_factor={float(self.scale_factor)}"
         return text + f", mode='{self.mode}'"
+
+
+class MaxPool1d(MaxPool2d):
+    def forward(self, x: Tensor) -> Any:
+        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
+
+
+class AvgPool1d(Module):
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__()
+        self.kernel_size = single("AvgPool1d", "kernel_size", kernel_size, 1)
+        self.stride = single("AvgPool1d", "stride", stride if stride is not None else kernel_size, 1)
+        self.padding = single("AvgPool1d", "padding", padding, 0)
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
+    def forward(self, x: Tensor) -> Tensor:
+        return F.adaptive_avg_pool1d(x, self.output_size)
+
+
+class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
+    def forward(self, x: Tensor) -> Any:
+        return F.adaptive_max_pool1d(x, self.output_size, self.return_indices)

@@ -135,6 +135,16 @@ def _gather_along(b: GraphBuilder, node: Primitive) -> list[str]:
     return b.emit(node, "GatherElements", [x, index], axis=int(node.settings["dim"]))
 
 
+@converts("EmbeddingLookup")
+def _embedding(b: GraphBuilder, node: Primitive) -> list[str]:
+    """Rows of the table: Gather along axis 0 (padding_idx and the frequency scaling only
+    concern the gradient)."""
+    weight, indices = _inputs(b, node)
+    if node.inputs[1].dtype != np.int64:
+        indices = b.emit(node, "Cast", [indices], to=onnx_dtype(np.dtype(np.int64)))[0]
+    return b.emit(node, "Gather", [weight, indices], axis=0)
+
+
 @converts("Cast")
 def _cast(b: GraphBuilder, node: Primitive) -> list[str]:
     return b.emit(node, "Cast", _inputs(b, node), to=onnx_dtype(node.settings["dtype"]))

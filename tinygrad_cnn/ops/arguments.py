@@ -70,6 +70,16 @@ def pair(op: str, name: str, value: Any, minimum: int) -> tuple[int, int]:
     return int(values[0]), int(values[1])
 
 
+def single(op: str, name: str, value: Any, minimum: int) -> tuple[int]:
+    """An int or a 1-tuple of an int, at least ``minimum``, as a 1-tuple (a 1-D layer's setting)."""
+    values = (value,) if is_integer(value) else tuple(value) if isinstance(value, (tuple, list)) else None
+    if values is None or len(values) != 1 or not is_integer(values[0]):
+        raise TypeError(f"{op}: {name} must be an int or a 1-tuple of an int, got {value!r}")
+    if values[0] < minimum:
+        raise ArgumentError(f"{op}: {name} must be at least {minimum}, got {value!r}")
+    return (int(values[0]),)
+
+
 def same_float_dtype(op: str, **tensors: Any) -> None:
     """Refuse tensors of different float dtypes, as PyTorch's layers do (no silent float64)."""
     named = [(name, t) for name, t in tensors.items() if t is not None]

@@ -1,5 +1,9 @@
-"""Inverted dropout: zero each element with probability p, scale the rest by 1 / (1 - p)."""
+"""Inverted dropout: zero each element (or, for dropout1d/2d/3d, each whole channel) with
+probability p, scale the rest by 1 / (1 - p)."""
 from __future__ import annotations
+
+import warnings
+from typing import Any
 
 from .. import inplace as in_place
 from ..random import generator
@@ -9,15 +13,67 @@ from .arguments import ArgumentError
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Identity outside training; the mask comes from the generator seeded by ``manual_seed``."""
+    return _dropped("dropout", x, p, training, inplace, lambda shape: shape)
+
+
+def _dropped(op: str, x: Tensor, p: float, training: bool, inplace: bool, mask_shape: Any) -> Tensor:
+    """``x`` times a scaled keep-mask of ``mask_shape(x.shape)`` (broadcast over the rest)."""
     if not 0.0 <= p <= 1.0:
-        raise ArgumentError(f"dropout: probability p must be in [0, 1], got {p}")
+        raise ArgumentError(f"{op}: probability p must be in [0, 1], got {p}")
     if not training or p == 0.0:
         return x
 
     def drop(t: Tensor) -> Tensor:
         if p == 1.0:
             return t * 0.0
-        keep = generator().random(t.shape, dtype=t.dtype.type) >= p
+        keep = generator().random(mask_shape(t.shape), dtype=t.dtype.type) >= p
         return t * (keep * t.dtype.type(1.0 / (1.0 - p)))
 
-    return in_place.change(x, "dropout_", drop) if inplace else drop(x)
+    return in_place.change(x, f"{op}_", drop) if inplace else drop(x)
+
+
+def _channels(batched_ndim: int) -> Any:
+    """The mask shape of a channel-wise dropout: one draw per (sample, channel), or per channel
+    of an unbatched input (one dimension fewer than ``batched_ndim``)."""
+    def shape(full: tuple[int, ...]) -> tuple[int, ...]:
+        kept = 2 if len(full) == batched_ndim else 1
+        return full[:kept] + (1,) * (len(full) - kept)
+    return shape
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Zero whole channels of (N, C, L) or unbatched (C, L) input."""
+    if input.ndim not in (2, 3):
+        raise ArgumentError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note that "
+                            "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "
+                            "channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    return _dropped("dropout1d", input, p, training, inplace, _channels(3))
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Zero whole channels of (N, C, H, W) input; a 3-D input is read as (N, C, L), with
+    PyTorch's warning."""
+    if input.ndim not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and will "
+                      "result in an error in a future release. To retain the behavior and silence this warning, "
+                      "please use dropout instead. Note that dropout2d exists to provide channel-wise dropout on "
+                      "inputs with 2 spatial dimensions, a channel dimension, and an optional batch dimension "
+                      "(i.e. 3D or 4D inputs).", stacklevel=2)
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
+                      "This behavior will change in a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please "
+                      "switch to using dropout1d instead.", stacklevel=2)
+    return _dropped("dropout2d", input, p, training, inplace, _channels(input.ndim if input.ndim == 3 else 4))
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Zero whole channels of (N, C, D, H, W) or unbatched (C, D, H, W) input."""
+    if input.ndim not in (4, 5):
+        warnings.warn(f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is deprecated and will "
+                      "result in an error in a future release. To retain the behavior and silence this warning, "
+                      "please use dropout instead. Note that dropout3d exists to provide channel-wise dropout on "
+                      "inputs with 3 spatial dimensions, a channel dimension, and an optional batch dimension "
+                      "(i.e. 4D or 5D inputs).", stacklevel=2)
+    return _dropped("dropout3d", input, p, training, inplace, _channels(5))

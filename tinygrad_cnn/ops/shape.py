@@ -231,6 +231,20 @@ def narrow(x: Tensor, dim: int, start: int | Tensor, length: int) -> Tensor:
     return x[(slice(None),) * dim + (slice(start, start + length),)]
 
 
+def unflatten(x: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    """Split dimension ``dim`` into ``sizes`` (one of which may be -1), as a view."""
+    dim = normalize_dim("unflatten", dim, x.ndim)
+    sizes = tuple(int(n) for n in sizes)
+    if not sizes:
+        raise ArgumentError("unflatten: sizes must be non-empty")
+    known = math.prod(n for n in sizes if n != -1)
+    if sizes.count(-1) > 1 or (-1 not in sizes and known != x.shape[dim]) or \
+            (-1 in sizes and (known == 0 or x.shape[dim] % known)):
+        raise ArgumentError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+                            f"({x.shape[dim]}) in the input tensor")
+    return x.reshape(x.shape[:dim] + sizes + x.shape[dim + 1:])
+
+
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     dim = normalize_dim("unsqueeze", dim, x.ndim + 1)
     return x.reshape(x.shape[:dim] + (1,) + x.shape[dim:])

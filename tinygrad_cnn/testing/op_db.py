@@ -634,7 +634,10 @@ _add(
     OpInfo("sort/values", lambda t, F, x: x.sort(-1).values, min_ndim=1),
     OpInfo("sort/descending_indices",  # (stable: PyTorch's order of ties is otherwise unspecified)
            lambda t, F, x: t.sort(x, dim=0, descending=True, stable=True)[1].to(x.dtype) + x, min_ndim=1),
-    OpInfo("topk", lambda t, F, x: x.topk(1, -1).values, min_ndim=1, extras=lambda s: () if s[-1] else None),
+    # PyTorch's topk picks among tied values in an unspecified order: a ramp smaller than any
+    # step between distinct values breaks the ties the same way in both libraries
+    OpInfo("topk", lambda t, F, x: (x + t.arange(x.shape[-1], dtype=x.dtype) * 1e-3).topk(1, -1).values,
+           min_ndim=1, extras=lambda s: () if s[-1] else None),
     OpInfo("tril", lambda t, F, x: x.tril(), min_ndim=2),
     OpInfo("triu/offset", lambda t, F, x: t.triu(x, -1), min_ndim=2),
     OpInfo("diag/of_matrix", lambda t, F, x: x.diag(1), min_ndim=2, max_ndim=2),
