@@ -37,3 +37,15 @@ def torch():
         if os.environ.get("CI"):
             pytest.fail("CI needs PyTorch for the differential tests: pip install -e '.[oracle]'")
         pytest.skip("PyTorch is not installed (pip install -e '.[oracle]')")
+
+
+@pytest.fixture(scope="session")
+def tensorboard():
+    """TensorBoard's package (the `tensorboard` extra), for SummaryWriter's tests: absent, they
+    skip, except under CI, which installs it."""
+    try:
+        return importlib.import_module("tensorboard")
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs tensorboard for the SummaryWriter tests: pip install -e '.[tensorboard]'")
+        pytest.skip("tensorboard is not installed (pip install -e '.[tensorboard]')")

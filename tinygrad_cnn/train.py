@@ -36,6 +36,7 @@ from tinygrad_cnn.serialization import to_python, write_atomically
 from tinygrad_cnn.utils.data import DataLoader
 
 CHECKPOINT, BEST, METRICS, PLOT, ONNX = "checkpoint.npz", "best.npz", "metrics.jsonl", "metrics.png", "model.onnx"
+TENSORBOARD = "tensorboard"
 
 
 # The settings that define a run: a resumed run must keep them (--epochs may grow).
@@ -85,6 +86,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=_number(int, 0), default=0)
     parser.add_argument("--threads", type=_number(int, 1), default=tc.get_num_threads(),
                         help="cores to compute on (default: the cores available, or OMP_NUM_THREADS)")
+    parser.add_argument("--tensorboard", action="store_true",
+                        help=f"log losses, accuracies, the lr, weight histograms and the graph to OUT/{TENSORBOARD} "
+                             "(needs the tensorboard extra)")
     parser.add_argument("--workers", type=_number(int, 0), default=0,
                         help="DataLoader worker processes (0: read batches in the training process)")
     parser.add_argument("--data-root", default=None, help="directory with the Fashion-MNIST IDX files")
@@ -273,6 +277,30 @@ class StopRequest:
         self.requested = self.pressed = True
 
 
+def open_board(directory: Path, model: nn.Module, test_set: FashionMNIST) -> Any:
+    """A SummaryWriter for ``--tensorboard``, holding the model's graph."""
+    from tinygrad_cnn.utils.tensorboard import SummaryWriter
+
+    board = SummaryWriter(str(directory))
+    images, _ = next(iter(DataLoader(test_set, batch_size=2)))
+    board.add_graph(model, images)
+    return board
+
+
+def log_epoch(board: Any, model: nn.Module, row: dict[str, Any]) -> None:
+    """An epoch's losses, accuracies and learning rate, and every parameter's histogram."""
+    step = row["epoch"]
+    for split in ("train", "test"):
+        board.add_scalar(f"loss/{split}", row[f"{split}_loss"], step)
+        board.add_scalar(f"accuracy/{split}", row[f"{split}_accuracy"], step)
+    board.add_scalar("learning_rate", row["lr"], step)
+    for name, parameter in model.named_parameters():
+        board.add_histogram(f"weights/{name}", parameter, step)
+        if parameter.grad is not None:
+            board.add_histogram(f"gradients/{name}", parameter.grad, step)
+    board.flush()
+
+
 def epoch_loader(train_set: FashionMNIST, progress: Progress, batch_size: int, workers: int) -> DataLoader:
     """The rest of the epoch's batches: its order from ``progress.batch`` on, so a resumed run
     reads exactly the batches the interrupted one had not."""
@@ -377,6 +405,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"model: {model.num_parameters():,} parameters; optimiser {args.optimizer} lr={args.lr}; "
           f"{args.epochs} epochs of {batches} batches")
 
+    board = open_board(out / TENSORBOARD, model, test_set) if args.tensorboard else None
     while progress.epoch < args.epochs:
         if progress.order is None:
             progress.order = generator().permutation(len(train_set))
@@ -400,6 +429,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"epoch {row['epoch']}: train loss {row['train_loss']:.4f} acc "
                   f"{100 * row['train_accuracy']:.2f}% | test loss {test_loss:.4f} acc {100 * test_accuracy:.2f}% | "
                   f"{progress.train_seconds:.1f} s train + {row['test_seconds']:.1f} s test")
+            if board is not None:
+                log_epoch(board, model, row)
             if test_accuracy > progress.best_accuracy:
                 progress.best_accuracy = test_accuracy
                 tc.save(model.state_dict(), out / BEST)
@@ -415,6 +446,8 @@ def run(args: argparse.Namespace) -> int:
                       "continue with --resume")
                 return 130
 
+    if board is not None:
+        board.close()
     if metrics:
         final = metrics[-1]
         total = sum(r["train_seconds"] for r in metrics)
