@@ -51,3 +51,26 @@ def test_a_state_dict_carries_over_to_pytorch(capsys):
     pytest.importorskip("torch")  # the hand-off can only be checked where PyTorch is installed
     namespace = runpy.run_path(str(EXAMPLES / "to_pytorch.py"))
     assert namespace["main"]() < 1e-4
+
+
+@pytest.mark.skipif(not DEBIAN.is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
+def test_quickstart_example_learns(capsys):
+    namespace = runpy.run_path(str(EXAMPLES / "quickstart.py"))
+    assert namespace["main"](epochs=1, train_samples=6000) > 0.6
+    assert "Shape of X [N, C, H, W]: (64, 1, 28, 28)" in capsys.readouterr().out
+
+
+def test_wgan_example_moves_the_samples_onto_the_ring():
+    namespace = runpy.run_path(str(EXAMPLES / "wgan.py"))
+    assert namespace["main"](iterations=400) < 0.2  # they start 0.73 away
+
+
+def test_hooks_example_reports_every_layer():
+    report = runpy.run_path(str(EXAMPLES / "hooks.py"))["main"]()
+    assert set(report) == {"0", "1", "2", "3", "4"} and 0.2 < report["1"]["zeros"] < 0.8
+    assert all(row["grad_out_norm"] > 0 for row in report.values())
+
+
+def test_lbfgs_example_converges():
+    loss, accuracy = runpy.run_path(str(EXAMPLES / "lbfgs.py"))["main"]()
+    assert loss < 0.1 and accuracy > 0.95
