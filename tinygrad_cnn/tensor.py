@@ -350,6 +350,12 @@ class Tensor:
             self._ctx.tensor_hooks.get(self._output_index)
         return hooks is not None and "retain_grad" in hooks
 
+    def __format__(self, format_spec: str) -> str:
+        """A one-element (0-d) tensor formats as its number (``f"{loss:.4f}"``), as in PyTorch."""
+        if self.ndim == 0:
+            return self.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
+
     def __repr__(self) -> str:
         body = np.array2string(self._data, prefix="Tensor(", separator=", ", precision=4)
         extra = ""
