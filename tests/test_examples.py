@@ -74,3 +74,29 @@ def test_hooks_example_reports_every_layer():
 def test_lbfgs_example_converges():
     loss, accuracy = runpy.run_path(str(EXAMPLES / "lbfgs.py"))["main"]()
     assert loss < 0.1 and accuracy > 0.95
+
+
+def test_run_pytorch_program_rewrites_only_the_imports(tmp_path, capsys):
+    runner = runpy.run_path(str(EXAMPLES / "run_pytorch_program.py"))
+    source = "\n".join([
+        "import torch", "import torch.nn as nn", "import torch.utils.data", "from torch import optim",
+        "from torch.nn import functional as F", "from torchvision import datasets, transforms",
+        "from torchvision.utils import save_image", "import numpy as np, torch", "    import torch.nn.functional as F",
+        "x = torch.ones(2)  # torch stays torch below the imports"])
+    assert runner["rewritten"](source).splitlines() == [
+        "import tinygrad_cnn as torch", "import tinygrad_cnn.nn as nn",
+        "import tinygrad_cnn.utils.data, tinygrad_cnn as torch", "from tinygrad_cnn import optim",
+        "from tinygrad_cnn.nn import functional as F", "from tinygrad_cnn.data import datasets, transforms",
+        "from tinygrad_cnn.data.utils import save_image", "import numpy as np, tinygrad_cnn as torch",
+        "    import tinygrad_cnn.nn.functional as F", "x = torch.ones(2)  # torch stays torch below the imports"]
+    program = tmp_path / "program.py"
+    program.write_text("import sys\nimport torch\nprint(torch.__name__, sys.argv[1:], (torch.ones(3) * 2).sum().item())\n")
+    import sys
+    saved = sys.argv, sys.path[:]
+    try:
+        sys.argv = ["run_pytorch_program.py", str(program), "--flag"]
+        runner["main"]()
+    finally:
+        sys.argv, sys.path[:] = saved[0], saved[1]
+    assert capsys.readouterr().out.strip() == "tinygrad_cnn ['--flag'] 6.0"
+    assert [p.name for p in tmp_path.iterdir()] == ["program.py"]  # the rewritten copy is gone

@@ -10,7 +10,7 @@ from .allocator import keep_freed_memory
 from .autograd import Function, enable_grad, grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, linspace, logspace, ones,
                        ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
-from .device import device
+from .device import device, get_default_device, set_default_device
 from .dtypes import get_default_dtype, set_default_dtype
 from .dtypes import bool, double, float, float32, float64, int, int8, int16, int32, int64, long, short, uint8
 from .gradcheck import gradcheck, gradgradcheck
@@ -87,7 +87,8 @@ __all__ = [
     "keep_freed_memory", "set_num_threads", "get_num_threads",
     "tensor", "from_numpy", "empty", "zeros", "ones", "full", "arange", "eye", "rand", "randn", "randint", "randperm",
     "empty_like", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like",
-    "device", "float32", "float", "float64", "double", "int64", "long", "int32", "int", "int16", "short", "int8",
+    "device", "set_default_device", "get_default_device", "float32", "float", "float64", "double", "int64", "long",
+    "int32", "int", "int16", "short", "int8",
     "uint8", "bool",
     "abs", "clamp", "clip", "exp", "log", "log1p", "relu", "rsqrt", "sigmoid", "sign", "sqrt", "square", "tanh",
     "floor", "ceil", "round", "trunc",

@@ -38,3 +38,13 @@ class device:  # noqa: N801  (PyTorch's name)
 
 
 CPU = device("cpu")
+
+
+def set_default_device(device_: Any) -> None:
+    """Where new tensors are made: the CPU (None or "cpu"); another device is refused."""
+    if device_ is not None:
+        device(device_)
+
+
+def get_default_device() -> device:
+    return CPU

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import memory_format as formats
 from .dtypes import get_default_dtype
+from .errors import ArgumentError
 from .hooks import RemovableHandle
 from .versions import same_memory, share_version, storage_of, version_of, with_own_version
 
@@ -100,13 +101,13 @@ class Tensor:
     # _base: (the tensor whose memory this one views, its _rewrites then) or None (views.py);
     # _rewrites: how many times an in-place change gave this tensor a new history
     # _hooks (set on first use): a leaf's (gradient hooks, post-accumulate hooks)
-    __slots__ = ("_data", "grad", "_requires_grad", "_ctx", "_output_index", "_base", "_rewrites", "_hooks",
+    __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "_output_index", "_base", "_rewrites", "_hooks",
                  "_owed", "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self._data: np.ndarray = _to_array(data, dtype)
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self._ctx = None
         self._owed = False  # channels-last memory where PyTorch's is row-major (memory_format.py)
         self._output_index = 0
@@ -120,7 +121,7 @@ class Tensor:
         """Wrap a primitive's output without re-applying the dtype policy."""
         t = object.__new__(cls)
         t._data = array if isinstance(array, np.ndarray) else np.asarray(array)
-        t.grad = None
+        t._grad = None
         t._ctx = ctx
         t._output_index = index
         t._requires_grad = requires_grad
@@ -172,6 +173,25 @@ class Tensor:
         if self._base is not None and views.is_stale(self):
             views.regenerate(self)
         return self._ctx
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by backward (None until then)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value.shape != self.shape:
+                raise ArgumentError(f"assigned grad has data of a different size: {value.shape}, the tensor "
+                                    f"{self.shape}")
+            if value.dtype != self.dtype:
+                raise ArgumentError(f"assigned grad has data of a different type: {value.dtype}, the tensor "
+                                    f"{self.dtype}")
+        self._grad = value
 
     @property
     def is_leaf(self) -> bool:
