@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_betas, check_non_negative, implementation
+from .optimizer import Optimizer, check_betas, check_non_negative, decayed, implementation, update_moments
 
 
 class Adam(Optimizer):
@@ -32,11 +32,7 @@ class Adam(Optimizer):
         lr, (beta1, beta2), eps, weight_decay = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         if group["maximize"]:
             grad = -grad
-        if weight_decay:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * param
+        grad = decayed(param, grad, lr, weight_decay, group["decoupled_weight_decay"])
         if "step" not in state:
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(param)
@@ -44,11 +40,8 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = np.zeros_like(param)
         state["step"] += 1
+        update_moments(state, grad, beta1, beta2)
         step, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-        m *= beta1
-        m += (1 - beta1) * grad
-        v *= beta2
-        v += (1 - beta2) * np.square(grad)
         if group["amsgrad"]:  # the largest second moment so far: the step size never grows back
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]

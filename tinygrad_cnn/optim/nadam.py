@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_betas, check_non_negative, implementation
+from .optimizer import Optimizer, check_betas, check_non_negative, decayed, implementation, update_moments
 
 
 class NAdam(Optimizer):
@@ -32,21 +32,15 @@ class NAdam(Optimizer):
             grad = -grad
         if "step" not in state:
             state.update(step=0, mu_product=1.0, exp_avg=np.zeros_like(param), exp_avg_sq=np.zeros_like(param))
-        # PyTorch keeps the product of the momentum factors as a float32 scalar: its rounding too
         state["step"] += 1
         step = state["step"]
-        if weight_decay:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * param
+        grad = decayed(param, grad, lr, weight_decay, group["decoupled_weight_decay"])
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * group["momentum_decay"]))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * group["momentum_decay"]))
+        # PyTorch keeps the product of the momentum factors as a float32 scalar: its rounding too
         state["mu_product"] = float(np.float32(state["mu_product"]) * np.float32(mu))
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg += (grad - exp_avg) * (1 - beta1)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
-        denom = np.sqrt(exp_avg_sq / (1 - beta2 ** step)) + eps
+        update_moments(state, grad, beta1, beta2)
+        exp_avg = state["exp_avg"]
+        denom = np.sqrt(state["exp_avg_sq"] / (1 - beta2 ** step)) + eps
         param -= lr * (1.0 - mu) / (1.0 - state["mu_product"]) * grad / denom
         param -= lr * mu_next / (1.0 - state["mu_product"] * mu_next) * exp_avg / denom

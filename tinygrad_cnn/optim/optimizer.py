@@ -28,6 +28,25 @@ def implementation(optimizer: str, **choices: Any) -> dict[str, Any]:
     return choices
 
 
+def decayed(param: np.ndarray, grad: np.ndarray, lr: float, weight_decay: float, decoupled: bool) -> np.ndarray:
+    """Weight decay, PyTorch's two ways: the gradient plus weight_decay * p (L2), or with
+    ``decoupled`` p shrunk by (1 - lr * weight_decay) in place (AdamW's). Returns the gradient."""
+    if not weight_decay:
+        return grad
+    if decoupled:
+        param *= 1 - lr * weight_decay
+        return grad
+    return grad + weight_decay * param
+
+
+def update_moments(state: dict[str, Any], grad: np.ndarray, beta1: float, beta2: float) -> None:
+    """Adam's running averages of the gradient (PyTorch's lerp) and of its square, in place."""
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    exp_avg += (grad - exp_avg) * (1 - beta1)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * grad * grad
+
+
 def check_betas(optimizer: str, betas: Any) -> None:
     if len(tuple(betas)) != 2 or not all(0.0 <= b < 1.0 for b in betas):
         raise ValueError(f"{optimizer}: betas must be in [0, 1), got {betas}")

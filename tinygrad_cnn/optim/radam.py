@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_betas, check_non_negative, implementation
+from .optimizer import Optimizer, check_betas, check_non_negative, decayed, implementation, update_moments
 
 
 class RAdam(Optimizer):
@@ -35,15 +35,9 @@ class RAdam(Optimizer):
             state.update(step=0, exp_avg=np.zeros_like(param), exp_avg_sq=np.zeros_like(param))
         state["step"] += 1
         step = state["step"]
-        if weight_decay:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * param
+        grad = decayed(param, grad, lr, weight_decay, group["decoupled_weight_decay"])
+        update_moments(state, grad, beta1, beta2)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg += (grad - exp_avg) * (1 - beta1)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
         bias_correction1, bias_correction2 = 1 - beta1 ** step, 1 - beta2 ** step
         corrected = exp_avg / bias_correction1
         rho_inf = 2 / (1 - beta2) - 1
