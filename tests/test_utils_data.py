@@ -443,3 +443,29 @@ def test_workers_end_at_interpreter_exit_and_on_ctrl_c(how):
     while any(_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(_alive(p) for p in pids)
+
+
+@pytest.mark.parametrize("name", ["DataLoader", "TensorDataset", "Subset", "ConcatDataset", "StackDataset",
+                                  "random_split", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+                                  "BatchSampler", "SequentialSampler"])
+def test_signatures_are_pytorchs(torch, name):
+    import inspect
+
+    import torch.utils.data as theirs
+
+    import tinygrad_cnn.utils.data as ours
+
+    def described(obj):
+        function = obj.__init__ if isinstance(obj, type) else obj
+        return [(p.name, p.kind) + (() if p.name == "generator" else (p.default,))
+                for p in inspect.signature(function).parameters.values()]
+
+    assert described(getattr(ours, name)) == described(getattr(theirs, name))
+
+
+def test_worker_numpy_seeds_are_pytorchs_generate_state(torch):
+    from torch.utils.data._utils.worker import _generate_state
+    rng = random.Random(0)
+    for _ in range(200):
+        base, worker = rng.getrandbits(63), rng.randrange(64)
+        assert generate_state(base, worker) == _generate_state(base, worker)
