@@ -192,3 +192,33 @@ def test_several_outputs_and_torchvizs_make_dot(tmp_path):
         assert word in text, word
     with pytest.raises(TypeError, match="several in a tuple or list"):
         draw_graph([out, 3])
+
+
+def _declared(source, kind):
+    import re
+    return re.findall(rf'^\s*{kind}\d+_0 \[label="([^\\"]*)', source, re.M)
+
+
+def test_depth_draws_modules_that_deep_as_one_node_each():
+    """torchview's depth: 1 draws the model's children (collapse_modules=True), 2 ResNet-20's
+    residual blocks, None every operation; modules without submodules above the depth show
+    their operations."""
+    from tinygrad_cnn.models import resnet20
+    model = resnet20(in_channels=1, num_classes=10)
+    loss = F.cross_entropy(model(tc.randn(2, 1, 28, 28)), Tensor(np.array([1, 2])))
+    loss.backward()
+    assert draw_graph(loss, depth=1).source == draw_graph(loss, collapse_modules=True).source
+    assert {label.split(":")[0] for label in _declared(draw_graph(loss, depth=1).source, "module")} == {
+        "conv1", "bn1", "relu", "layer1", "layer2", "layer3", "avgpool", "fc"}
+    blocks = _declared(draw_graph(loss, depth=2).source, "module")
+    assert sorted(label.split(":")[0] for label in blocks) == [f"layer{i}.{j}" for i in (1, 2, 3) for j in range(3)]
+    assert all("parameters" in label and "‖grad‖" in label for label in blocks)
+    everything = draw_graph(loss, depth=None).source
+    assert not _declared(everything, "module")
+    assert len(_declared(everything, "op")) > len(_declared(draw_graph(loss, depth=3).source, "op")) > 0
+    (whole,) = _declared(draw_graph(loss, depth=0).source, "module")  # depth 0: the model is one node
+    assert whole.startswith("CifarResNet()") and "272,186 parameters" in whole
+    with pytest.raises(ValueError, match="depth must be None or an int >= 0"):
+        draw_graph(loss, depth=-1)
+    with pytest.raises(ValueError, match="collapse_modules=True is depth=1"):
+        draw_graph(loss, collapse_modules=True, depth=2)

@@ -44,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--classes", type=int, default=10, help="number of classes for the loss")
     parser.add_argument("--out", type=Path, default=Path("seed_cnn.svg"), help=f"output file ({', '.join(FORMATS)})")
     parser.add_argument("--collapse", action="store_true", help="one node per top-level module")
+    parser.add_argument("--depth", type=int, default=None,
+                        help="draw each module nested DEPTH levels down as one node (1: the model's children)")
     parser.add_argument("--no-clusters", action="store_true", help="do not box nodes by module")
     parser.add_argument("--no-backward", action="store_true", help="draw the forward graph only")
     parser.add_argument("--saved", action="store_true", help="show what each operation saves for backward")
@@ -63,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.no_backward:
             output.backward(retain_graph=True)
     name = args.model or f"seed CNN{' with BatchNorm' if args.batch_norm else ''}"
-    graph = draw_graph(output, cluster_modules=not args.no_clusters, collapse_modules=args.collapse,
+    graph = draw_graph(output, cluster_modules=not args.no_clusters, collapse_modules=args.collapse, depth=args.depth,
                        show_saved=args.saved, tensor_nodes=args.tensors, rankdir=args.rankdir,
                        title=f"{name}: training graph for input {'×'.join(map(str, shape))}")
     try:

@@ -127,8 +127,10 @@ def _module_title(name: str, module: Module) -> str:
 class GraphOptions:
     """What ``draw_graph`` shows.
 
-    ``cluster_modules`` boxes the nodes of each module; ``collapse_modules`` draws each
-    top-level module as one node instead; ``show_gradients`` annotates and colours leaves by
+    ``cluster_modules`` boxes the nodes of each module; ``depth`` draws each module nested
+    ``depth`` levels down (1: the model's children) as one node, with its parameter count and
+    gradient norm, instead of its operations (torchview's depth; None draws every operation);
+    ``collapse_modules=True`` is ``depth=1``; ``show_gradients`` annotates and colours leaves by
     their gradient norm once backward has run; ``show_saved`` lists what each operation saved
     for backward; ``tensor_nodes`` draws every tensor between two operations as a node with its
     shape and dtype (DeZero style) instead of an edge label; ``rankdir`` is "TB" (top to
@@ -139,6 +141,7 @@ class GraphOptions:
 
     cluster_modules: bool = True
     collapse_modules: bool = False
+    depth: int | None = None
     show_gradients: bool = True
     show_saved: bool = False
     tensor_nodes: bool = False
@@ -147,6 +150,13 @@ class GraphOptions:
     highlight: Primitive | Sequence[Primitive] | None = None
 
     def __post_init__(self) -> None:
+        if self.depth is not None and (not isinstance(self.depth, int) or isinstance(self.depth, bool)
+                                       or self.depth < 0):
+            raise ValueError(f"draw_graph: depth must be None or an int >= 0, got {self.depth!r}")
+        if self.collapse_modules:
+            if self.depth not in (None, 1):
+                raise ValueError(f"draw_graph: collapse_modules=True is depth=1; got depth={self.depth} as well")
+            object.__setattr__(self, "depth", 1)  # (a frozen dataclass)
         if self.rankdir not in ("TB", "LR", "BT", "RL"):
             raise ValueError(f"draw_graph: rankdir must be 'TB', 'LR', 'BT' or 'RL', got {self.rankdir!r}")
         for node in self.highlighted():
@@ -192,7 +202,7 @@ def draw_graph(output: Tensor | Sequence[Tensor] | str | os.PathLike, params: Ma
 
     ``params`` maps names to parameters (``dict(model.named_parameters())``); without it the
     names come from the modules that built the graph. ``options`` are the fields of
-    ``GraphOptions``: ``cluster_modules``, ``collapse_modules``, ``show_gradients``,
+    ``GraphOptions``: ``cluster_modules``, ``collapse_modules``, ``depth``, ``show_gradients``,
     ``show_saved``, ``tensor_nodes``, ``rankdir``, ``title``.
     """
     unknown = sorted(set(options) - set(GraphOptions.__dataclass_fields__))
@@ -250,9 +260,10 @@ class _Drawer:
         self.members.setdefault(key, []).append((unit, label, style))
 
     def _unit(self, node: Primitive) -> Unit:
-        """What an operation is drawn as: itself, or its top-level module when collapsing."""
-        if self.options.collapse_modules and len(node.scope) > 1:
-            return Unit(Kind.MODULE, id(node.scope[1]))
+        """What an operation is drawn as: itself, or the module ``depth`` levels down that ran it."""
+        depth = self.options.depth
+        if depth is not None and len(node.scope) > depth:
+            return Unit(Kind.MODULE, id(node.scope[depth]))
         return Unit(Kind.OPERATION, id(node))
 
     def _leaf(self, t: Tensor, consumer: Primitive) -> Unit:
@@ -270,8 +281,7 @@ class _Drawer:
             if self.norm_range is not None:
                 fill, text = _colour(norm, *self.norm_range)
                 style.update(fillcolor=fill, style="filled", fontcolor=text)
-        if not (self.options.collapse_modules and is_parameter):
-            self._place(consumer.scope if is_parameter else (), unit, label, style)
+        self._place(consumer.scope if is_parameter else (), unit, label, style)
         return unit
 
     def _edge(self, source: Unit, target: Unit, label: str) -> None:
@@ -280,14 +290,14 @@ class _Drawer:
 
     def draw(self, outputs: list[Tensor]) -> None:
         drawn_leaves: dict[int, Unit] = {}
-        collapsed: dict[Unit, Module] = {}
+        collapsed: dict[Unit, tuple] = {}  # a module drawn as one node -> its scope, itself last
         for node in self.nodes:
             unit = self._unit(node)
             marked = id(node) in self.highlighted
             if unit.kind is Kind.MODULE:
-                collapsed[unit] = node.scope[1]
+                collapsed[unit] = node.scope[:self.options.depth + 1]
                 if marked:
-                    self.highlighted.add(id(node.scope[1]))
+                    self.highlighted.add(id(node.scope[self.options.depth]))
             else:
                 self._place(node.scope, unit, operation_label(node), HIGHLIGHT_STYLE if marked else OP_STYLE)
                 if self.options.show_saved:
@@ -296,7 +306,7 @@ class _Drawer:
                 if not isinstance(a, Tensor):
                     continue
                 if edge is not None:  # produced by another node (as it was when this node ran)
-                    if self.options.tensor_nodes and not self.options.collapse_modules:
+                    if self.options.tensor_nodes and self.options.depth is None:
                         self._edge(self._intermediate(*edge), unit, "")
                     else:
                         self._edge(self._unit(edge[0]), unit, _shape(a.shape))
@@ -304,8 +314,8 @@ class _Drawer:
                     if id(a) not in drawn_leaves:                             # parameters are in its label
                         drawn_leaves[id(a)] = self._leaf(a, node)
                     self._edge(drawn_leaves[id(a)], unit, _shape(a.shape))
-        for unit, module in collapsed.items():
-            self._place((), unit, *self._module_node(module))
+        for unit, scope in collapsed.items():  # inside the clusters of the modules around it
+            self._place(scope[:-1], unit, *self._module_node(scope[-1]))
         for output in outputs:
             out = Unit(Kind.OUTPUT, id(output))
             value = f"\nvalue = {output.item():.4g}" if output._data.size == 1 else ""
