@@ -163,6 +163,33 @@ def test_an_exported_onnx_file_is_drawn_in_the_same_style(tmp_path):
         assert name in text, name
     assert "batch×1×28×28" in text and "batch×32×26×26" in text and "batch×10" in text
     assert "kernel_shape=2" in text and "strides=2" in text
+    assert "0.weight ⟨32×1×3×3⟩" in text  # weights listed inside their operator, netron's way
+
+
+def test_onnx_pictures_have_one_node_per_operator_and_boxes_for_blocks(tmp_path):
+    """ResNet-20: 77 operators drew 189 nodes (every initializer one) over 9,387 x 6,090 px."""
+    onnx = pytest.importorskip("onnx")
+    import re
+
+    from tinygrad_cnn.models import resnet20
+    from tinygrad_cnn.onnx import export
+    path = tmp_path / "resnet20.onnx"
+    export(resnet20(in_channels=1, num_classes=10).eval(), tc.randn(2, 1, 28, 28), path)
+    stored = onnx.load(str(path)).graph
+    source = draw_graph(path).source
+    nodes = re.findall(r"^\s*(\w+) \[label=", source, re.M)
+    assert len(nodes) == len(stored.node) + len(stored.input) + len(stored.output)
+    boxes = re.findall(r'label="?(layer[\d.]*)"? labeljust', source)
+    assert sorted(set(boxes)) == ["layer1", "layer1.0", "layer1.1", "layer1.2", "layer2", "layer2.0", "layer2.1",
+                                  "layer2.2", "layer3", "layer3.0", "layer3.1", "layer3.2"]
+
+
+def test_onnx_picture_errors(tmp_path):
+    pytest.importorskip("onnx")
+    from tinygrad_cnn.onnx import export
+
+    path = tmp_path / "seed.onnx"
+    export(seed_cnn().eval(), tc.randn(2, 1, 28, 28), path)
     with pytest.raises(FileNotFoundError, match="no ONNX file"):
         draw_graph(tmp_path / "missing.onnx")
     with pytest.raises(TypeError, match="draw_graph: unknown option\\(s\\) colour"):

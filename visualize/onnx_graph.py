@@ -1,18 +1,17 @@
-"""Pictures of an exported ONNX file in the same style as the live graph: operations (blue) with
-their attributes, initializers (orange) by name, inputs and outputs with their shapes, edges
+"""Pictures of an exported ONNX file in the style of the live graph and netron's: operations
+(blue) with their weights and attributes inside, inputs and outputs with their shapes, edges
 labelled with the inferred shapes, nodes boxed by the module path their names carry."""
 from __future__ import annotations
 
 import os
 import re
 import zlib
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import graphviz
 
-from .graph import INPUT_STYLE, OP_STYLE, OUTPUT_STYLE, PARAM_STYLE
+from .graph import INPUT_STYLE, OP_STYLE, OUTPUT_STYLE
 
 
 def _dims(value: Any) -> str:
@@ -38,9 +37,32 @@ def _node_id(kind: str, name: str) -> str:
     return f"{kind}_{re.sub(r'[^0-9A-Za-z_]', '_', name)}_{zlib.crc32(name.encode()):08x}"
 
 
+def _operation_label(node: Any, initializers: dict[str, Any]) -> str:
+    """netron's way: the operator, then its weights by name and shape, then its attributes."""
+    lines = _attribute_text(node).split("\n")
+    weights = [f"{name} ⟨{'×'.join(map(str, initializers[name].dims)) or 'scalar'}⟩"
+               for name in node.input if name in initializers]
+    return "\n".join(lines[:1] + weights + lines[1:])
+
+
+def _module_of(node: Any) -> str:
+    """The dotted module path an exported node's name starts with ("layer1.0.conv1/Conv_4")."""
+    return node.name.rsplit("/", 1)[0] if "/" in node.name else ""
+
+
+def _prefixes(module: str) -> list[str]:
+    """"layer1.0.conv1" -> ["layer1", "layer1.0", "layer1.0.conv1"]; "" -> []."""
+    parts = module.split(".") if module else []
+    return [".".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
+
+
 def draw_onnx(path: str | os.PathLike, cluster_modules: bool = True, rankdir: str = "TB",
               title: str | None = None) -> graphviz.Digraph:
-    """The graph stored in an ``.onnx`` file as a ``graphviz.Digraph``."""
+    """The graph stored in an ``.onnx`` file as a ``graphviz.Digraph``, in netron's manner: one
+    node per operator with its initializers (weights) listed inside it by name and shape, the
+    graph's inputs and outputs, and edges labelled with the inferred shapes. Operators are
+    boxed by the container modules their names carry (a ResNet's stages and blocks), nested as
+    the modules are, so the boxes follow the data's vertical flow."""
     try:
         import onnx
     except ImportError:
@@ -57,38 +79,47 @@ def draw_onnx(path: str | os.PathLike, cluster_modules: bool = True, rankdir: st
                                node_attr=dict(fontname="Helvetica", fontsize="10"),
                                edge_attr=dict(fontname="Helvetica", fontsize="8", color="#555555"))
     producer: dict[str, str] = {}
-    drawn_initializers: set[str] = set()
     for value in graph.input:
+        if value.name in initializers:  # (older exporters list initializers among the inputs)
+            continue
         picture.node(_node_id("in", value.name), f"{value.name}\n{shapes[value.name]}", **INPUT_STYLE)
         producer[value.name] = _node_id("in", value.name)
-    clusters: dict[str, list[Any]] = {}
     for node in graph.node:
-        module = node.name.rsplit("/", 1)[0] if "/" in node.name and cluster_modules else ""
-        clusters.setdefault(module, []).append(node)
         for output in node.output:
             producer[output] = _node_id("op", node.name)
-    for module, nodes in clusters.items():
-        boxed = bool(module) and module not in ("model", "graph")
-        with picture.subgraph(name=f"cluster_{module}") if boxed else nullcontext(picture) as box:
-            if boxed:
-                box.attr(label=module, style="rounded,dashed", color="#8aa6c8", fontsize="10", labeljust="l")
-            for node in nodes:
-                box.node(_node_id("op", node.name), _attribute_text(node), **OP_STYLE)
-                for name in node.input:
-                    if name in initializers and name not in drawn_initializers:
-                        drawn_initializers.add(name)
-                        tensor = initializers[name]
-                        box.node(_node_id("init", name), f"{name}\n{'×'.join(map(str, tensor.dims)) or 'scalar'}",
-                                 **PARAM_STYLE)
+    paths = [_module_of(node) if cluster_modules else "" for node in graph.node]
+    counts: dict[str, int] = {}  # operators per module, its submodules' included
+    for module in paths:
+        for prefix in _prefixes(module):
+            counts[prefix] = counts.get(prefix, 0) + 1
+    # boxes for container modules of two operators or more; a leaf module (a ReLU used twice in
+    # a block) is no box, or its operators would be pulled together across the data's flow
+    containers = {prefix for module in paths for prefix in _prefixes(module)[:-1]}
+    shown = {prefix for prefix in containers if counts[prefix] > 1}
+    boxes: dict[str, list[Any]] = {}  # each operator in the innermost box around it
+    for node, module in zip(graph.node, paths):
+        around = [prefix for prefix in _prefixes(module) if prefix in shown]
+        boxes.setdefault(around[-1] if around else "", []).append(node)
+    children: dict[str, list[str]] = {}
+    for box in shown:  # each box inside the nearest enclosing box that is shown
+        parent = next((p for p in reversed(_prefixes(box)[:-1]) if p in shown), "")
+        children.setdefault(parent, []).append(box)
+
+    def emit(target: graphviz.Digraph, box: str) -> None:
+        for node in boxes.get(box, []):
+            target.node(_node_id("op", node.name), _operation_label(node, initializers), **OP_STYLE)
+        for child in sorted(children.get(box, [])):
+            with target.subgraph(name=f"cluster_{_node_id('m', child)}") as sub:
+                sub.attr(label=child, style="rounded,dashed", color="#8aa6c8", fontsize="10", labeljust="l")
+                emit(sub, child)
+
+    emit(picture, "")
     for node in graph.node:
         for name in node.input:
-            if not name:
-                continue
-            source = _node_id("init", name) if name in initializers else producer.get(name)
-            if source:
-                picture.edge(source, _node_id("op", node.name), label=f" {shapes[name]}" if name in shapes else None)
+            if name and name not in initializers and name in producer:
+                picture.edge(producer[name], _node_id("op", node.name),
+                             label=f" {shapes[name]}" if name in shapes else None)
     for value in graph.output:
         picture.node(_node_id("out", value.name), f"{value.name}\n{shapes[value.name]}", **OUTPUT_STYLE)
         picture.edge(producer[value.name], _node_id("out", value.name))
     return picture
-
