@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import dataclasses
 import itertools
+import re
 import sys
 import time
 from collections import Counter
@@ -528,6 +529,11 @@ TORCH_BUGS = {
         "double backward of std divides by column 1's zero deviation and softmax mixes the NaN into "
         "column 0, whose deviation is 0.71 (ours: finite). Counted apart: a program with std whose "
         "PyTorch Hessian-vector product has NaN where its gradients are finite and ours are not NaN."),
+    "a loss of mixed float dtypes fails in backward": (
+        "x = torch.randn(4, dtype=torch.float64, requires_grad=True); t = torch.randn(4, requires_grad=True); "
+        "F.huber_loss(x, t, reduction='sum').backward() raises 'Found dtype Float but expected Double' (forward "
+        "promotes to float64, backward does not cast the target's gradient back). Ours computes both gradients. "
+        "Counted apart: a program whose PyTorch backward raises that."),
     "mish's second derivative at large inputs": (
         "x = torch.tensor([1000.], dtype=torch.float64, requires_grad=True); (g,) = torch.autograd.grad("
         "F.mish(x).sum(), x, create_graph=True); torch.autograd.grad(g.sum(), x) is NaN (exp overflows in "
@@ -552,6 +558,8 @@ def torch_bug(program: Program, expected: Outcome, got: Outcome) -> str | None:
             return "std's second derivative where a deviation is 0"
         if _uses(program, "mish"):
             return "mish's second derivative at large inputs"
+    if expected.backward_error and re.match(r"Found dtype \w+ but expected \w+", expected.backward_error[1]):
+        return "a loss of mixed float dtypes fails in backward"
     if expected.backward_error and "grad_input must be contiguous" in expected.backward_error[1]:
         return "nll_loss over images needs a contiguous input in backward"
     if got.error and expected.error is None and "read-only view (from expand" in got.error[2]:

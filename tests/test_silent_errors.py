@@ -675,3 +675,29 @@ def test_narrow_is_pytorchs_view_with_its_errors():
         x.narrow(1, 4, 2)
     with pytest.raises(RuntimeError, match="length must be non-negative"):
         x.narrow(1, 0, -1)
+
+
+# --------------------------------------------------------------------------- the 100,000-program run, third pass
+
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_full_max_and_min_write_the_gradient_into_zeros_as_pytorch(torch, op, recwarn):
+    """PyTorch's full max()/min() backward (evenly_distribute_backward) fills zeros at the
+    extrema: a NaN gradient stays at them (ours spread it, NaN * 0 elsewhere), and a NaN
+    extremum takes the gradient to the NaNs; amax keeps PyTorch's product with the mask."""
+    for x0, g0 in [(np.array([1.0, 3.0, 3.0, 2.0]), np.nan), (np.array([[1.0, np.nan], [np.nan, 0.0]]), 2.0)]:
+        xt = torch.tensor(x0, requires_grad=True)
+        getattr(xt, op)().backward(torch.tensor(g0))
+        x = leaf(x0)
+        getattr(x, op)().backward(Tensor(np.array(g0)))
+        np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
+    xt, x = torch.tensor([1.0, 3.0], requires_grad=True), leaf(np.array([1.0, 3.0]))
+    getattr(xt, "a" + op)().backward(torch.tensor(np.nan))
+    getattr(x, "a" + op)().backward(Tensor(np.array(np.nan)))
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())  # NaN at both, as PyTorch's amax
+
+
+def test_pooling_refuses_an_empty_image_as_pytorch():
+    for pool in (F.avg_pool2d, F.max_pool2d):
+        with pytest.raises(RuntimeError, match=r"with optional 0 dim batch size for input, but got: \[2, 1, 0, 4\]"):
+            pool(tc.ones(2, 1, 0, 4), 2, 1, 1)
+    assert F.avg_pool2d(tc.ones(0, 1, 3, 4), 2, 1, 1).shape == (0, 1, 4, 5)  # an empty batch is fine

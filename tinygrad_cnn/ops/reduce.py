@@ -10,7 +10,7 @@ from .. import kernels
 from ..autograd import Primitive
 from ..tensor import MaxResult, Tensor
 from .arguments import ArgumentError, DtypeError, IndexRangeError, normalize_dim, normalize_dims
-from .elementwise import where
+from .elementwise import Where, where
 
 
 def _keepdim_shape(shape: tuple[int, ...], dims: tuple[int, ...]) -> tuple[int, ...]:
@@ -34,14 +34,17 @@ class Sum(Primitive):
 
 class AMax(Primitive):
     """The maximum over ``dims``; tied maxima share the gradient evenly (as PyTorch's amax
-    and full ``max()``). Backward reads x and the result, as PyTorch's."""
+    and full ``max()``). Backward reads x and the result, as PyTorch's. As PyTorch's, amax's
+    gradient is a product with the mask of maxima, while the full ``max()`` (``evenly``) writes
+    the shares into zeros, so a NaN gradient stays at the maxima (and a NaN maximum is the
+    NaNs')."""
 
     output_layout = "contiguous"
     backward_reads = (0,)  # and the saved result
     extreme = staticmethod(np.amax)
 
     @staticmethod
-    def forward(ctx, x, dims, keepdim):
+    def forward(ctx, x, dims, keepdim, evenly=False):
         if x.size == 0:
             raise IndexRangeError(f"{type(ctx).__name__.lower()}: cannot reduce a tensor of shape {x.shape} "
                                   "with no elements")
@@ -55,6 +58,10 @@ class AMax(Primitive):
         (x,), (out,) = ctx.inputs, ctx.saved_tensors
         dims = ctx.settings["dims"]
         top = out.reshape(_keepdim_shape(x.shape, dims))
+        if ctx.settings.get("evenly"):  # PyTorch's evenly_distribute_backward: masked_fill of zeros
+            mask = np.isnan(x._data) if np.isnan(top).all() else x._data == top
+            share = grad.reshape(top.shape) / float(mask.sum())
+            return Where.apply(Tensor(mask), share, 0.0)
         mask = x._data == top
         return grad.reshape(top.shape) * Tensor(mask / mask.sum(axis=dims, keepdims=True, dtype=x.dtype))
 
@@ -171,7 +178,7 @@ def min(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor 
 
 
 def max_all(x: Tensor) -> Tensor:
-    return AMax.apply(x, dims=tuple(range(x.ndim)), keepdim=False)
+    return AMax.apply(x, dims=tuple(range(x.ndim)), keepdim=False, evenly=True)
 
 
 def amax(x: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
@@ -187,7 +194,7 @@ def amin(x: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Ten
 
 
 def min_all(x: Tensor) -> Tensor:
-    return AMin.apply(x, dims=tuple(range(x.ndim)), keepdim=False)
+    return AMin.apply(x, dims=tuple(range(x.ndim)), keepdim=False, evenly=True)
 
 
 def min_dim(x: Tensor, dim: int, keepdim: bool = False) -> tuple[Tensor, Tensor]:
