@@ -631,7 +631,7 @@ _add(
     OpInfo("einsum/ellipsis_sum", lambda t, F, x, v: t.einsum("...i,i->...", x, v), min_ndim=1,
            extras=lambda s: (Input((s[-1],)),)),
     OpInfo("einsum/outer_trace", lambda t, F, x: t.einsum("ij->j", x) * 2, min_ndim=2, max_ndim=2),
-    OpInfo("sort/values", lambda t, F, x: x.sort(-1, stable=True).values, min_ndim=1),  # (ties: as below)
+    OpInfo("sort/values", lambda t, F, x: x.sort(dim=-1, stable=True).values, min_ndim=1),  # (ties: as below)
     OpInfo("sort/descending_indices",  # (stable: PyTorch's order of ties is otherwise unspecified)
            lambda t, F, x: t.sort(x, dim=0, descending=True, stable=True)[1].to(x.dtype) + x, min_ndim=1),
     # PyTorch's topk picks among tied values in an unspecified order: a ramp smaller than any
