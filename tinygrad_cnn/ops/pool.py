@@ -230,8 +230,9 @@ def _pool_arguments(op: str, x: Tensor, kernel_size, stride, padding, dilation=1
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
     if x.ndim != 4 or 0 in x.shape[1:]:  # (only the batch may be empty, as in PyTorch)
-        raise ArgumentError(f"{op}: Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, "
-                            f"but got: {list(x.shape)}")
+        raise ArgumentError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input in which only the batch may be "
+                            f"empty (PyTorch: Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size "
+                            f"for input), got shape {x.shape}")
     kernel = pair(op, "kernel_size", kernel_size, 1)
     stride = kernel if stride is None else pair(op, "stride", stride, 1)
     padding = pair(op, "padding", padding, 0)
