@@ -27,25 +27,24 @@ def small_data(tmp_path):
     return tmp_path / "data"
 
 
-@pytest.fixture(scope="session")
-def torch():
-    """PyTorch as the oracle (the `oracle` extra). Absent, its tests skip, except under CI,
-    where a missing oracle is a failure: CI must run every differential test."""
+def _extra(module: str, extra: str, purpose: str):
+    """An optional package the tests need: absent, they skip, except under CI, which installs
+    every extra: there a missing package is a failure, so no test skips in CI."""
     try:
-        return importlib.import_module("torch")
+        return importlib.import_module(module)
     except ImportError:
         if os.environ.get("CI"):
-            pytest.fail("CI needs PyTorch for the differential tests: pip install -e '.[oracle]'")
-        pytest.skip("PyTorch is not installed (pip install -e '.[oracle]')")
+            pytest.fail(f"CI needs {module} for {purpose}: pip install -e '.[{extra}]'")
+        pytest.skip(f"{module} is not installed (pip install -e '.[{extra}]')")
+
+
+@pytest.fixture(scope="session")
+def torch():
+    """PyTorch as the oracle (the `oracle` extra), for the differential tests."""
+    return _extra("torch", "oracle", "the differential tests")
 
 
 @pytest.fixture(scope="session")
 def tensorboard():
-    """TensorBoard's package (the `tensorboard` extra), for SummaryWriter's tests: absent, they
-    skip, except under CI, which installs it."""
-    try:
-        return importlib.import_module("tensorboard")
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail("CI needs tensorboard for the SummaryWriter tests: pip install -e '.[tensorboard]'")
-        pytest.skip("tensorboard is not installed (pip install -e '.[tensorboard]')")
+    """TensorBoard's package (the `tensorboard` extra), for SummaryWriter's tests."""
+    return _extra("tensorboard", "tensorboard", "the SummaryWriter tests")
