@@ -90,10 +90,9 @@ class Normalize:
         self.mean, self.std, self.inplace = mean, std, inplace
 
     def __call__(self, tensor: Any) -> Any:
-        array = _array(tensor)
         if not isinstance(tensor, Tensor):
             raise TypeError(f"Normalize: img should be a Tensor. Got {type(tensor)}")
-        result = self.batch(array)
+        result = self.batch(tensor.numpy())
         if self.inplace:
             tensor.copy_(Tensor(result))
             return tensor
