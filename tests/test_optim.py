@@ -210,3 +210,20 @@ def test_chaining_a_schedule_that_is_not_a_factor_is_refused():
     cyclic = tc.optim.lr_scheduler.CyclicLR(optimizer, 0.01, 0.1)
     with pytest.raises(NotImplementedError, match="CyclicLR does not scale the lr by a factor"):
         tc.optim.lr_scheduler.ChainedScheduler([cyclic])
+
+
+def test_optimizer_state_is_keyed_by_parameter_as_in_pytorch(tmp_path):
+    """``optimizer.state[p]`` (PyTorch's contract, used by programs that inspect moments);
+    the state dict still numbers the parameters, and loading it keys them again."""
+    w, b = tc.zeros(3, requires_grad=True), tc.zeros(1, requires_grad=True)
+    optimizer = tc.optim.Adam([w, b], lr=0.1)
+    (w.sum() * 2).backward()
+    optimizer.step()
+    assert set(optimizer.state) == {w} and optimizer.state[w]["step"] == 1 and b not in optimizer.state
+    np.testing.assert_allclose(optimizer.state[w]["exp_avg"], np.full(3, 0.2))
+    saved = optimizer.state_dict()
+    assert list(saved["state"]) == [0]
+    fresh = tc.optim.Adam([w, b], lr=0.1)
+    tc.save(saved, tmp_path / "o.npz")
+    fresh.load_state_dict(tc.load(tmp_path / "o.npz"))
+    assert fresh.state[w]["step"] == 1 and np.array_equal(fresh.state[w]["exp_avg"], optimizer.state[w]["exp_avg"])

@@ -131,5 +131,5 @@ def test_lbfgs_matches_pytorch(case):
         for i, (p, want) in enumerate(zip(params, expected)):
             np.testing.assert_allclose(p.numpy(), want, rtol=1e-9, atol=1e-11,
                                        err_msg=f"{case}: parameter {i} after step {step + 1}")
-    assert (optimizer.state[0]["func_evals"], optimizer.state[0]["n_iter"]) == (fixture["func_evals"],
-                                                                                fixture["n_iter"])
+    state = optimizer.state[params[0]]  # LBFGS keeps its global state under the first parameter, as PyTorch
+    assert (state["func_evals"], state["n_iter"]) == (fixture["func_evals"], fixture["n_iter"])

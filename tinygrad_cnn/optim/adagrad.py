@@ -22,8 +22,8 @@ class Adagrad(Optimizer):
                                       initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize,
                                       **implementation("Adagrad", foreach=foreach, differentiable=differentiable,
                                                        fused=fused)))
-        for index, p in enumerate(self._params()):
-            self.state[index] = {"step": 0, "sum": np.full_like(p._data, initial_accumulator_value)}
+        for p in self._params():
+            self.state[p] = {"step": 0, "sum": np.full_like(p._data, initial_accumulator_value)}
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         if group["maximize"]:

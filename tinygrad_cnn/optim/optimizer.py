@@ -1,6 +1,7 @@
 """Optimizer: parameter groups, per-parameter state, zero_grad and state dicts."""
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -75,7 +76,7 @@ class Optimizer:
         self.param_groups: list[dict[str, Any]] = []
         for group in groups:
             self.add_param_group(group)
-        self.state: dict[int, dict[str, Any]] = {}
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)  # keyed by parameter, as PyTorch
 
     def add_param_group(self, group: dict[str, Any]) -> None:
         """Add a group of parameters (Tensors, or (name, Tensor) pairs as ``named_parameters()``
@@ -105,13 +106,11 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        index = 0
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    self._update(p._data, p.grad._data, self.state.setdefault(index, {}), group)
+                    self._update(p._data, p.grad._data, self.state[p], group)
                     bump_version(p._data)  # saved copies of p in a graph are stale now
-                index += 1
         return loss
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
@@ -125,8 +124,8 @@ class Optimizer:
             groups.append({**{k: v for k, v in group.items() if k != "params"},
                            "params": list(range(start, start + count))})
             start += count
-        state = {i: {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
-                 for i, s in self.state.items() if s}  # parameters with no state yet are left out
+        state = {i: {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self.state[p].items()}
+                 for i, p in enumerate(self._params()) if self.state.get(p)}  # (no state yet: left out)
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -152,7 +151,9 @@ class Optimizer:
                                  f"{len(saved['params'])} parameters in the state, "
                                  f"{len(group['params'])} in the optimiser")
             group.update({k: to_python(v) for k, v in saved.items() if k != "params"})
-        self.state = self._checked_state(state_dict["state"], name)
+        params = self._params()
+        self.state = defaultdict(dict, {params[i]: entry for i, entry in self._checked_state(
+            state_dict["state"], name).items()})
 
     def _checked_state(self, saved: Any, name: str) -> dict[int, dict[str, Any]]:
         """The per-parameter state of a state dict, each array checked against its parameter."""
