@@ -701,3 +701,13 @@ def test_pooling_refuses_an_empty_image_as_pytorch():
         with pytest.raises(RuntimeError, match=r"optional 0 dim batch size for input\), got shape \(2, 1, 0, 4\)"):
             pool(tc.ones(2, 1, 0, 4), 2, 1, 1)
     assert F.avg_pool2d(tc.ones(0, 1, 3, 4), 2, 1, 1).shape == (0, 1, 4, 5)  # an empty batch is fine
+
+
+def test_a_weight_changed_in_place_is_checked_again_at_the_offsets_that_see_only_padding():
+    """The dead-offset check is remembered per weight and version: an in-place change counts."""
+    x, w = tc.randn(2, 3, 1, 1), tc.randn(4, 3, 3, 3)
+    assert np.isfinite(F.conv2d(x, w, padding=1).numpy()).all()
+    with tc.no_grad():
+        w[1, 0, 0, 0] = float("inf")  # a corner: outside the 1x1 image's live centre offset
+    out = F.conv2d(x, w, padding=1).numpy()
+    assert np.isnan(out[:, 1]).all() and np.isfinite(np.delete(out, 1, axis=1)).all()

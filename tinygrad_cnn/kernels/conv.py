@@ -11,12 +11,14 @@ samples at a time and multiplied while they are still in cache.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .. import windows
+from ..versions import version_of
 from .layout import is_channels_last
 from .linalg import grouped_matmul, grouped_matmul_inner
 from .reduce import sum_axes
@@ -268,6 +270,27 @@ def _live_input(x: np.ndarray, live: tuple[Pair, Pair], stride: Pair, padding: P
                                    j0 * dilation[1]:(out_hw[1] - 1) * stride[1] + j1 * dilation[1] + 1]
 
 
+_POISONED: dict[int, tuple] = {}  # id(weight) -> (weak reference, version, live window, channels)
+
+
+def _poisoned_channels(weight: np.ndarray, live: tuple[Pair, Pair]) -> np.ndarray | None:
+    """The output channels whose weight is NaN or infinite at an offset outside ``live``
+    (offsets that only multiply padding), None when there is none. Reading a whole weight
+    every forward costs a deep layer on a 1x1 image as much as its product, so the answer is
+    kept per weight array and version: weights change in place, and a change bumps it."""
+    version, entry = version_of(weight), _POISONED.get(id(weight))
+    if entry is not None and entry[0]() is weight and entry[1:3] == (version, live):
+        return entry[3]
+    (i0, i1), (j0, j1) = live
+    dead = ~np.isfinite(weight)
+    dead[:, :, i0:i1 + 1, j0:j1 + 1] = False
+    channels = dead.any(axis=(1, 2, 3))
+    found = channels if channels.any() else None
+    key = id(weight)
+    _POISONED[key] = (weakref.ref(weight, lambda _: _POISONED.pop(key, None)), version, live, found)
+    return found
+
+
 def _is_its_own_im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> bool:
     """A 1x1 convolution with stride 1 and no padding over channels-last memory: x's memory
     already is its im2col matrix (pixels as rows, channels innermost), so nothing is copied
@@ -412,9 +435,9 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: P
         out, columns = conv2d(_live_input(x, live, stride, padding, dilation, (oh, ow)),
                               weight[:, :, i0:i1 + 1, j0:j1 + 1], bias, stride, (0, 0), dilation, groups,
                               columns_wanted)
-        dead = ~np.isfinite(weight)  # except where inf * 0 or NaN * 0 makes NaN, as in PyTorch's im2col
-        dead[:, :, i0:i1 + 1, j0:j1 + 1] = False
-        out[:, dead.any(axis=(1, 2, 3))] = np.nan
+        poisoned = _poisoned_channels(weight, live)  # inf * 0 and NaN * 0 are NaN in PyTorch's im2col
+        if poisoned is not None:
+            out[:, poisoned] = np.nan
         return out, columns
     if _is_depthwise(x.shape[1], weight.shape, groups):
         return _depthwise_forward(x, weight, bias, stride, padding, dilation, (oh, ow)), None
