@@ -95,3 +95,19 @@ def test_resize_of_the_shorter_side_keeps_the_aspect_ratio():
     assert T.Resize(14, max_size=20)(tc.zeros(1, 28, 56)).shape == (1, 10, 20)
     with pytest.raises(ValueError, match="bilinear"):
         T.Resize(14, interpolation="nearest")
+
+
+def test_make_grid_and_save_image_as_torchvision(tmp_path):
+    from PIL import Image
+
+    from tinygrad_cnn.data.utils import make_grid, save_image
+    images = tc.tensor(np.arange(5 * 4 * 3, dtype=np.float32).reshape(5, 1, 4, 3))
+    grid = make_grid(images, nrow=2, padding=1, pad_value=-1.0)
+    assert grid.shape == (3, 3 * 5 + 1, 2 * 4 + 1) and grid.dtype == np.float32
+    np.testing.assert_array_equal(grid.numpy()[0, 1:5, 5:8], images.numpy()[1, 0])  # row 0, column 1
+    assert (grid.numpy()[:, 11:15, 5:8] == -1).all()  # the sixth cell is padding
+    assert make_grid(tc.tensor(np.ones((2, 1, 2, 2), np.uint8)), padding=0).dtype == np.uint8  # dtype kept
+    normalized = make_grid(images, normalize=True, padding=0).numpy()
+    assert normalized.min() == 0 and normalized.max() == 1
+    save_image(images / 59.0, tmp_path / "grid.png", nrow=5)
+    assert Image.open(tmp_path / "grid.png").size == (5 * 5 + 2, 4 + 4)

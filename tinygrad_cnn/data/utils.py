@@ -23,10 +23,10 @@ def make_grid(tensor: Tensor | list[Tensor], nrow: int = 8, padding: int = 2, no
         images = images[None]
     if images.ndim == 3:
         images = images[None] if images.shape[0] in (1, 3) else images[:, None]
-    images = images.astype(np.float32) if images.dtype.kind != "f" else images.copy()
     if images.shape[1] == 1:
         images = np.repeat(images, 3, axis=1)
-    if normalize:
+    if normalize:  # (otherwise the images keep their dtype, as torchvision's)
+        images = images.astype(np.float32) if images.dtype.kind != "f" else images
         axes = (1, 2, 3) if scale_each else None
         low = np.full((len(images), 1, 1, 1), value_range[0]) if value_range else images.min(axis=axes, keepdims=True)
         high = np.full((len(images), 1, 1, 1), value_range[1]) if value_range else images.max(axis=axes, keepdims=True)

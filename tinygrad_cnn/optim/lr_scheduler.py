@@ -258,6 +258,14 @@ class LambdaLR(LRScheduler):
         self.step(self.last_epoch)
 
 
+def _set_momentum(group: dict[str, Any], momentum: float, use_beta1: bool) -> None:
+    """The momentum a cycling schedule sets: SGD's ``momentum``, or Adam's beta1."""
+    if use_beta1:
+        group["betas"] = (momentum, *group["betas"][1:])
+    else:
+        group["momentum"] = momentum
+
+
 class OneCycleLR(LRScheduler):
     """Smith's one-cycle policy, stepped once per batch: the lr rises from max_lr / div_factor
     to max_lr over ``pct_start`` of the steps, then anneals to max_lr / div_factor / final_div_factor;
@@ -290,14 +298,8 @@ class OneCycleLR(LRScheduler):
                 if "betas" not in group and "momentum" not in group:
                     raise ValueError(f"{name}: the optimiser has no momentum to cycle; pass cycle_momentum=False")
                 group.update(base_momentum=low, max_momentum=high)
-                self._set_momentum(group, high)
+                _set_momentum(group, high, self.use_beta1)
         super().__init__(optimizer, last_epoch)
-
-    def _set_momentum(self, group: dict[str, Any], momentum: float) -> None:
-        if self.use_beta1:
-            group["betas"] = (momentum, *group["betas"][1:])
-        else:
-            group["momentum"] = momentum
 
     def _anneal(self, start: float, end: float, fraction: float) -> float:
         if self.anneal_strategy == "cos":
@@ -328,7 +330,7 @@ class OneCycleLR(LRScheduler):
                     fraction = (self.last_epoch - start) / (end - start)
                     group["lr"] = self._anneal(group[lr_from], group[lr_to], fraction)
                     if self.cycle_momentum:
-                        self._set_momentum(group, self._anneal(group[m_from], group[m_to], fraction))
+                        _set_momentum(group, self._anneal(group[m_from], group[m_to], fraction), self.use_beta1)
                     break
                 start = end
 
@@ -373,16 +375,10 @@ class CyclicLR(LRScheduler):
             self.max_momentums = _per_group(name, max_momentum, len(groups), "max_momentum")
             if last_epoch == -1:
                 for top, low, group in zip(self.max_momentums, self.base_momentums, groups):
-                    self._set_momentum(group, top)
+                    _set_momentum(group, top, self.use_beta1)
                     group.update(max_momentum=top, base_momentum=low)
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
-
-    def _set_momentum(self, group: dict[str, Any], momentum: float) -> None:
-        if self.use_beta1:
-            group["betas"] = (momentum, *group["betas"][1:])
-        else:
-            group["momentum"] = momentum
 
     def _scale(self, x: float) -> float:
         if self._scale_fn_custom is not None:
@@ -403,7 +399,7 @@ class CyclicLR(LRScheduler):
             group["lr"] = base + (top - base) * factor * scale
         if self.cycle_momentum:
             for group, low, top in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
-                self._set_momentum(group, top - (top - low) * factor * scale)
+                _set_momentum(group, top - (top - low) * factor * scale, self.use_beta1)
 
     def _after_load(self) -> None:
         for key in ("max_lrs", "base_momentums", "max_momentums"):

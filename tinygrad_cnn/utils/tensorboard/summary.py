@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ...data.utils import make_grid
 from ...tensor import Tensor
 
 try:
@@ -82,24 +83,12 @@ def to_hwc(images: np.ndarray, dataformats: str) -> np.ndarray:
         batch = images.transpose(order)
         if "C" not in dataformats:
             batch = batch[:, None]
-        return to_hwc(_grid(batch), "CHW")
+        return to_hwc(make_grid(Tensor(batch), nrow=8, padding=0).numpy(), "CHW")  # (as PyTorch's writer)
     if dataformats == "HW":
         return images[:, :, None]
     order = [dataformats.index(c) for c in "HWC"]
     hwc = images.transpose(order)
     return np.concatenate([hwc] * 3, axis=2) if hwc.shape[2] == 2 else hwc
-
-
-def _grid(batch: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) images on a grid of up to 8 columns: (C, rows * H, columns * W)."""
-    n, c, h, w = batch.shape
-    if c == 1:
-        batch = np.concatenate([batch] * 3, axis=1)
-    columns = min(n, 8)
-    rows = -(-n // columns)
-    padded = np.concatenate([batch, np.zeros((rows * columns - n, *batch.shape[1:]), batch.dtype)])
-    tiles = padded.reshape(rows, columns, batch.shape[1], h, w).transpose(2, 0, 3, 1, 4)
-    return tiles.reshape(batch.shape[1], rows * h, columns * w)
 
 
 def image(tag: str, images: Any, dataformats: str = "CHW") -> Summary:
