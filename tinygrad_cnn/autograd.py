@@ -107,11 +107,31 @@ def current_scope() -> tuple:
     return _state.scope
 
 
+class Scope(tuple):
+    """The objects whose forward is running, outermost first: a node's ``scope``.
+
+    ``outer`` is the scope this one extended, so each call of a module is a scope object of
+    its own, and ``call(depth)`` tells apart two calls of one module (the ReLU module a ResNet
+    block runs twice), which the modules alone cannot.
+    """
+
+    outer: tuple
+
+    def call(self, depth: int) -> tuple:
+        """The scope of the call ``depth`` levels down (0: the outermost call): the same object
+        for every node created inside that one call."""
+        scope: tuple = self
+        while len(scope) > depth + 1:
+            scope = scope.outer
+        return scope
+
+
 @contextmanager
 def scope(owner: object) -> Iterator[None]:
     """Tag every node created inside the block with ``owner`` (graph pictures group by it)."""
     previous = current_scope()
-    _state.scope = previous + (owner,)
+    _state.scope = inner = Scope(previous + (owner,))
+    inner.outer = previous
     try:
         yield
     finally:
@@ -202,7 +222,8 @@ class Primitive:
     * ``creation_site``: the user's ``file:line``, recorded inside ``record_creation_sites()``
       and ``detect_anomaly()``;
     * ``saved_tensors``: what forward kept with ``save_for_backward``, the one place for
-      backward state (None once backward has freed it);
+      backward state (None once backward has freed it); ``saved_arrays``: those arrays and the
+      inputs backward reads, everything the node keeps alive for backward;
     * ``next_functions``: for each input, ``(node, output_nr)`` of the node that produced it,
       as it was when this node was created (None for leaves and numbers). Backward follows
       these edges, so an in-place operation that later gives an input a new history does not
@@ -272,6 +293,12 @@ class Primitive:
     def saved_tensors(self) -> tuple[Any, ...]:
         """What forward passed to ``save_for_backward``."""
         return self._saved
+
+    @property
+    def saved_arrays(self) -> tuple[np.ndarray, ...] | None:
+        """Every array backward will read, as PyTorch's node saves them: the inputs it reads and
+        what forward saved (their versions are checked before backward). None once freed."""
+        return None if self._saved is None else self._versions
 
     # -- used inside backward
     def result(self, array: np.ndarray, index: int = 0) -> Tensor:
@@ -362,6 +389,8 @@ class Primitive:
             views.mark(args[0], outputs)
         if _debug.sites or _debug.anomaly:
             ctx.creation_site = user_site()
+            if _debug.observer is not None and record:
+                _debug.observer(ctx, outputs)
             if _debug.anomaly:
                 if not record:  # the error message describes the node all the same
                     ctx.inputs, ctx.settings, ctx.scope = args, settings, current_scope()
@@ -558,6 +587,8 @@ class Function(Primitive):
         ctx._version_numbers = tuple(map(version_of, ctx._versions)) if any_changed() else None
         if _debug.sites or _debug.anomaly:
             ctx.creation_site = user_site()
+            if _debug.observer is not None:
+                _debug.observer(ctx, [o for o in outputs if isinstance(o, Tensor)])
         return tuple(outputs) if isinstance(raw, tuple) else outputs[0]
 
     def _output(self, index: int, out: Any, inputs: list[Any]) -> Any:

@@ -1,4 +1,4 @@
-"""Debugging aids for the graph: creation sites and anomaly detection.
+"""Debugging aids for the graph: creation sites, anomaly detection and observers.
 
 Both are off by default, because both cost time on every operation. ``record_creation_sites``
 makes each new node remember the user's ``file:line``; ``detect_anomaly`` also checks every
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,7 @@ import numpy as np
 class _Flags:
     """The switches the engine reads on every operation (one attribute lookup each)."""
 
-    __slots__ = ("sites", "anomaly", "check_nan", "in_backward", "tracing")
+    __slots__ = ("sites", "anomaly", "check_nan", "in_backward", "tracing", "observer")
 
     def __init__(self) -> None:
         self.tracing = False     # record every operation, whatever requires grad (export)
@@ -27,6 +27,7 @@ class _Flags:
         self.anomaly = False     # detect anomalies (and record creation sites)
         self.check_nan = True    # ... including NaN, not only infinity in backward
         self.in_backward = 0     # inside a node's backward: its own operations are not checked
+        self.observer: Any = None  # called with (node, outputs) for each recorded node; sets ``sites``
 
 
 flags = _Flags()
@@ -65,6 +66,26 @@ class record_creation_sites:
 
     def __exit__(self, *exc: object) -> None:
         flags.sites = self._previous.pop()
+
+
+class observe_operations:
+    """Call ``observer(node, outputs)`` for every node recorded inside the block, once its
+    forward has run (``outputs``: the Tensors it returned), with creation sites recorded.
+
+    For tools that watch a whole step, such as ``visualize.record``; the engine reads the same
+    switch as ``record_creation_sites``, so observing costs nothing outside the block.
+    """
+
+    def __init__(self, observer: Callable[[Any, Sequence[Any]], None]) -> None:
+        self.observer = observer
+        self._previous: list[tuple[bool, Any]] = []
+
+    def __enter__(self) -> None:
+        self._previous.append((flags.sites, flags.observer))
+        flags.sites, flags.observer = True, self.observer
+
+    def __exit__(self, *exc: object) -> None:
+        flags.sites, flags.observer = self._previous.pop()
 
 
 # --------------------------------------------------------------------------- anomaly detection

@@ -37,6 +37,7 @@ TENSOR_STYLE = dict(shape="ellipse", style="filled", fillcolor="#ffffff", color=
 SAVED_STYLE = dict(shape="note", style="filled", fillcolor="#f4f4f4", color="#9a9a9a", fontsize="9")
 HIGHLIGHT_STYLE = dict(shape="box", style="rounded,filled,bold", fillcolor="#f8c4c4", color="#c0282d", penwidth="3")
 MODULE_STYLE = dict(shape="box3d", style="filled", fillcolor="#dbe8f7", color="#4a78b0")
+HIGHLIGHTED_MODULE = dict(fillcolor=HIGHLIGHT_STYLE["fillcolor"], color=HIGHLIGHT_STYLE["color"], penwidth="3")
 # viridis, sampled: low gradient norm -> high
 GRADIENT_COLOURS = ("#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c",
                     "#28ae80", "#5ec962", "#addc30", "#fde725")
@@ -103,6 +104,47 @@ def _colour(norm: float, low: float, high: float) -> tuple[str, str]:
     position = 0.5 if high - low < 1e-12 else (math.log10(max(norm, 1e-30)) - low) / (high - low)
     index = min(max(int(position * steps), 0), steps - 1)
     return GRADIENT_COLOURS[index], "white" if index < steps // 2 else "black"
+
+
+def gradient_norm_range(tensors: Iterable[Tensor]) -> tuple[float, float] | None:
+    """log10 of the smallest and largest positive gradient norm among ``tensors`` (None: none)."""
+    norms = [n for n in map(_gradient_norm, tensors) if n is not None and n > 0]
+    return (math.log10(min(norms)), math.log10(max(norms))) if norms else None
+
+
+def leaf_node(t: Tensor, name: str | None, norm_range: tuple[float, float] | None,
+              show_gradients: bool = True) -> tuple[str, dict[str, str]]:
+    """Label and style of a leaf: a parameter (``name`` given), an input that requires grad or a
+    constant, with its shape, dtype and, after backward, its gradient norm and colour."""
+    if name is not None:
+        label, style = name, dict(PARAM_STYLE)
+    else:
+        label, style = "input", dict(INPUT_STYLE if t.requires_grad else CONSTANT_STYLE)
+    label += f"\n{_shape(t.shape)} {t.dtype.name}"
+    norm = _gradient_norm(t) if show_gradients else None
+    if norm is not None:
+        label += f"\n‖grad‖ = {norm:.3g}"
+        if norm_range is not None:
+            fill, text = _colour(norm, *norm_range)
+            style.update(fillcolor=fill, style="filled", fontcolor=text)
+    return label, style
+
+
+def module_node(name: str, module: Module, norm_range: tuple[float, float] | None,
+                show_gradients: bool = True) -> tuple[str, dict[str, str]]:
+    """Label and style of a module drawn as one node: its title, parameter count and gradient norm."""
+    params = list(module.parameters())
+    count = sum(p._data.size for p in params)
+    label = _module_title(name, module) + (f"\n{count:,} parameters" if count else "")
+    style = dict(MODULE_STYLE)
+    norms = [n for n in (_gradient_norm(p) for p in params) if n is not None]
+    if show_gradients and norms:
+        norm = math.sqrt(sum(n * n for n in norms))
+        label += f"\n‖grad‖ = {norm:.3g}"
+        if norm_range is not None:
+            fill, text = _colour(norm, *norm_range)
+            style.update(fillcolor=fill, fontcolor=text)
+    return label, style
 
 
 def _module_names(nodes: Iterable[Primitive]) -> dict[int, tuple[str, Module]]:
@@ -243,9 +285,7 @@ class _Drawer:
         self.members: dict[tuple[int, ...], list[tuple[Unit, str, dict[str, str]]]] = {}
         self.edges: dict[tuple[Unit, Unit], str] = {}
         self.leaves = self._leaves()
-        norms = [n for n in (_gradient_norm(t) for t in self.leaves.values()) if n is not None and n > 0]
-        self.norm_range = (math.log10(min(norms)), math.log10(max(norms))) \
-            if options.show_gradients and norms else None
+        self.norm_range = gradient_norm_range(self.leaves.values()) if options.show_gradients else None
 
     def _leaves(self) -> dict[int, Tensor]:
         leaves: dict[int, Tensor] = {}
@@ -270,17 +310,7 @@ class _Drawer:
         """A parameter sits in the cluster of the module that uses it, other leaves outside."""
         unit = Unit(Kind.LEAF, id(t))
         is_parameter = id(t) in self.names
-        if is_parameter:
-            label, style = self.names[id(t)], dict(PARAM_STYLE)
-        else:
-            label, style = "input", dict(INPUT_STYLE if t.requires_grad else CONSTANT_STYLE)
-        label += f"\n{_shape(t.shape)} {t.dtype.name}"
-        norm = _gradient_norm(t) if self.options.show_gradients else None
-        if norm is not None:
-            label += f"\n‖grad‖ = {norm:.3g}"
-            if self.norm_range is not None:
-                fill, text = _colour(norm, *self.norm_range)
-                style.update(fillcolor=fill, style="filled", fontcolor=text)
+        label, style = leaf_node(t, self.names.get(id(t)), self.norm_range, self.options.show_gradients)
         self._place(consumer.scope if is_parameter else (), unit, label, style)
         return unit
 
@@ -344,19 +374,9 @@ class _Drawer:
     def _module_node(self, module: Module) -> tuple[str, dict[str, str]]:
         """Label and style of a collapsed module: its parameter count and gradient norm."""
         name, _ = self.modules.get(id(module), ("", module))
-        params = list(module.parameters())
-        count = sum(p._data.size for p in params)
-        label = _module_title(name, module) + (f"\n{count:,} parameters" if count else "")
-        style = dict(MODULE_STYLE)
+        label, style = module_node(name, module, self.norm_range, self.options.show_gradients)
         if id(module) in self.highlighted:
-            style.update(fillcolor=HIGHLIGHT_STYLE["fillcolor"], color=HIGHLIGHT_STYLE["color"], penwidth="3")
-        norms = [n for n in (_gradient_norm(p) for p in params) if n is not None]
-        if self.options.show_gradients and norms:
-            norm = math.sqrt(sum(n * n for n in norms))
-            label += f"\n‖grad‖ = {norm:.3g}"
-            if self.norm_range is not None:
-                fill, text = _colour(norm, *self.norm_range)
-                style.update(fillcolor=fill, fontcolor=text)
+            style.update(HIGHLIGHTED_MODULE)
         return label, style
 
     def _saved_note(self, node: Primitive, unit: Unit) -> None:

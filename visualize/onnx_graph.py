@@ -56,6 +56,17 @@ def _prefixes(module: str) -> list[str]:
     return [".".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
 
 
+def load_inferred(path: str | os.PathLike) -> Any:
+    """The ONNX model at ``path`` with the shapes of its intermediate values inferred."""
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError("drawing an .onnx file needs the onnx package: pip install 'tinygrad_cnn[onnx]'") from None
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"draw_graph: no ONNX file at {path}")
+    return onnx.shape_inference.infer_shapes(onnx.load(str(path)))
+
+
 def draw_onnx(path: str | os.PathLike, cluster_modules: bool = True, rankdir: str = "TB",
               title: str | None = None) -> graphviz.Digraph:
     """The graph stored in an ``.onnx`` file as a ``graphviz.Digraph``, in netron's manner: one
@@ -63,15 +74,8 @@ def draw_onnx(path: str | os.PathLike, cluster_modules: bool = True, rankdir: st
     graph's inputs and outputs, and edges labelled with the inferred shapes. Operators are
     boxed by the container modules their names carry (a ResNet's stages and blocks), nested as
     the modules are, so the boxes follow the data's vertical flow."""
-    try:
-        import onnx
-    except ImportError:
-        raise ImportError("drawing an .onnx file needs the onnx package: pip install 'tinygrad_cnn[onnx]'") from None
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"draw_graph: no ONNX file at {path}")
-    model = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
-    graph = model.graph
+    graph = load_inferred(path).graph
     shapes = {v.name: _dims(v) for v in list(graph.value_info) + list(graph.input) + list(graph.output)}
     initializers = {t.name: t for t in graph.initializer}
     picture = graphviz.Digraph("onnx", graph_attr=dict(rankdir=rankdir, fontname="Helvetica", fontsize="11",
