@@ -48,3 +48,23 @@ def torch():
 def tensorboard():
     """TensorBoard's package (the `tensorboard` extra), for SummaryWriter's tests."""
     return _extra("tensorboard", "tensorboard", "the SummaryWriter tests")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (the `browser` extra), for the explorer's page."""
+    import shutil
+
+    _extra("playwright.sync_api", "browser", "the explorer's browser tests")
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        message = "Chromium is not installed (Debian: apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs it for the explorer's browser tests: {message}")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield launched
+        launched.close()

@@ -112,8 +112,9 @@
     const view = scene.views[current];
     const done = new Set(scene.order.slice(0, step + 1).map((s) => s.id));
     const now = step >= 0 ? scene.order[step].id : null;
+    const within = step >= 0 ? scene.order[step].within : [];  // the module nodes around it
     for (const g of canvas.querySelectorAll("g.node")) {
-      g.classList.toggle("current", g.id === now);
+      g.classList.toggle("current", g.id === now || within.includes(g.id));
       g.classList.toggle("selected", g.id === selected && g.id !== now);
     }
     for (const g of canvas.querySelectorAll("g.edge")) {
@@ -201,7 +202,10 @@
     const query = search.value.trim().toLowerCase();
     results.replaceChildren();
     const hits = query ? scene.search.filter((entry) => entry.text.toLowerCase().includes(query) ||
-                                                        entry.view.toLowerCase().includes(query)).slice(0, 50) : [];
+                                                        entry.path.toLowerCase().includes(query)) : [];
+    const rank = (entry) => 2 * Number(entry.path.toLowerCase() === query) + Number(entry.kind === "module");
+    hits.sort((a, b) => rank(b) - rank(a));  // the module itself first
+    hits.splice(50);
     for (const hit of hits) {
       const row = element("li", hit.text);
       row.append(element("span", hit.view || scene.title, "where"));

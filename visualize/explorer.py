@@ -132,10 +132,11 @@ def _page_data(scene: Scene, pictures: list[str]) -> dict[str, Any]:
         for item in view.items.values():
             if item.kind in ("op", "module", "leaf", "output") and item.id not in indexed:
                 indexed.add(item.id)  # (an input drawn in several views is found in the outermost)
-                index.append(dict(id=item.id, view=view.path, text=item.label.replace("\n", " ")))
+                index.append(dict(id=item.id, kind=item.kind, view=view.path, path=item.path,
+                                  text=item.label.replace("\n", " ")))
     home = {op.id: ("" if not op.chain else op.chain[-1][0]) for op in scene.operations.values()}
     return dict(title=scene.title, kind=scene.kind, recorded=scene.recorded, views=views, search=index,
-                order=[dict(id=key, view=home[key]) for key in scene.order])
+                order=[dict(id=key, view=home[key], within=scene.enclosing[key]) for key in scene.order])
 
 
 def _for_json(value: Any) -> Any:

@@ -145,6 +145,7 @@ class Scene:
     operations: dict[str, Operation]
     order: list[str]
     recorded: bool
+    enclosing: dict[str, list[str]] = field(default_factory=dict)  # operation -> the module nodes around it
 
 
 def build_scene(title: str, kind: str, operations: Sequence[Operation], leaves: Mapping[str, Leaf],
@@ -198,10 +199,10 @@ def build_scene(title: str, kind: str, operations: Sequence[Operation], leaves: 
         for level, (path, _) in enumerate(op.chain):
             if path not in views:
                 views[path] = View(path, modules[path].title, view_at(op, level).path)
+    enclosing = {}
     for op in operations:
         depth = len(op.chain)
-        for level in range(depth + 1):
-            unit(op, level)
+        enclosing[op.id] = [unit(op, level) for level in range(depth + 1)][:-1]
         for source in op.sources:
             if source.kind == "leaf":
                 leaf = leaves[source.key]
@@ -247,7 +248,7 @@ def build_scene(title: str, kind: str, operations: Sequence[Operation], leaves: 
                     more = f" and {len(readers) - 1} more" if len(readers) > 1 else ""
                     item.label = f"to {readers[0]}{more}\n{shape}"
     _number_calls(views)
-    return Scene(title, kind, views, ops, list(order), recorded)
+    return Scene(title, kind, views, ops, list(order), recorded, enclosing)
 
 
 def _common_calls(a: tuple, b: tuple) -> int:
