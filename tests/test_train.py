@@ -67,6 +67,31 @@ def test_main_job_writes_metrics_checkpoints_and_resumes(tmp_path, small_data):
         assert best["test_loss"] == pytest.approx(F.cross_entropy(logits, labels).item(), rel=1e-5)
 
 
+def test_graph_html_writes_the_explorer_of_the_first_step(tmp_path, small_data):
+    """--graph-html: the page of the first training step, with its values and gradients recorded,
+    and the training that follows is the same as without it."""
+    import json as json_module
+    import re
+
+    out = tmp_path / "run"
+    assert run_main(out, small_data, "--epochs", "1", "--limit-batches", "2", "--graph-html") == 0
+    page = (out / "graph.html").read_text()
+    data = json_module.loads(re.search(r'id="scene">(.*?)</script>', page, re.S).group(1).replace("<\\/", "</"))
+    assert data["recorded"] and len(data["order"]) == 16 and set(data["views"]) >= {"", "0", "9"}
+    conv = next(i["details"] for v in data["views"].values() for i in v["items"].values()
+                if i["kind"] == "op" and i["details"]["primitive"] == "Conv2d")
+    assert conv["outputs"][0]["shape"] == "16×32×26×26" and conv["outputs"][0]["gradient"]["norm"] > 0
+    plain = tmp_path / "plain"
+    assert run_main(plain, small_data, "--epochs", "1", "--limit-batches", "2") == 0
+    assert tc.load(out / "best.npz").keys() == tc.load(plain / "best.npz").keys()
+    for key, value in tc.load(out / "best.npz").items():
+        np.testing.assert_array_equal(value.numpy(), tc.load(plain / "best.npz")[key].numpy())
+    elsewhere = tmp_path / "pages" / "step.html"
+    assert run_main(tmp_path / "other", small_data, "--epochs", "1", "--limit-batches", "1",
+                    "--graph-html", str(elsewhere)) == 0
+    assert elsewhere.stat().st_size > 10_000
+
+
 def test_plot_is_written_when_matplotlib_is_installed(tmp_path, small_data):
     pytest.importorskip("matplotlib")
     assert run_main(tmp_path / "run", small_data, "--epochs", "1") == 0

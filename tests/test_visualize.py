@@ -129,6 +129,13 @@ def test_bad_arguments():
         draw_graph(Tensor([1.0]), rankdir="up")
 
 
+def test_cli_writes_the_explorer(tmp_path, capsys):
+    assert cli(["--html", str(tmp_path / "seed.html")]) == 0
+    page = (tmp_path / "seed.html").read_text()
+    assert "wrote" in capsys.readouterr().out and page.startswith("<!DOCTYPE html>")
+    assert '"recorded":true' in page and "Step backward" in page
+
+
 def test_cli_renders_the_seed_cnn_and_a_user_model(tmp_path, monkeypatch, capsys):
     assert cli(["--out", str(tmp_path / "seed.svg"), "--batch-norm"]) == 0
     assert "BatchNorm" in svg_text(tmp_path / "seed.svg")
@@ -252,3 +259,21 @@ def test_depth_draws_modules_that_deep_as_one_node_each():
         draw_graph(loss, depth=-1)
     with pytest.raises(ValueError, match="collapse_modules=True is depth=1"):
         draw_graph(loss, collapse_modules=True, depth=2)
+
+
+def laid_out_nodes(graph):
+    """The nodes dot lays out (``dot -Tplain`` writes one ``node`` line per node)."""
+    import subprocess
+
+    plain = subprocess.run(["dot", "-Tplain"], input=graph.source.encode(), capture_output=True, check=True)
+    return sum(1 for line in plain.stdout.decode().splitlines() if line.startswith("node "))
+
+
+def test_depth_keeps_resnet18_readable():
+    """torchvision's ResNet-18: depth=1 < depth=2 <= 60 nodes < every primitive."""
+    from tinygrad_cnn.models import resnet18
+    tc.manual_seed(0)
+    loss = F.cross_entropy(resnet18(num_classes=10)(tc.randn(2, 3, 32, 32)), Tensor(np.array([1, 2])))
+    loss.backward()
+    counts = [laid_out_nodes(draw_graph(loss, depth=depth)) for depth in (1, 2, None)]
+    assert counts[0] < counts[1] <= 60 < counts[2], counts

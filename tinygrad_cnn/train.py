@@ -2,6 +2,7 @@
 
     python -m tinygrad_cnn.train                 # defaults reach > 91% test accuracy
     python -m tinygrad_cnn.train --resume        # carry on from runs/fashion-mnist/checkpoint.npz
+    python -m tinygrad_cnn.train --graph-html    # also runs/fashion-mnist/graph.html: the first step, explorable
 
 Shows a progress bar (loss, accuracy, samples/s), evaluates on the test set after every
 epoch, appends metrics to metrics.jsonl, keeps checkpoint.npz (model, optimiser, scheduler,
@@ -36,6 +37,7 @@ from tinygrad_cnn.serialization import to_python, write_atomically
 from tinygrad_cnn.utils.data import DataLoader
 
 CHECKPOINT, BEST, METRICS, PLOT, ONNX = "checkpoint.npz", "best.npz", "metrics.jsonl", "metrics.png", "model.onnx"
+GRAPH_HTML = "graph.html"
 TENSORBOARD = "tensorboard"
 
 
@@ -89,6 +91,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tensorboard", action="store_true",
                         help=f"log losses, accuracies, the lr, weight histograms and the graph to OUT/{TENSORBOARD} "
                              "(needs the tensorboard extra)")
+    parser.add_argument("--graph-html", nargs="?", const="", default=None, metavar="PATH",
+                        help=f"write the explorer of the first training step (its graph, values and gradients) "
+                             f"to PATH (default OUT/{GRAPH_HTML}): open it in a browser")
     parser.add_argument("--workers", type=_number(int, 0), default=0,
                         help="DataLoader worker processes (0: read batches in the training process)")
     parser.add_argument("--data-root", default=None, help="directory with the Fashion-MNIST IDX files")
@@ -308,10 +313,27 @@ def epoch_loader(train_set: FashionMNIST, progress: Progress, batch_size: int, w
     return DataLoader(train_set, batch_size, sampler=remaining, num_workers=workers, generator=LOADER_SEEDS)
 
 
+def explored_step(model: nn.Module, optimizer: optim.Optimizer, images: tc.Tensor, labels: tc.Tensor,
+                  path: Path) -> tuple[tc.Tensor, tc.Tensor]:
+    """Forward and backward of one step, recorded, with its explorer written to ``path`` (``--graph-html``)."""
+    import visualize
+
+    with visualize.record() as recording:
+        logits = model(images)
+        loss = F.cross_entropy(logits, labels)
+        optimizer.zero_grad()
+        loss.backward()
+    visualize.to_html(loss, path, recording=recording, params=dict(model.named_parameters()),
+                      title=f"{type(model).__name__}: one training step")
+    tqdm.write(f"wrote the explorer of this training step to {path}")
+    return logits, loss
+
+
 def train_epoch(model: nn.Module, optimizer: optim.Optimizer, loader: DataLoader, progress: Progress,
-                batches: int, epochs: int, limit: int | None, stop: StopRequest) -> bool:
+                batches: int, epochs: int, limit: int | None, stop: StopRequest, explore: Path | None = None) -> bool:
     """Train from ``progress.batch`` to the end of the epoch (``batches`` long), updating
-    ``progress`` as it goes. Returns False when stopped early by Ctrl-C."""
+    ``progress`` as it goes; with ``explore``, the first step's explorer is written there.
+    Returns False when stopped early by Ctrl-C."""
     total = batches if limit is None else min(limit, batches)
     bar = tqdm(total=total, initial=progress.batch, desc=f"epoch {progress.epoch + 1}/{epochs}",
                unit="batch", dynamic_ncols=True, file=sys.stdout, disable=None)
@@ -321,10 +343,14 @@ def train_epoch(model: nn.Module, optimizer: optim.Optimizer, loader: DataLoader
         for images, labels in loader:
             if progress.batch >= total:
                 break
-            logits = model(images)
-            loss = F.cross_entropy(logits, labels)
-            optimizer.zero_grad()
-            loss.backward()
+            if explore is not None:
+                logits, loss = explored_step(model, optimizer, images, labels, explore)
+                explore = None
+            else:
+                logits = model(images)
+                loss = F.cross_entropy(logits, labels)
+                optimizer.zero_grad()
+                loss.backward()
             optimizer.step()
             progress.batch += 1
             progress.loss_sum += loss.item() * len(labels)
@@ -406,12 +432,15 @@ def run(args: argparse.Namespace) -> int:
           f"{args.epochs} epochs of {batches} batches")
 
     board = open_board(out / TENSORBOARD, model, test_set) if args.tensorboard else None
+    explore = None if args.graph_html is None else Path(args.graph_html) if args.graph_html else out / GRAPH_HTML
     while progress.epoch < args.epochs:
         if progress.order is None:
             progress.order = generator().permutation(len(train_set))
         with StopRequest() as stop:
             loader = epoch_loader(train_set, progress, args.batch_size, args.workers)
-            finished = train_epoch(model, optimizer, loader, progress, batches, args.epochs, args.limit_batches, stop)
+            finished = train_epoch(model, optimizer, loader, progress, batches, args.epochs, args.limit_batches, stop,
+                                   explore)
+            explore = None
             evaluation_start = time.perf_counter()
             result = evaluate(model, test_loader, stop) if finished else None
             if result is None:  # Ctrl-C: in training, or in the evaluation that --resume re-runs

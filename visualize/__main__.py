@@ -2,11 +2,13 @@
 
 Without ``--model`` it draws the seed CNN (forward, cross-entropy loss and backward on a
 small random batch, so gradient norms show). ``--model package.module:factory`` draws your
-own: the factory is called with no arguments and must return an ``nn.Module``.
+own: the factory is called with no arguments and must return an ``nn.Module``. ``--html PAGE``
+writes the interactive explorer of the same step instead (``visualize.to_html``).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -19,8 +21,10 @@ import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor, nn
 from tinygrad_cnn.models import seed_cnn
 
+from .explorer import to_html
 from .graph import draw_graph
 from .output import FORMATS, GraphvizNotFoundError, save
+from .recording import record
 
 
 def load_factory(spec: str) -> nn.Module:
@@ -51,25 +55,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--saved", action="store_true", help="show what each operation saves for backward")
     parser.add_argument("--tensors", action="store_true", help="draw intermediate tensors as nodes (shape, dtype)")
     parser.add_argument("--rankdir", choices=("TB", "LR"), default="TB")
+    parser.add_argument("--html", type=Path, default=None, metavar="PAGE",
+                        help="write the interactive explorer of the step (values and gradients recorded) to PAGE "
+                             "instead of a picture")
     args = parser.parse_args(argv)
 
     tc.manual_seed(0)
     model = load_factory(args.model) if args.model else seed_cnn(batch_norm=args.batch_norm)
     shape = tuple(int(n) for n in args.input_shape.split(","))
     x = Tensor(np.random.default_rng(0).standard_normal(shape).astype(np.float32))
-    logits = model(x)
-    output = logits
-    if logits.ndim == 2:
-        target = Tensor(np.arange(shape[0]) % args.classes)
-        output = F.cross_entropy(logits, target)
-        if not args.no_backward:
-            output.backward(retain_graph=True)
     name = args.model or f"seed CNN{' with BatchNorm' if args.batch_norm else ''}"
-    graph = draw_graph(output, cluster_modules=not args.no_clusters, collapse_modules=args.collapse, depth=args.depth,
-                       show_saved=args.saved, tensor_nodes=args.tensors, rankdir=args.rankdir,
-                       title=f"{name}: training graph for input {'×'.join(map(str, shape))}")
+    with record() if args.html else contextlib.nullcontext() as recording:
+        logits = model(x)
+        output = logits
+        if logits.ndim == 2:
+            target = Tensor(np.arange(shape[0]) % args.classes)
+            output = F.cross_entropy(logits, target)
+            if not args.no_backward:
+                output.backward(retain_graph=True)
+    title = f"{name}: training graph for input {'×'.join(map(str, shape))}"
     try:
-        path = save(graph, args.out)
+        if args.html is not None:
+            path = to_html(output, args.html, recording=recording, rankdir=args.rankdir, title=title)
+        else:
+            path = save(draw_graph(output, cluster_modules=not args.no_clusters, collapse_modules=args.collapse,
+                                   depth=args.depth, show_saved=args.saved, tensor_nodes=args.tensors,
+                                   rankdir=args.rankdir, title=title), args.out)
     except GraphvizNotFoundError as error:
         print(error, file=sys.stderr)
         return 1
