@@ -1,11 +1,13 @@
-"""Draw the computation graph of a small model, before and after backward.
+"""Draw the computation graph of a small model, before and after backward, and explore a step.
 
-Run: python examples/visualize_graph.py   (writes graph_forward.svg, graph_backward.png, graph_modules.png)
+Run: python examples/visualize_graph.py
+(writes graph_forward.svg, graph_backward.png, graph_modules.png and step.html: open it in a browser)
 """
 import numpy as np
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
+import visualize
 from tinygrad_cnn import Tensor, nn
 from visualize import draw_graph, save
 
@@ -26,4 +28,10 @@ save(draw_graph(loss), "graph_backward.png")
 
 # One node per layer: the overview of a big model.
 save(draw_graph(loss, collapse_modules=True, rankdir="LR"), "graph_modules.png")
-print("wrote graph_forward.svg, graph_backward.png, graph_modules.png")
+
+# The explorer: a step recorded (values and the gradients that arrived), one page to walk it.
+with visualize.record() as recording:
+    loss = F.cross_entropy(model(images), Tensor([0, 1, 2, 3]))
+    loss.backward()
+visualize.to_html(loss, "step.html", recording=recording, title="a small CNN")
+print("wrote graph_forward.svg, graph_backward.png, graph_modules.png, step.html")

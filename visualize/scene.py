@@ -202,7 +202,8 @@ def build_scene(title: str, kind: str, operations: Sequence[Operation], leaves: 
     enclosing = {}
     for op in operations:
         depth = len(op.chain)
-        enclosing[op.id] = [unit(op, level) for level in range(depth + 1)][:-1]
+        placed = [unit(op, level) for level in range(depth + 1)]  # a module node further out, itself inside
+        enclosing[op.id] = placed[:-1]
         for source in op.sources:
             if source.kind == "leaf":
                 leaf = leaves[source.key]
@@ -243,7 +244,7 @@ def build_scene(title: str, kind: str, operations: Sequence[Operation], leaves: 
                 if item.id.startswith("bi"):
                     item.label = f"from {item.details['produced_by']}\n{shape}"
                 else:
-                    readers = consumers[(view.path, item.id)]
+                    readers = list(dict.fromkeys(consumers[(view.path, item.id)]))
                     item.details["read_by"] = ", ".join(readers)
                     more = f" and {len(readers) - 1} more" if len(readers) > 1 else ""
                     item.label = f"to {readers[0]}{more}\n{shape}"
@@ -385,7 +386,7 @@ def scene_of_graph(outputs: Sequence[Tensor], params: Mapping[str, Tensor] | Non
             _details_of_node(node, path, recording), sources, node.name + (f" in {path}" if path else ""),
             gradients, id(node) in marked))
     graph_outputs = []
-    for number, out in enumerate(outputs):
+    for number, out in enumerate(o for o in outputs if o.grad_fn is not None):  # (a leaf is drawn as one)
         value = f"\nvalue = {out.item():.4g}" if out._data.size == 1 else ""
         details = dict(kind="output", shape=_shape(out.shape), dtype=out.dtype.name, values=summary(out._data))
         graph_outputs.append(Output(f"o{number}", ids[out.grad_fn], out._output_index,
