@@ -49,7 +49,7 @@ def kernels_with_references():
 
 COVERED = {  # the kernels the tests below hold to their references
     "conv2d", "conv2d_weight", "conv_transpose2d", "max_pool2d", "max_pool2d_scatter",
-    "batch_norm_statistics", "batch_norm_backward", "relu", "threshold_backward",
+    "batch_norm_statistics", "batch_norm_backward", "relu", "threshold_backward", "hardtanh_backward",
     "scale_shift_channels", "scale_add_into", "matmul", "matmul_inner", "grouped_matmul", "grouped_matmul_inner",
     "sum_axes", "view_positions", "diagonal_view",
 }
@@ -205,6 +205,8 @@ def test_elementwise_kernels(thread_count, layout, row_elements, small, monkeypa
     x[1, 1, 1, :2] = np.nan
     np.testing.assert_array_equal(elementwise.threshold_backward(grad, x),
                                   elementwise.threshold_backward_reference(grad, x))
+    np.testing.assert_array_equal(elementwise.hardtanh_backward(grad, x, -0.5, 0.5),
+                                  elementwise.hardtanh_backward_reference(grad, x, -0.5, 0.5))
     scale, shift = rand((1, 3, 1, 1), 2), rand((1, 3, 1, 1), 3)
     close(elementwise.scale_shift_channels(x, scale, shift),
           elementwise.scale_shift_channels_reference(x, scale, shift), np.float64)
@@ -214,6 +216,34 @@ def test_elementwise_kernels(thread_count, layout, row_elements, small, monkeypa
     special = np.array([np.nan, -np.inf, -1.0, -0.0, 0.0, 2.0, np.inf]).reshape(1, 7, 1, 1)
     np.testing.assert_array_equal(elementwise.threshold_backward(np.ones_like(special), special).reshape(-1),
                                   [1, 0, 0, 0, 0, 1, 1])
+    np.testing.assert_array_equal(elementwise.hardtanh_backward(np.ones_like(special), special, -1, 2).reshape(-1),
+                                  [1, 0, 0, 1, 1, 0, 0])
+    assert elementwise.hardtanh_backward(np.float64(3.0), np.float64(1.0), 0, 6) == 3.0
+
+
+def test_masked_gradients_take_the_activations_layout():
+    """ReLU's and hardtanh's backward write in x's memory layout whatever the gradient's, so a
+    row-major or broadcast gradient does not make every later pass mix layouts."""
+    x = np.ascontiguousarray(rand((4, 5, 6, 3), 0)).transpose(0, 3, 1, 2)  # channels-last memory
+    for grad in (rand((4, 3, 5, 6), 1), np.broadcast_to(rand((4, 3, 1, 1), 2), (4, 3, 5, 6))):
+        for result in (elementwise.threshold_backward(grad, x), elementwise.hardtanh_backward(grad, x, -0.5, 0.5)):
+            assert result.transpose(0, 2, 3, 1).flags.c_contiguous
+        np.testing.assert_array_equal(elementwise.threshold_backward(grad, x),
+                                      elementwise.threshold_backward_reference(grad, x))
+
+
+def test_a_deferred_channels_last_crop_is_copied_along_its_rows():
+    """A convolution's result that is a channels-last crop of a padded buffer (the depthwise input
+    gradient) is made dense channels-last and its row-major layout owed, not transposed."""
+    from tinygrad_cnn.memory_format import conform
+
+    padded = np.arange(2 * 7 * 7 * 3, dtype=np.float64).reshape(2, 7, 7, 3).transpose(0, 3, 1, 2)
+    crop = padded[:, :, 1:6, 1:6]
+    laid, owed = conform(crop, "suggest", [rand((2, 3, 5, 5), 0)], defer=True)
+    assert owed and laid.transpose(0, 2, 3, 1).flags.c_contiguous
+    np.testing.assert_array_equal(laid, crop)
+    laid, owed = conform(crop, "suggest", [rand((2, 3, 5, 5), 0)], defer=False)
+    assert not owed and laid.flags.c_contiguous
 
 
 @pytest.mark.parametrize("size", [1, 1000, elementwise.UPDATE_BLOCK * 3 + 17])

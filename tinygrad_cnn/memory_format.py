@@ -214,7 +214,10 @@ def conform(result: np.ndarray, rule: str, inputs: list[np.ndarray], defer: bool
             ) -> tuple[np.ndarray, bool]:
     """``result`` with the strides PyTorch's rule gives it (a copy only where they differ), and
     whether the copy was deferred: with ``defer``, a channels-last result that should be
-    row-major is returned as it is (the caller owes the layout, ``Tensor._settle_layout``)."""
+    row-major is returned as it is (the caller owes the layout, ``Tensor._settle_layout``), or,
+    if it is a channels-last view that is not dense (a crop of a padded buffer), as a dense
+    channels-last copy: a copy along its rows instead of a transposing one, and the memory the
+    next channels-last kernel reads in order."""
     if rule == "iterator":
         laid = iterator_layout(result, inputs) if result.ndim else result
     elif rule in _SUGGESTED:
@@ -232,14 +235,16 @@ def conform(result: np.ndarray, rule: str, inputs: list[np.ndarray], defer: bool
         raise ValueError(f"unknown output layout rule {rule!r}")
     if laid is not contiguous_format:
         return laid, False
-    if defer and result.ndim == 4 and not result.flags.c_contiguous and is_contiguous(result, channels_last):
-        return result, True
+    if defer and result.ndim == 4 and not result.flags.c_contiguous and strides_like_channels_last(result):
+        return in_format(result, channels_last), True
     return row_major(result), False
 
 
 def row_major_stand_in(array: np.ndarray) -> np.ndarray:
     """An array object with ``array``'s shape and row-major strides over its memory, for the
     rules to read strides from (never its values)."""
+    if array.ndim == 4 and array.transpose(0, 2, 3, 1).flags.c_contiguous:  # (the owed layout: a view, cheaply)
+        return array.transpose(0, 2, 3, 1).reshape(-1).reshape(array.shape)
     stride, strides = array.itemsize, []
     for n in reversed(array.shape):
         strides.append(stride)

@@ -5,6 +5,8 @@ so), so the passes that follow read it in order.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .layout import ChannelRows
@@ -28,17 +30,22 @@ def relu_reference(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0)
 
 
-def threshold_backward(grad: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """0 where x <= 0, else grad (ReLU's backward, PyTorch's rule: a NaN x passes grad on):
-    a bool mask and one multiply, no float mask array. Where grad holds inf or NaN the product
-    would make NaN of the zeros (inf * 0), so a slice whose result holds a NaN is redone by
-    selection (six times slower; a max over the result tells, at a fifth of the pass's time)."""
+def _masked_gradient(grad: np.ndarray, x: np.ndarray, stopped: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """0 where ``stopped(x)``, else grad: a bool mask and one multiply, no float mask array. Where
+    grad holds inf or NaN the product would make NaN of the zeros (inf * 0), so a slice whose
+    result holds a NaN is redone by selection (six times slower; a max over the result tells,
+    at a fifth of the pass's time).
+
+    The result takes x's memory layout (x is an activation of the step, laid out as the step's
+    other gradients are): a gradient that arrives in another layout, such as the broadcast one
+    of a global average pool's backward, is read once here instead of making every later
+    pass mix two layouts (in a ResNet, the whole identity path)."""
     if grad.ndim == 0:
-        return np.where(x <= 0, np.zeros((), grad.dtype), grad).astype(np.result_type(grad, x))
-    out = np.empty_like(grad, dtype=np.result_type(grad, x))
+        return np.where(stopped(x), np.zeros((), grad.dtype), grad).astype(np.result_type(grad, x))
+    out = np.empty_like(x if x.shape == grad.shape else grad, dtype=np.result_type(grad, x))
 
     def part(b: slice) -> None:
-        passes = np.less_equal(x[b], 0)
+        passes = stopped(x[b])
         np.logical_not(passes, out=passes)
         with np.errstate(invalid="ignore"):
             np.multiply(grad[b], passes, out=out[b])
@@ -50,8 +57,27 @@ def threshold_backward(grad: np.ndarray, x: np.ndarray) -> np.ndarray:
     return out
 
 
+def threshold_backward(grad: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """0 where x <= 0, else grad (ReLU's backward, PyTorch's rule: a NaN x passes grad on)."""
+    return _masked_gradient(grad, x, lambda v: np.less_equal(v, 0))
+
+
 def threshold_backward_reference(grad: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.where(x <= 0, 0, grad).astype(np.result_type(grad, x))
+
+
+def hardtanh_backward(grad: np.ndarray, x: np.ndarray, low: float, high: float) -> np.ndarray:
+    """0 where x <= low or x >= high, else grad (ReLU6's and hardtanh's backward, PyTorch's
+    rule: a NaN x passes grad on)."""
+    def stopped(v: np.ndarray) -> np.ndarray:
+        mask = np.less_equal(v, low)
+        mask |= np.greater_equal(v, high)
+        return mask
+    return _masked_gradient(grad, x, stopped)
+
+
+def hardtanh_backward_reference(grad: np.ndarray, x: np.ndarray, low: float, high: float) -> np.ndarray:
+    return np.where((x <= low) | (x >= high), 0, grad).astype(np.result_type(grad, x))
 
 
 SMALL = 1 << 18  # elements: below this, plain broadcasting beats arranging rows (measured: 26 vs 40 µs

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import inplace as in_place
+from .. import kernels
 from ..autograd import Primitive
 from ..tensor import Tensor
 from .arguments import ArgumentError, NotImplementedArgumentsError
@@ -80,10 +81,23 @@ class Hardtanh(Primitive):
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.inputs
-        low, high = ctx.settings["min_val"], ctx.settings["max_val"]
-        # stopped at or beyond the bounds only: a NaN x passes grad on, as PyTorch's hardtanh_backward
-        return where(Tensor(~((x._data <= low) | (x._data >= high))), grad, 0.0)
+        return HardtanhBackward.apply(grad, ctx.inputs[0], **ctx.settings)
+
+
+class HardtanhBackward(Primitive):
+    """0 where x <= min_val or x >= max_val, else grad (PyTorch's hardtanh_backward: stopped at
+    or beyond the bounds only, so a NaN x passes grad on, and an infinite grad where it is
+    stopped gives 0). Linear in grad, so its own backward is itself; x only selects."""
+
+    backward_reads = (1,)
+
+    @staticmethod
+    def forward(ctx, grad, x, min_val, max_val):
+        return kernels.hardtanh_backward(grad, x, min_val, max_val)
+
+    @staticmethod
+    def backward(ctx, grad_grad):
+        return HardtanhBackward.apply(grad_grad, ctx.inputs[1], **ctx.settings), None
 
 
 class LeakyRelu(Primitive):
