@@ -84,6 +84,33 @@ def test_saved_tensors_are_the_one_place_for_backward_state():
         assert set(vars(node)) <= allowed, node.name
 
 
+HYPER_PARAMETERS = (bool, int, float, str, tuple, type(None), np.dtype)
+
+
+@pytest.mark.parametrize("name", ["seed_cnn", "lenet5", "resnet20", "resnet18", "vgg11", "mobilenet_v2",
+                                  "densenet121", "squeezenet1_1"])
+def test_no_node_keeps_an_array_in_its_settings(name):
+    """One channel for backward state: ``settings`` holds hyper-parameters only, in forward and in
+    the ``create_graph`` backward graphs of the zoo models. Running statistics, batch norm's
+    mean and invstd, pooling's argmax and conv's im2col matrix are inputs or saved values."""
+    from tinygrad_cnn import models
+    from tinygrad_cnn.autograd import topological_order
+
+    tc.manual_seed(0)
+    grey = name in ("seed_cnn", "lenet5")
+    model = models.seed_cnn(batch_norm=True) if name == "seed_cnn" else getattr(models, name)(
+        **({} if grey else {"num_classes": 10}))
+    x = tc.randn(2, 1 if grey else 3, 28 if grey else 32, 28 if grey else 32, requires_grad=True)
+    loss = F.cross_entropy(model(x), Tensor([1, 2]))
+    (grad,) = tc.autograd.grad(loss, x, create_graph=True)
+    nodes = topological_order([loss.grad_fn, grad.grad_fn])
+    assert {"BatchNormBackward", "PoolScatter"} & {n.name for n in nodes} or name in ("lenet5", "vgg11")
+    for node in nodes:
+        for key, value in node.settings.items():
+            assert isinstance(value, HYPER_PARAMETERS), f"{node.name}.settings[{key!r}] is a {type(value).__name__}"
+            assert not (isinstance(value, tuple) and any(isinstance(v, np.ndarray) for v in value)), node.name
+
+
 # --------------------------------------------------------------------------- thread defaults
 
 def run_python(code, **env):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -157,6 +157,20 @@ def _module_names(nodes: Iterable[Primitive]) -> dict[int, tuple[str, Module]]:
     return names
 
 
+def tensor_inputs(node: Primitive, buffers: set[int]) -> Iterator[tuple[Tensor, tuple[Primitive, int] | None]]:
+    """The tensors flowing into ``node``, each with the edge it came along (None for a leaf).
+    Module buffers (batch norm's running statistics) are left out: state the node updates,
+    not data it transforms, as in PyTorch's graph."""
+    for a, edge in zip(node.inputs, node.next_functions):
+        if isinstance(a, Tensor) and (edge is not None or id(a) not in buffers):
+            yield a, edge
+
+
+def module_buffers(roots: Iterable[Module]) -> set[int]:
+    """The ids of every buffer of ``roots`` and their submodules."""
+    return {id(b) for root in roots for _, b in root.named_buffers()}
+
+
 def _module_title(name: str, module: Module) -> str:
     extra = module.extra_repr()
     if len(extra) > 40:
@@ -271,7 +285,7 @@ def draw_graph(output: Tensor | Sequence[Tensor] | str | os.PathLike, params: Ma
                         label=settings.title or "", labelloc="t"),
         node_attr=dict(fontname="Helvetica", fontsize="10"),
         edge_attr=dict(fontname="Helvetica", fontsize="8", color="#555555"))
-    _Drawer(graph, nodes, _module_names(nodes), names, settings).draw(outputs)
+    _Drawer(graph, nodes, _module_names(nodes), names, module_buffers(roots.values()), settings).draw(outputs)
     return graph
 
 
@@ -279,8 +293,9 @@ class _Drawer:
     """Places nodes into (nested) module clusters and draws edges between them."""
 
     def __init__(self, graph: graphviz.Digraph, nodes: list[Primitive], modules: dict[int, tuple[str, Module]],
-                 names: dict[int, str], options: GraphOptions) -> None:
+                 names: dict[int, str], buffers: set[int], options: GraphOptions) -> None:
         self.graph, self.nodes, self.modules, self.names, self.options = graph, nodes, modules, names, options
+        self.buffers = buffers
         self.highlighted = {id(n) for n in options.highlighted()}
         self.members: dict[tuple[int, ...], list[tuple[Unit, str, dict[str, str]]]] = {}
         self.edges: dict[tuple[Unit, Unit], str] = {}
@@ -290,8 +305,8 @@ class _Drawer:
     def _leaves(self) -> dict[int, Tensor]:
         leaves: dict[int, Tensor] = {}
         for node in self.nodes:
-            for a, edge in zip(node.inputs, node.next_functions):
-                if isinstance(a, Tensor) and edge is None:
+            for a, edge in tensor_inputs(node, self.buffers):
+                if edge is None:
                     leaves.setdefault(id(a), a)
         return leaves
 
@@ -332,9 +347,7 @@ class _Drawer:
                 self._place(node.scope, unit, operation_label(node), HIGHLIGHT_STYLE if marked else OP_STYLE)
                 if self.options.show_saved:
                     self._saved_note(node, unit)
-            for a, edge in zip(node.inputs, node.next_functions):
-                if not isinstance(a, Tensor):
-                    continue
+            for a, edge in tensor_inputs(node, self.buffers):
                 if edge is not None:  # produced by another node (as it was when this node ran)
                     if self.options.tensor_nodes and self.options.depth is None:
                         self._edge(self._intermediate(*edge), unit, "")

@@ -34,8 +34,10 @@ from .graph import (
     _short,
     gradient_norm_range,
     leaf_node,
+    module_buffers,
     module_node,
     operation_label,
+    tensor_inputs,
 )
 from .recording import Recording, saved_bytes, summary
 
@@ -325,6 +327,13 @@ class _ModulePaths:
         return tuple(chain)
 
 
+def _input_text(value: Any) -> str:
+    """An input as the details list it: a tensor's shape and dtype, a number, or its kind."""
+    if isinstance(value, Tensor):
+        return f"{_shape(value.shape)} {value.dtype.name}"
+    return _short(value) if isinstance(value, (bool, int, float)) else type(value).__name__
+
+
 def _details_of_node(node: Primitive, path: str, recording: Recording | None) -> dict[str, Any]:
     record = recording[node] if recording is not None and node in recording else None
     settings = {k: _text(v) for k, v in node.settings.items() if _is_simple(v) or isinstance(v, tuple)}
@@ -338,8 +347,7 @@ def _details_of_node(node: Primitive, path: str, recording: Recording | None) ->
         outputs.append(entry)
     saved = record.saved_bytes if record is not None else saved_bytes(node)
     details: dict[str, Any] = dict(kind="operation", primitive=node.name, module=path or None, settings=settings,
-                                   inputs=[f"{_shape(a.shape)} {a.dtype.name}" if isinstance(a, Tensor) else _short(a)
-                                           for a in node.inputs],
+                                   inputs=[_input_text(a) for a in node.inputs if a is not None],
                                    outputs=outputs, saved_bytes=saved, site=node.creation_site)
     if record is not None:
         details["backward_step"] = None if record.backward_step is None else record.backward_step + 1
@@ -357,10 +365,11 @@ def scene_of_graph(outputs: Sequence[Tensor], params: Mapping[str, Tensor] | Non
     names = {id(p): n for n, p in params.items()} if params is not None else {
         id(p): paths.path(root) + ("." if paths.path(root) else "") + n
         for root in roots for n, p in root.named_parameters()}
+    buffers = module_buffers(roots)
     leaf_tensors: dict[int, Tensor] = {}
     for node in nodes:
-        for a, edge in zip(node.inputs, node.next_functions):
-            if isinstance(a, Tensor) and edge is None:
+        for a, edge in tensor_inputs(node, buffers):
+            if edge is None:
                 leaf_tensors.setdefault(id(a), a)
     norm_range = gradient_norm_range(leaf_tensors.values())
     leaves = {}
@@ -378,7 +387,7 @@ def scene_of_graph(outputs: Sequence[Tensor], params: Mapping[str, Tensor] | Non
         path = chain[-1][0] if chain else ""
         sources = [Source("leaf", leaf_ids[id(a)], 0, _shape(a.shape)) if edge is None else
                    Source("op", ids[edge[0]], edge[1], _shape(a.shape))
-                   for a, edge in zip(node.inputs, node.next_functions) if isinstance(a, Tensor)]
+                   for a, edge in tensor_inputs(node, buffers)]
         record = recording[node] if recording is not None and node in recording else None
         gradients = {i: text for i, text in enumerate(map(_norm_text, record.gradients)) if text} if record else {}
         operations.append(Operation(

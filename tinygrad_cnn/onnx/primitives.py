@@ -396,11 +396,11 @@ def _batch_norm(b: GraphBuilder, node: Primitive) -> list[str]:
     s = node.settings
     if s["training"]:
         raise _refuse(node, "training-mode batch norm; export the model in eval mode")
-    x, weight, bias = node.inputs
+    x, weight, bias, running_mean, running_var = node.inputs
     dtype = node.output_specs[0].dtype
     channels = x.shape[1]
     names = [b.input_name(node, 0),
              b.input_name(node, 1) if weight is not None else b.constant(np.ones(channels), dtype),
              b.input_name(node, 2) if bias is not None else b.constant(np.zeros(channels), dtype),
-             b.array_name(s["running_mean"], dtype), b.array_name(s["running_var"], dtype)]
+             b.array_name(running_mean._data, dtype), b.array_name(running_var._data, dtype)]
     return b.emit(node, "BatchNormalization", names, epsilon=float(s["eps"]))

@@ -41,8 +41,7 @@ class Conv2d(Primitive):
         if ctx.needs_input_grad[1]:
             (columns,) = ctx.saved_tensors
             with_bias = ctx.needs_input_grad[2]  # the weight's product gives the bias gradient too
-            grad_w = Conv2dWeight.apply(x, grad, kernel_size=weight.shape[2:], columns=columns,
-                                        with_bias=with_bias, **s)
+            grad_w = Conv2dWeight.apply(x, grad, columns, kernel_size=weight.shape[2:], with_bias=with_bias, **s)
             if with_bias:
                 grad_w, grad_b = grad_w
         elif ctx.needs_input_grad[2]:
@@ -68,7 +67,7 @@ class ConvTranspose2d(Primitive):
         if ctx.needs_input_grad[0]:
             grad_x = _conv2d_to_size(grad, weight, x.shape[2:], s)
         if ctx.needs_input_grad[1]:
-            grad_w = Conv2dWeight.apply(grad, x, kernel_size=weight.shape[2:], **s)
+            grad_w = Conv2dWeight.apply(grad, x, None, kernel_size=weight.shape[2:], **s)
         if ctx.needs_input_grad[2]:
             grad_b = grad.sum((0, 2, 3))
         return grad_x, grad_w, grad_b
@@ -78,19 +77,20 @@ class Conv2dWeight(Primitive):
     """The gradient of conv2d with respect to its weight: (input x, output gradient) -> dW, and
     with ``with_bias`` also the bias gradient (the output gradient summed over N, H, W).
 
-    ``columns``, when given, is x's im2col matrix that conv2d's forward already built; its
-    ones entry makes the bias gradient a by-product of the weight's.
+    ``columns`` (an input that is not differentiated, as PyTorch passes pooling indices), when
+    not None, is x's im2col matrix that conv2d's forward already built; its ones entry makes the
+    bias gradient a by-product of the weight's.
     """
 
     @staticmethod
-    def forward(ctx, x, grad_out, kernel_size, stride, padding, dilation, groups, columns=None, with_bias=False):
+    def forward(ctx, x, grad_out, columns, kernel_size, stride, padding, dilation, groups, with_bias=False):
         return kernels.conv2d_weight(x, grad_out, kernel_size, stride, padding, dilation, groups, columns,
                                      with_bias)
 
     @staticmethod
     def backward(ctx, grad, grad_bias=None):
-        x, grad_out = ctx.inputs
-        s = ctx.settings_without("kernel_size", "columns", "with_bias")
+        x, grad_out, _ = ctx.inputs
+        s = ctx.settings_without("kernel_size", "with_bias")
         grad_x = grad_g = None
         if ctx.needs_input_grad[0]:
             grad_x = _conv_transpose2d_to_size(grad_out, grad, x.shape, s)
@@ -98,7 +98,7 @@ class Conv2dWeight(Primitive):
             grad_g = _conv2d_to_size(x, grad, grad_out.shape[2:], s)
             if grad_bias is not None:
                 grad_g = grad_g + grad_bias.reshape(1, -1, 1, 1)
-        return grad_x, grad_g
+        return grad_x, grad_g, None
 
 
 def _conv_transpose2d_to_size(grad: Tensor, weight: Tensor, shape: tuple[int, ...], settings: dict) -> Tensor:

@@ -24,8 +24,9 @@ class BatchNorm(Primitive):
     """Batch norm of (N, C, *) input: y = (x - mean) / sqrt(var + eps) * weight + bias per
     channel, computed as x * scale + shift.
 
-    Training uses the batch's mean and biased variance and updates the running statistics in
-    place; evaluation uses the running statistics.
+    Training uses the batch's mean and biased variance and updates the running statistics (the
+    module's buffers, inputs that are not differentiated) in place with a version bump;
+    evaluation uses the running statistics.
     """
 
     output_layout = "suggest_first"
@@ -55,23 +56,25 @@ class BatchNorm(Primitive):
 
     @staticmethod
     def backward(ctx, grad):
-        x, weight, _ = ctx.inputs
+        x, weight = ctx.inputs[:2]
         mean, invstd = ctx.saved_tensors
         if ctx.settings["training"]:
-            grad_x, grad_w, grad_b = BatchNormBackward.apply(
-                grad, x, weight, mean=mean, invstd=invstd, eps=ctx.settings["eps"])
+            grad_x, grad_w, grad_b = BatchNormBackward.apply(grad, x, weight, Tensor(mean), Tensor(invstd),
+                                                             eps=ctx.settings["eps"])
         else:
             grad_x, grad_w, grad_b = _affine_backward(grad, x, weight, mean, invstd)
         needs = ctx.needs_input_grad
         return (grad_x if needs[0] else None, grad_w if needs[1] else None,
-                grad_b if needs[2] else None)
+                grad_b if needs[2] else None, None, None)
 
 
 class BatchNormBackward(Primitive):
-    """(grad, x, weight) -> (grad_x, grad_weight, grad_bias):
+    """(grad, x, weight, mean, invstd) -> (grad_x, grad_weight, grad_bias):
 
     grad_x = weight * invstd * (grad - mean(grad) - normalized * mean(grad * normalized)),
     with normalized = (x - mean) * invstd, computed as grad * scale + x * a + b per channel.
+    ``mean`` and ``invstd`` (the batch's, which forward computed) are inputs that are not
+    differentiated: the double backward recomputes them from x by composition.
     """
 
     @staticmethod
@@ -82,8 +85,8 @@ class BatchNormBackward(Primitive):
     def backward(ctx, grad_grad_x, grad_grad_weight, grad_grad_bias):
         eps = ctx.settings["eps"]
         return vjp_by_composition(
-            lambda g, x, w: _composite_backward(g, x, w, eps), ctx.inputs, ctx.needs_input_grad,
-            (grad_grad_x, grad_grad_weight, grad_grad_bias))
+            lambda g, x, w: _composite_backward(g, x, w, eps), ctx.inputs[:3], ctx.needs_input_grad[:3],
+            (grad_grad_x, grad_grad_weight, grad_grad_bias)) + (None, None)
 
 
 def _composite_backward(grad: Tensor, x: Tensor, weight: Tensor | None, eps: float):
@@ -131,10 +134,8 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
             f"{op}: expected more than 1 value per channel when training, got input of shape {x.shape}")
     if not training and (running_mean is None or running_var is None):
         raise ArgumentError(f"{op}: evaluation (training=False) needs running_mean and running_var")
-    return BatchNorm.apply(
-        x, weight, bias, running_mean=None if running_mean is None else running_mean._data,
-        running_var=None if running_var is None else running_var._data, momentum=momentum, eps=eps,
-        training=bool(training))
+    return BatchNorm.apply(x, weight, bias, running_mean, running_var, momentum=momentum, eps=eps,
+                           training=bool(training))
 
 
 # --------------------------------------------------------------------------- other normalisations

@@ -45,11 +45,12 @@ class MaxPool2d(Primitive):
     def backward(ctx, grad):
         (x,) = ctx.inputs
         (argmax,) = ctx.saved_tensors
-        return PoolScatter.apply(grad, argmax=argmax, input_shape=x.shape, **ctx.settings_without("ceil_mode"))
+        return PoolScatter.apply(grad, Tensor(argmax), input_shape=x.shape, **ctx.settings_without("ceil_mode"))
 
 
 class PoolScatter(Primitive):
-    """Put each value at its window's recorded offset in a zero image of ``input_shape``."""
+    """Put each value at its window's recorded offset (``argmax``, an input that is not
+    differentiated, as PyTorch passes pooling indices) in a zero image of ``input_shape``."""
 
     backward_reads = ()
 
@@ -59,7 +60,7 @@ class PoolScatter(Primitive):
 
     @staticmethod
     def backward(ctx, grad):
-        return PoolGather.apply(grad, **ctx.settings_without("input_shape"))
+        return PoolGather.apply(grad, ctx.inputs[1], **ctx.settings_without("input_shape")), None
 
 
 class PoolGather(Primitive):
@@ -79,8 +80,8 @@ class PoolGather(Primitive):
 
     @staticmethod
     def backward(ctx, grad):
-        (image,) = ctx.inputs
-        return PoolScatter.apply(grad, input_shape=image.shape, **ctx.settings)
+        image, argmax = ctx.inputs
+        return PoolScatter.apply(grad, argmax, input_shape=image.shape, **ctx.settings), None
 
 
 def _flat_indices(argmax: np.ndarray, shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair,
