@@ -711,3 +711,5 @@ def test_a_weight_changed_in_place_is_checked_again_at_the_offsets_that_see_only
         w[1, 0, 0, 0] = float("inf")  # a corner: outside the 1x1 image's live centre offset
     out = F.conv2d(x, w, padding=1).numpy()
     assert np.isnan(out[:, 1]).all() and np.isfinite(np.delete(out, 1, axis=1)).all()
+    huge = tc.full((4, 3, 3, 3), 3e38)  # finite, though each row of it sums past float32's range
+    assert (F.conv2d(tc.zeros(2, 3, 1, 1), huge, padding=1).numpy() == 0).all()
