@@ -713,3 +713,36 @@ def test_a_weight_changed_in_place_is_checked_again_at_the_offsets_that_see_only
     assert np.isnan(out[:, 1]).all() and np.isfinite(np.delete(out, 1, axis=1)).all()
     huge = tc.full((4, 3, 3, 3), 3e38)  # finite, though each row of it sums past float32's range
     assert (F.conv2d(tc.zeros(2, 3, 1, 1), huge, padding=1).numpy() == 0).all()
+
+
+# --------------------------------------------------------------------------- the gradient layout contract
+
+@pytest.mark.parametrize("case", ["permuted use", "channels-last leaf", "channels-last leaf, permuted use",
+                                  "transposed leaf", "channels-last weight of a convolution"])
+def test_a_leafs_grad_is_strided_as_the_leaf_as_pytorchs_accumulate_grad(torch, case):
+    """PyTorch's AccumulateGrad gives ``.grad`` the strides of its (dense) tensor, copying a
+    gradient that arrives otherwise; the values were always right, the strides were the
+    gradient's own."""
+    rng = np.random.default_rng(0)
+    a, w, m = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((6, 3, 3, 3)), rng.standard_normal((4, 5, 3))
+    results = []
+    for lib in (tc, torch):
+        x = lib.tensor(a)
+        if "channels-last" in case and "weight" not in case:
+            x = x.contiguous(memory_format=lib.channels_last)
+        if case == "transposed leaf":
+            x = x.transpose(1, 2)
+        x.requires_grad_()
+        if case == "channels-last weight of a convolution":
+            weight = lib.tensor(w).contiguous(memory_format=lib.channels_last).requires_grad_()
+            lib.nn.functional.conv2d(x, weight, padding=1).square().sum().backward()
+            results.append((weight.grad.stride(), weight.grad.numpy()))
+        elif "permuted" in case:
+            (x.permute(0, 2, 3, 1).contiguous() * lib.tensor(m)).sum().backward()
+        else:
+            (x.contiguous() * 3).sum().backward()
+        results.append((x.grad.stride(), x.grad.numpy()))
+    ours, theirs = results[:len(results) // 2], results[len(results) // 2:]
+    for (our_strides, our_values), (their_strides, their_values) in zip(ours, theirs):
+        assert our_strides == their_strides
+        np.testing.assert_allclose(our_values, their_values, rtol=1e-12)

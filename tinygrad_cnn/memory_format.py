@@ -252,6 +252,20 @@ def row_major_stand_in(array: np.ndarray) -> np.ndarray:
     return np.lib.stride_tricks.as_strided(array, array.shape, tuple(reversed(strides)))
 
 
+def obeying_layout_contract(grad: np.ndarray, variable: np.ndarray) -> np.ndarray:
+    """``grad`` as a leaf's ``.grad`` (PyTorch's "gradient layout contract", AccumulateGrad):
+    strided as ``variable`` where that is dense, else row-major; a copy only where it is not
+    already (size-1 dimensions' strides do not count)."""
+    if grad.shape != variable.shape or grad.dtype.itemsize == 0:
+        return grad
+    if _non_overlapping_and_dense(variable):
+        scale = grad.itemsize / variable.itemsize
+        if all(n == 1 or g == v * scale for g, v, n in zip(grad.strides, variable.strides, grad.shape)):
+            return grad
+        return _with_strides_of(grad, variable, copy=True)
+    return row_major(grad)
+
+
 def _non_overlapping_and_dense(array: np.ndarray) -> bool:
     order = sorted((s, n) for s, n in zip(array.strides, array.shape) if n != 1)
     expected = array.itemsize

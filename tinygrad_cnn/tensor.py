@@ -324,6 +324,13 @@ class Tensor:
         if hooks is not None:
             gradient = autograd.run_hooks(hooks[0], gradient)
         if self.grad is None:
+            if not create_graph:  # PyTorch's layout contract: the gradient strided as this tensor
+                variable = self._strides_array()
+                if not (gradient._owed and variable.flags.c_contiguous):  # (owed: row-major once settled)
+                    gradient._settle_layout()
+                    laid = formats.obeying_layout_contract(gradient._data, variable)
+                    if laid is not gradient._data:
+                        gradient = Tensor._from_op(laid, None, 0, False)
             self.grad = gradient
         elif create_graph:
             self.grad = self.grad + gradient
