@@ -746,3 +746,38 @@ def test_a_leafs_grad_is_strided_as_the_leaf_as_pytorchs_accumulate_grad(torch, 
     for (our_strides, our_values), (their_strides, their_values) in zip(ours, theirs):
         assert our_strides == their_strides
         np.testing.assert_allclose(our_values, their_values, rtol=1e-12)
+
+
+def test_a_second_backward_accumulates_into_the_same_grad_tensor_as_pytorch(torch):
+    """Without create_graph PyTorch adds into ``.grad`` in place: a reference taken after the
+    first backward sees the sum (and the version moves); with create_graph it is a new tensor."""
+    seen = []
+    for lib in (tc, torch):
+        w = lib.tensor(np.arange(6.0).reshape(2, 3)).t().requires_grad_()  # a transposed leaf
+        (w * 2).sum().backward()
+        first, version = w.grad, w.grad._version
+        (w * w).sum().backward()
+        seen.append((first is w.grad, first.numpy().copy(), w.grad.stride(), w.grad._version - version))
+        (w * w).sum().backward(create_graph=True)
+        seen.append((first is w.grad,))
+    (same, values, strides, bumps), (new,) = seen[:2]
+    assert (same, strides, bumps, new) == (seen[2][0], seen[2][2], seen[2][3], seen[3][0])
+    np.testing.assert_array_equal(values, seen[2][1])
+
+
+def test_a_leaf_used_twice_has_its_hooks_called_once_with_the_whole_gradient(torch):
+    """PyTorch sums a leaf's gradient (its InputBuffer) before AccumulateGrad runs its hooks: a
+    hook that clamps a shared weight's gradient clamps the sum, not each use's part (which
+    gave 2 where PyTorch gives 1 here), and a post-accumulate hook runs once."""
+    results = []
+    for lib in (tc, torch):
+        w = lib.ones(2, requires_grad=True)
+        calls = []
+        w.register_hook(lambda g, calls=calls: calls.append(g.numpy().copy()) or g.clamp(-1, 1))
+        w.register_post_accumulate_grad_hook(lambda t, calls=calls: calls.append("accumulated"))
+        (w * w * 3 + w).sum().backward()
+        results.append((w.grad.numpy(), calls))
+    (ours, our_calls), (theirs, their_calls) = results
+    np.testing.assert_array_equal(ours, theirs)
+    assert len(our_calls) == len(their_calls) == 2 and our_calls[1] == their_calls[1] == "accumulated"
+    np.testing.assert_array_equal(our_calls[0], their_calls[0])

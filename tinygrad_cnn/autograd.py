@@ -756,6 +756,7 @@ def run_backward(
             )
     grad_of_node: dict[Primitive, list[Tensor | None]] = {}
     grad_of_leaf: dict[int, Tensor] = {}
+    leaf_gradients: dict[int, tuple[Tensor, Tensor]] = {}  # leaves' .grad to come, as PyTorch's InputBuffer
     wanted = {id(t): t for t in inputs} if inputs is not None else None
 
     def deliver(target: Tensor, edge: tuple[Primitive, int] | None, gradient: Tensor) -> None:
@@ -771,8 +772,9 @@ def run_backward(
             if slots is None:
                 slots = grad_of_node[node] = [None] * len(node._outputs)
             slots[i] = gradient if slots[i] is None else slots[i] + gradient
-        elif wanted is None and target._requires_grad:
-            target._accumulate_grad(gradient, create_graph)
+        elif wanted is None and target._requires_grad:  # summed first: a leaf's hooks see its whole gradient
+            pending = leaf_gradients.get(id(target))
+            leaf_gradients[id(target)] = (target, gradient if pending is None else pending[1] + gradient)
 
     with set_grad_enabled(create_graph):
         for out, g in zip(outputs, grad_outputs):
@@ -815,6 +817,8 @@ def run_backward(
                     if not isinstance(g, Tensor) or g._data.shape != arg._data.shape:
                         g = _checked_gradient(f"{node.name}.backward", _as_gradient(g, arg), arg, reducible=True)
                     deliver(arg, edge, g)
+        for target, gradient in leaf_gradients.values():  # (each leaf's hooks run once, with the sum)
+            target._accumulate_grad(gradient, create_graph)
     if wanted is None:
         return None
     return [grad_of_leaf.get(id(t)) for t in inputs]

@@ -16,7 +16,7 @@ from . import memory_format as formats
 from .dtypes import get_default_dtype
 from .errors import ArgumentError
 from .hooks import RemovableHandle
-from .versions import same_memory, share_version, storage_of, version_of, with_own_version
+from .versions import bump_version, same_memory, share_version, storage_of, version_of, with_own_version
 
 _FLOAT_TYPES = (np.float32, np.float64)
 
@@ -334,8 +334,17 @@ class Tensor:
             self.grad = gradient
         elif create_graph:
             self.grad = self.grad + gradient
-        else:
-            self.grad = Tensor._from_op(self.grad._data + gradient._data, None, 0, False)
+        else:  # into the same .grad tensor, as PyTorch's in-place accumulation: references to it see the sum
+            current = self.grad
+            current._settle_layout()
+            gradient._settle_layout()
+            total = formats.obeying_layout_contract(current._data + gradient._data, self._strides_array())
+            if current._ctx is None and current._base is None:
+                share_version(current._data, total)
+                current._data = total
+                bump_version(total)
+            else:
+                self.grad = Tensor._from_op(total, None, 0, False)
         if hooks is not None:
             for hook in list(hooks[1].values()):
                 hook(self)
