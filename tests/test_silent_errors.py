@@ -748,7 +748,7 @@ def test_a_leafs_grad_is_strided_as_the_leaf_as_pytorchs_accumulate_grad(torch, 
         np.testing.assert_allclose(our_values, their_values, rtol=1e-12)
 
 
-def test_a_second_backward_accumulates_into_the_same_grad_tensor_as_pytorch(torch):
+def test_a_second_backward_accumulates_into_the_same_grad_tensor_as_pytorch(torch, recwarn):
     """Without create_graph PyTorch adds into ``.grad`` in place: a reference taken after the
     first backward sees the sum (and the version moves); with create_graph it is a new tensor."""
     seen = []
