@@ -781,3 +781,18 @@ def test_a_leaf_used_twice_has_its_hooks_called_once_with_the_whole_gradient(tor
     np.testing.assert_array_equal(ours, theirs)
     assert len(our_calls) == len(their_calls) == 2 and our_calls[1] == their_calls[1] == "accumulated"
     np.testing.assert_array_equal(our_calls[0], their_calls[0])
+
+
+def test_pytorchs_warning_for_a_non_leafs_grad_and_error_for_an_integer_leaf(torch):
+    for lib in (tc, torch):
+        x = lib.ones(2, requires_grad=True)
+        y = x * 2
+        y.sum().backward()
+        with pytest.warns(UserWarning, match="The .grad attribute of a Tensor that is not a leaf Tensor"):
+            assert y.grad is None
+        y2 = x * 3
+        y2.retain_grad()
+        y2.sum().backward()
+        assert y2.grad is not None and x.grad is not None  # (no warning: retained, and a leaf)
+        with pytest.raises(RuntimeError):  # PyTorch's type; ours derives from TypeError too
+            lib.tensor([1, 2]).requires_grad_()

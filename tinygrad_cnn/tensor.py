@@ -14,7 +14,7 @@ import numpy as np
 
 from . import memory_format as formats
 from .dtypes import get_default_dtype
-from .errors import ArgumentError
+from .errors import ArgumentError, DtypeError
 from .hooks import RemovableHandle
 from .versions import bump_version, same_memory, share_version, storage_of, version_of, with_own_version
 
@@ -155,7 +155,7 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         if value and self._data.dtype.kind != "f":
-            raise TypeError(
+            raise DtypeError(
                 f"Tensor: only floating point tensors can require grad, got dtype {self._data.dtype}"
             )
         if not value and self._ctx is not None:
@@ -176,7 +176,14 @@ class Tensor:
 
     @property
     def grad(self) -> Tensor | None:
-        """The gradient accumulated by backward (None until then)."""
+        """The gradient accumulated by backward (None until then). A non-leaf's stays None unless
+        it called ``retain_grad()``: reading it warns, as PyTorch does."""
+        if self._grad is None and self._ctx is not None and not self.retains_grad:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+                "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
+                "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf "
+                "Tensor by mistake, make sure you access the leaf Tensor instead.", UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
@@ -323,7 +330,7 @@ class Tensor:
         hooks = getattr(self, "_hooks", None)
         if hooks is not None:
             gradient = autograd.run_hooks(hooks[0], gradient)
-        if self.grad is None:
+        if self._grad is None:
             if not create_graph:  # PyTorch's layout contract: the gradient strided as this tensor
                 variable = self._strides_array()
                 if not (gradient._owed and variable.flags.c_contiguous):  # (owed: row-major once settled)
@@ -333,9 +340,9 @@ class Tensor:
                         gradient = Tensor._from_op(laid, None, 0, False)
             self.grad = gradient
         elif create_graph:
-            self.grad = self.grad + gradient
+            self.grad = self._grad + gradient
         else:  # into the same .grad tensor, as PyTorch's in-place accumulation: references to it see the sum
-            current = self.grad
+            current = self._grad
             current._settle_layout()
             gradient._settle_layout()
             total = formats.obeying_layout_contract(current._data + gradient._data, self._strides_array())
