@@ -796,3 +796,19 @@ def test_pytorchs_warning_for_a_non_leafs_grad_and_error_for_an_integer_leaf(tor
         assert y2.grad is not None and x.grad is not None  # (no warning: retained, and a leaf)
         with pytest.raises(RuntimeError):  # PyTorch's type; ours derives from TypeError too
             lib.tensor([1, 2]).requires_grad_()
+
+
+@pytest.mark.parametrize("case", ["item of two elements", "truth value of two elements", "float class targets",
+                                  "a state dict missing keys"])
+def test_errors_that_pytorch_raises_as_runtime_error_are_caught_as_one(torch, case):
+    """An ``except RuntimeError`` written for PyTorch catches ours (each class also derives
+    from the Python convention's ValueError or TypeError)."""
+    programs = {
+        "item of two elements": lambda t: t.ones(2).item(),
+        "truth value of two elements": lambda t: bool(t.ones(2)),
+        "float class targets": lambda t: t.nn.functional.cross_entropy(t.ones(2, 3), t.tensor([0.0, 1.0])),
+        "a state dict missing keys": lambda t: t.nn.Linear(3, 2).load_state_dict({}),
+    }
+    for lib in (torch, tc):
+        with pytest.raises(RuntimeError):
+            programs[case](lib)

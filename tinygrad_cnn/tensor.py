@@ -297,7 +297,7 @@ class Tensor:
 
     def item(self) -> Any:
         if self._data.size != 1:
-            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
+            raise ArgumentError(f"item: only one-element tensors can be converted, got shape {self.shape}")
         return self._data.item()
 
     def __int__(self) -> int:
@@ -412,7 +412,7 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise ValueError(f"Tensor: the truth value of a tensor of shape {self.shape} is ambiguous; "
+            raise ArgumentError(f"Tensor: the truth value of a tensor of shape {self.shape} is ambiguous; "
                              "use .any() on .numpy() or compare an element")
         return bool(self._data)
 

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..autograd import is_grad_enabled, scope, zero_grads
+from ..errors import ArgumentError
 from ..hooks import RemovableHandle
 from ..tensor import Tensor, dtype_of_to_arguments
 from . import backward_hooks
@@ -292,7 +293,7 @@ class Module:
                                 f"the model has shape {target.shape}")
             values[name] = value
         if problems:
-            raise ValueError(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems))
+            raise ArgumentError(f"Error(s) in loading state_dict for {type(self).__name__}: " + "; ".join(problems))
         for name, value in values.items():
             np.copyto(own[name]._data, value, casting="unsafe")
         return IncompatibleKeys(missing, unexpected)

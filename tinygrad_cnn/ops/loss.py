@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Primitive
+from ..errors import DtypeError
 from ..tensor import Tensor
 from .activation import logsigmoid
 from .arguments import ArgumentError, normalize_dim, same_float_dtype
@@ -226,7 +227,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     _check_logits(op, input)
     _check_reduction(op, reduction)
     if target.dtype.kind not in "iu":
-        raise TypeError(f"{op}: target must hold integer class indices, got dtype {target.dtype}")
+        raise DtypeError(f"{op}: target must hold integer class indices, got dtype {target.dtype}")
     flat = _class_targets(op, input, target, ignore_index)
     weight = _class_weights(op, weight, input.shape[1], input)
     if weight is None:
@@ -266,7 +267,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     _check_logits(op, input)
     probabilities = target.dtype.kind == "f" and target.shape == input.shape
     if target.dtype.kind not in "iu" and not probabilities:
-        raise TypeError(
+        raise DtypeError(
             f"{op}: target must hold integer class indices, got dtype {target.dtype} (or class "
             f"probabilities of the logits' shape {input.shape})")
     _check_reduction(op, reduction)
