@@ -812,3 +812,26 @@ def test_errors_that_pytorch_raises_as_runtime_error_are_caught_as_one(torch, ca
     for lib in (torch, tc):
         with pytest.raises(RuntimeError):
             programs[case](lib)
+
+
+def test_softmax_without_dim_softmin_softmax2d_and_dtype_as_pytorch(torch):
+    """Old programs call ``F.log_softmax(x)`` with no dim: PyTorch picks 0 for 0-, 1- and 3-D
+    input, else 1, and warns; ``dtype=`` casts first; ``softmin`` and ``Softmax2d`` exist."""
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+    for shape in [(4,), (2, 3), (2, 3, 4), (2, 3, 4, 5)]:
+        data = np.random.default_rng(1).standard_normal(shape)
+        for name in ("softmax", "log_softmax", "softmin"):
+            with pytest.warns(UserWarning, match=f"Implicit dimension choice for {name}"):
+                ours = getattr(F, name)(tc.tensor(data))
+            with pytest.warns(UserWarning):
+                theirs = getattr(torch.nn.functional, name)(torch.tensor(data))
+            np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    with pytest.warns(UserWarning):
+        np.testing.assert_allclose(tc.nn.LogSoftmax()(tc.tensor(x)).numpy(),
+                                   torch.nn.LogSoftmax()(torch.tensor(x)).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(tc.nn.Softmax2d()(tc.tensor(x)).numpy(),
+                               torch.nn.Softmax2d()(torch.tensor(x)).numpy(), rtol=1e-12)
+    ours = F.softmax(tc.tensor(x).float(), -1, dtype=tc.float64)
+    assert ours.dtype == tc.float64
+    np.testing.assert_allclose(ours.numpy(), torch.nn.functional.softmax(
+        torch.tensor(x).float(), -1, dtype=torch.float64).numpy(), rtol=1e-12)

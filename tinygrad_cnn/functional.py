@@ -34,6 +34,7 @@ from .ops.loss import (
     nll_loss,
     smooth_l1_loss,
     softmax,
+    softmin,
 )
 from .ops.norm import batch_norm, group_norm, instance_norm, layer_norm, local_response_norm
 from .ops.one_dimensional import (
@@ -52,7 +53,7 @@ from .ops.select import one_hot
 __all__ = [
     "linear", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
     "adaptive_max_pool2d", "batch_norm",
-    "cross_entropy", "log_softmax", "softmax", "dropout",
+    "cross_entropy", "log_softmax", "softmax", "softmin", "dropout",
     "relu", "relu6", "hardtanh", "leaky_relu", "elu", "selu", "gelu", "silu", "softplus", "mish", "hardswish",
     "hardsigmoid", "logsigmoid", "sigmoid", "tanh", "pad", "group_norm", "layer_norm", "instance_norm",
     "local_response_norm", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",

@@ -17,6 +17,8 @@ from .activation import (
     Sigmoid,
     SiLU,
     Softmax,
+    Softmax2d,
+    Softmin,
     Softplus,
     Tanh,
 )
@@ -94,7 +96,7 @@ __all__ = [
     "Module", "Parameter", "Sequential", "Linear", "Conv2d", "BatchNorm1d", "BatchNorm2d",
     "MaxPool2d", "AvgPool2d", "Flatten", "Dropout", "CrossEntropyLoss", "init", "functional",
     "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Softplus", "Hardtanh", "Hardswish",
-    "Hardsigmoid", "LogSigmoid", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Identity",
+    "Hardsigmoid", "LogSigmoid", "Sigmoid", "Tanh", "Softmax", "Softmax2d", "Softmin", "LogSoftmax", "Identity",
     "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "ModuleList", "ModuleDict", "utils",
     "GroupNorm", "LayerNorm", "InstanceNorm2d", "LocalResponseNorm", "ConvTranspose2d", "NLLLoss", "MSELoss",
     "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "Upsample",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import functional as F
-from ..ops.loss import log_softmax, softmax
+from ..errors import ArgumentError
+from ..ops.loss import log_softmax, softmax, softmin
 from ..tensor import Tensor
 from .module import Module
 
@@ -134,12 +135,14 @@ class Tanh(Module):
 
 
 class Softmax(Module):
+    """softmax along ``dim`` (without one, PyTorch's legacy choice, with its warning)."""
+
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return softmax(x, _implicit_dim(x) if self.dim is None else self.dim)
+        return softmax(x, self.dim, _stacklevel=5)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -147,12 +150,21 @@ class Softmax(Module):
 
 class LogSoftmax(Softmax):
     def forward(self, x: Tensor) -> Tensor:
-        return log_softmax(x, _implicit_dim(x) if self.dim is None else self.dim)
+        return log_softmax(x, self.dim, _stacklevel=5)
 
 
-def _implicit_dim(x: Tensor) -> int:
-    """PyTorch's legacy choice when no dim is given: 0 for 0-, 1- and 3-D input, else 1."""
-    return 0 if x.ndim in (0, 1, 3) else 1
+class Softmin(Softmax):
+    def forward(self, x: Tensor) -> Tensor:
+        return softmin(x, self.dim, _stacklevel=5)
+
+
+class Softmax2d(Module):
+    """softmax over the channels of (N, C, H, W) or (C, H, W) input."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in (3, 4):
+            raise ArgumentError(f"Softmax2d: expected input of 3 or 4 dimensions, got shape {x.shape}")
+        return softmax(x, -3)
 
 
 class Identity(Module):

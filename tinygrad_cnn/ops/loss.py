@@ -64,12 +64,34 @@ class LogSoftmax(Primitive):
         return grad - ctx.result(*ctx.saved_tensors).exp() * grad.sum(dim, keepdim=True)
 
 
-def softmax(x: Tensor, dim: int) -> Tensor:
-    return Softmax.apply(x, dim=normalize_dim("softmax", dim, x.ndim))
+def _softmax_input(op: str, x: Tensor, dim: int | None, dtype: Any, stacklevel: int) -> tuple[Tensor, int]:
+    """x in ``dtype`` (cast before the operation, as PyTorch's ``dtype=``) and the dimension:
+    without one, PyTorch's legacy choice (0 for 0-, 1- and 3-D input, else 1) with its warning."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
+    if dim is None:
+        warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X as "
+                      "an argument.", UserWarning, stacklevel=stacklevel)
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    return (x if dtype is None else x.to(dtype)), normalize_dim(op, dim, x.ndim)
 
 
-def log_softmax(x: Tensor, dim: int) -> Tensor:
-    return LogSoftmax.apply(x, dim=normalize_dim("log_softmax", dim, x.ndim))
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002
+    """exp(x) / sum(exp(x)) along ``dim`` (PyTorch's signature: ``dtype`` casts the input first)."""
+    x, dim = _softmax_input("softmax", input, dim, dtype, _stacklevel)
+    return Softmax.apply(x, dim=dim)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002
+    """x - log(sum(exp(x))) along ``dim``, computed stably (PyTorch's signature)."""
+    x, dim = _softmax_input("log_softmax", input, dim, dtype, _stacklevel)
+    return LogSoftmax.apply(x, dim=dim)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:  # noqa: A002
+    """softmax(-x) along ``dim`` (PyTorch's signature)."""
+    x, dim = _softmax_input("softmin", input, dim, dtype, _stacklevel)
+    return Softmax.apply(-x, dim=dim)
 
 
 # --------------------------------------------------------------------------- cross-entropy
