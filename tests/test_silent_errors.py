@@ -835,3 +835,19 @@ def test_softmax_without_dim_softmin_softmax2d_and_dtype_as_pytorch(torch):
     assert ours.dtype == tc.float64
     np.testing.assert_allclose(ours.numpy(), torch.nn.functional.softmax(
         torch.tensor(x).float(), -1, dtype=torch.float64).numpy(), rtol=1e-12)
+
+
+def test_assigning_a_plain_tensor_to_a_parameter_is_refused_as_pytorch(torch):
+    """PyTorch refuses it (a Tensor is not a Parameter); ours used to drop the parameter
+    silently, so an optimiser built afterwards never updated it. None keeps the slot."""
+    for lib in (tc, torch):
+        model = lib.nn.Linear(2, 2)
+        with pytest.raises(TypeError, match=r"cannot assign 'torch.FloatTensor' as parameter 'weight' "
+                                             r"\(torch.nn.Parameter or None expected\)"):
+            model.weight = lib.ones(2, 2)
+        model.weight = lib.nn.Parameter(lib.zeros(2, 2))
+        model.bias = None
+        assert [name for name, _ in model.named_parameters()] == ["weight"] and model.bias is None
+        assert list(model.state_dict()) == ["weight"]
+        with pytest.raises(TypeError, match="cannot assign 'int' as child module '0'"):
+            setattr(lib.nn.Sequential(lib.nn.ReLU()), "0", 3)

@@ -25,6 +25,15 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
+def _typename(value: Any) -> str:
+    """PyTorch's name for a value's type in its messages ("torch.FloatTensor" for a float32 tensor)."""
+    if isinstance(value, Tensor):
+        return {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "float16": "torch.HalfTensor",
+                "int64": "torch.LongTensor", "int32": "torch.IntTensor", "bool": "torch.BoolTensor"}.get(
+                    value.dtype.name, f"torch.{value.dtype.name}")
+    return type(value).__qualname__
+
+
 class Module:
     """Subclass it, create layers in ``__init__``, and compute in ``forward``."""
 
@@ -52,9 +61,20 @@ class Module:
             self._parameters.pop(name, None)
             self._buffers.pop(name, None)
             self._modules[name] = value
+        elif name in self._parameters:  # as PyTorch: a parameter stays one (or None), never silently dropped
+            if value is not None:
+                raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' (torch.nn.Parameter or "
+                                "None expected)")
+            self._parameters[name] = None
+        elif name in self._modules:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' (torch.nn.Module or "
+                                "None expected)")
+            self._modules[name] = None
         elif name in self._buffers:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"{type(self).__name__}: buffer {name!r} must be a Tensor or None")
+                raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' (torch.Tensor or None "
+                                "expected)")
             self._buffers[name] = value
         else:
             self._parameters.pop(name, None)
