@@ -19,6 +19,8 @@ from .memory_format import channels_last, contiguous_format, memory_format, pres
 from .ops.elementwise import (abs, ceil, clamp, clip, exp, floor, log, log1p, relu, round, rsqrt, sigmoid, sign,
                               sqrt, square, tanh, trunc, where)
 from .ops.elementwise import add, div, floor_divide, mul, neg, pow, sub
+from .ops.elementwise import clamp_max, clamp_min, isfinite, isinf, isnan, lerp, nan_to_num
+from .ops.counting import bincount, index_add, nonzero, repeat_interleave, unique
 from .ops.cumulative import cumprod, cumsum
 from .ops.einsum import einsum
 from .ops.join import cat, chunk, split, stack
@@ -36,7 +38,7 @@ from .promotion import can_cast, promote_types, result_type
 from .random import Generator, default_generator, initial_seed, manual_seed, seed
 from .serialization import load, save
 from .tensor_types import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor,
-                           ShortTensor)
+                           ShortTensor, is_floating_point, numel)
 
 concat = concatenate = cat
 
@@ -104,6 +106,8 @@ __all__ = [
     "gt", "ge", "isclose", "allclose", "equal", "masked_select", "scatter", "scatter_add", "FloatTensor",
     "DoubleTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor",
     "memory_format", "contiguous_format", "channels_last", "preserve_format",
+    "clamp_min", "clamp_max", "isnan", "isinf", "isfinite", "nan_to_num", "lerp", "nonzero", "unique", "bincount",
+    "repeat_interleave", "index_add", "is_floating_point", "numel",
     "accelerator", "backends", "linalg", "autograd", "cuda", "nn", "optim", "data", "functional", "utils", "jit",
 ]
 

@@ -227,6 +227,11 @@ class Tensor:
     def numel(self) -> int:
         return self._data.size
 
+    nelement = numel
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
     def dim(self) -> int:
         return self._data.ndim
 
@@ -861,6 +866,44 @@ class Tensor:
 
     clip = clamp
 
+    def clamp_min(self, min: Any) -> Tensor:  # noqa: A002
+        return elementwise.clamp(self, min=min)
+
+    def clamp_max(self, max: Any) -> Tensor:  # noqa: A002
+        return elementwise.clamp(self, max=max)
+
+    def isnan(self) -> Tensor:
+        return elementwise.isnan(self)
+
+    def isinf(self) -> Tensor:
+        return elementwise.isinf(self)
+
+    def isfinite(self) -> Tensor:
+        return elementwise.isfinite(self)
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+        return elementwise.nan_to_num(self, nan, posinf, neginf)
+
+    def lerp(self, end: Tensor, weight: Any) -> Tensor:
+        return elementwise.lerp(self, end, weight)
+
+    def nonzero(self, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
+        return counting.nonzero(self, as_tuple=as_tuple)
+
+    def unique(self, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,  # noqa: A002
+               dim: int | None = None) -> Tensor | tuple[Tensor, ...]:
+        return counting.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def bincount(self, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+        return counting.bincount(self, weights, minlength)
+
+    def repeat_interleave(self, repeats: int | Tensor, dim: int | None = None, *,
+                          output_size: int | None = None) -> Tensor:
+        return counting.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha: float = 1) -> Tensor:
+        return counting.index_add(self, dim, index, source, alpha=alpha)
+
     # ------------------------------------------------------------------ in place (see inplace.py)
     @property
     def _version(self) -> int:
@@ -931,6 +974,6 @@ from . import (  # noqa: E402  (the graph engine needs Tensor defined first)
     views,
 )
 from .device import CPU, device  # noqa: E402
-from .ops import cumulative, elementwise, join, linalg, loss, matmul, matrix, reduce, select, unary  # noqa: E402
+from .ops import counting, cumulative, elementwise, join, linalg, loss, matmul, matrix, reduce, select, unary  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402
 from .ops import sort as sort_ops  # noqa: E402

@@ -14,6 +14,14 @@ _NAMES = {np.dtype(np.float32): "FloatTensor", np.dtype(np.float64): "DoubleTens
 _DTYPES = {name: dtype for dtype, name in _NAMES.items()}
 
 
+def is_floating_point(input: Tensor) -> bool:  # noqa: A002
+    return input.is_floating_point()
+
+
+def numel(input: Tensor) -> int:  # noqa: A002
+    return input.numel()
+
+
 def type_name(dtype: np.dtype) -> str:
     """PyTorch's name of a CPU tensor type of ``dtype`` ("torch.FloatTensor")."""
     return "torch." + _NAMES[np.dtype(dtype)]

@@ -16,6 +16,7 @@ from ..autograd import is_grad_enabled, scope, zero_grads
 from ..errors import ArgumentError
 from ..hooks import RemovableHandle
 from ..tensor import Tensor, dtype_of_to_arguments
+from ..tensor_types import type_name
 from . import backward_hooks
 from .parameter import Parameter
 
@@ -28,9 +29,7 @@ class IncompatibleKeys(NamedTuple):
 def _typename(value: Any) -> str:
     """PyTorch's name for a value's type in its messages ("torch.FloatTensor" for a float32 tensor)."""
     if isinstance(value, Tensor):
-        return {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "float16": "torch.HalfTensor",
-                "int64": "torch.LongTensor", "int32": "torch.IntTensor", "bool": "torch.BoolTensor"}.get(
-                    value.dtype.name, f"torch.{value.dtype.name}")
+        return type_name(value.dtype)
     return type(value).__qualname__
 
 

@@ -684,3 +684,65 @@ def cast(x: Tensor, dtype: Any) -> Tensor:
     if x.requires_grad and dtype.kind != "f":
         return Tensor(x._data.astype(dtype))
     return Cast.apply(x, dtype=dtype)
+
+
+# --------------------------------------------------------------------------- floating-point classes
+
+def _classified(op: str, x: Any, test: Any) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
+    if x.dtype.kind in "fc":
+        return Tensor(test(x._data))
+    return Tensor(np.full(x.shape, op == "isfinite"))  # integers are finite, never NaN or infinite
+
+
+def isnan(input: Tensor) -> Tensor:  # noqa: A002
+    return _classified("isnan", input, np.isnan)
+
+
+def isinf(input: Tensor) -> Tensor:  # noqa: A002
+    return _classified("isinf", input, np.isinf)
+
+
+def isfinite(input: Tensor) -> Tensor:  # noqa: A002
+    return _classified("isfinite", input, np.isfinite)
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,  # noqa: A002
+               neginf: float | None = None) -> Tensor:
+    """NaN, +inf and -inf replaced (by 0 and the dtype's largest and smallest values unless
+    given); the gradient passes where the input is finite, as PyTorch's."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"nan_to_num: input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":
+        return input.clone()
+    return NanToNum.apply(input, nan=nan, posinf=posinf, neginf=neginf)
+
+
+class NanToNum(Primitive):
+    """NaN, +inf and -inf replaced; backward multiplies by "x is finite", as PyTorch's (so an
+    infinite gradient where x is not finite gives NaN there, as there)."""
+
+    output_layout = "iterator"
+    backward_reads = (0,)
+
+    @staticmethod
+    def forward(ctx, x, nan, posinf, neginf):
+        return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * Tensor(np.isfinite(ctx.inputs[0]._data))
+
+
+def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:  # noqa: A002
+    """input + weight * (end - input), differentiable in all three."""
+    return input + weight * (end - input)
+
+
+def clamp_min(x: Tensor, min: Any) -> Tensor:  # noqa: A002
+    return clamp(x, min=min)
+
+
+def clamp_max(x: Tensor, max: Any) -> Tensor:  # noqa: A002
+    return clamp(x, max=max)
