@@ -1,7 +1,7 @@
 """Operations PyTorch programs use that were missing: counting (nonzero, unique, bincount),
 index-built (repeat_interleave, index_add), floating-point classes (isnan, isinf, isfinite,
-nan_to_num), lerp, clamp_min/clamp_max, nelement, is_floating_point: each against PyTorch,
-values, dtypes and gradients."""
+nan_to_num), lerp, clamp_min/clamp_max, nelement, is_floating_point, set_printoptions, compile:
+each against PyTorch: values, dtypes and gradients."""
 import numpy as np
 import pytest
 
@@ -92,3 +92,28 @@ def test_small_queries_and_refusals(torch):
             lib.tensor([1, 2]).repeat_interleave(lib.tensor([1, -1]))
         with pytest.raises(RuntimeError):
             lib.zeros(3).index_add(0, lib.tensor([0]), lib.ones(2))
+
+
+def test_print_options_and_compile_as_pytorch(torch):
+    """``set_printoptions`` changes how tensors print (restored after); ``compile`` gives back
+    a callable computing the same function, as a call and as a decorator."""
+    x = np.array([1.23456789, 1e-5, 123.5])
+    try:
+        tc.set_printoptions(precision=2)
+        assert "1.23e+00" in repr(tc.tensor(x))
+        tc.set_printoptions(profile="short", sci_mode=False)
+        assert "123.5" in repr(tc.tensor(x)) and "e+" not in repr(tc.tensor(x))
+        with pytest.raises(ValueError, match="profile must be one of default, short, full"):
+            tc.set_printoptions(profile="long")
+    finally:
+        tc.set_printoptions(profile="default")
+    assert repr(tc.tensor(x)) == "Tensor([1.2346e+00, 1.0000e-05, 1.2350e+02], dtype=float64)"
+    model = tc.nn.ReLU()
+    compiled = tc.compile(model, mode="max-autotune")
+    assert isinstance(compiled, tc.nn.Module)
+    np.testing.assert_array_equal(compiled(tc.tensor([-1.0, 2.0])).numpy(), [0.0, 2.0])
+
+    @tc.compile(fullgraph=True)
+    def double(t):
+        return t * 2
+    assert double(tc.tensor([1.0])).item() == 2.0

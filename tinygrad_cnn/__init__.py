@@ -37,6 +37,8 @@ from .ops.shape import clone, flatten, flip, narrow, permute, reshape, squeeze, 
 from .promotion import can_cast, promote_types, result_type
 from .random import Generator, default_generator, initial_seed, manual_seed, seed
 from .serialization import load, save
+from .jit import compile  # noqa: A004  (PyTorch's name)
+from .tensor import set_printoptions
 from .tensor_types import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor,
                            ShortTensor, is_floating_point, numel)
 
@@ -107,7 +109,7 @@ __all__ = [
     "DoubleTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor",
     "memory_format", "contiguous_format", "channels_last", "preserve_format",
     "clamp_min", "clamp_max", "isnan", "isinf", "isfinite", "nan_to_num", "lerp", "nonzero", "unique", "bincount",
-    "repeat_interleave", "index_add", "is_floating_point", "numel",
+    "repeat_interleave", "index_add", "is_floating_point", "numel", "compile", "set_printoptions",
     "accelerator", "backends", "linalg", "autograd", "cuda", "nn", "optim", "data", "functional", "utils", "jit",
 ]
 

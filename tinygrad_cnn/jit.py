@@ -121,3 +121,15 @@ def save(m: Any, f: Any, _extra_files: Any = None) -> None:
 
 def load(f: Any, map_location: Any = None, _extra_files: Any = None, _restore_shapes: bool = False) -> Any:
     raise NotImplementedArgumentsError(f"tc.jit.load: {NO_ARCHIVE}; tc.load reads what tc.save wrote")
+
+
+def compile(model: Callable[..., Any] | None = None, *, fullgraph: bool = False, dynamic: bool | None = None,  # noqa: A001
+            backend: Any = "inductor", mode: str | None = None, options: dict[str, Any] | None = None,
+            disable: bool = False) -> Any:
+    """``torch.compile``: this engine runs eagerly, so the model or function comes back as it
+    is, which computes what it computed (the contract of a compiled callable). As a decorator
+    with options (``@tc.compile(mode="max-autotune")``) it returns the same decorator."""
+    del fullgraph, dynamic, backend, mode, options, disable
+    if model is None:
+        return lambda function: function
+    return model

@@ -5,6 +5,7 @@ The class holds data and bookkeeping only; every operator delegates to a primiti
 """
 from __future__ import annotations
 
+import sys
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -90,6 +91,28 @@ class MaxResult(NamedTuple):
 
     values: Tensor
     indices: Tensor
+
+
+_PROFILES = {"default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
+             "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
+             "full": dict(precision=4, threshold=sys.maxsize, edgeitems=3, linewidth=80)}
+_PRINT_OPTIONS: dict[str, Any] = dict(_PROFILES["default"], sci_mode=None)
+
+
+def set_printoptions(precision: int | None = None, threshold: int | None = None, edgeitems: int | None = None,
+                     linewidth: int | None = None, profile: str | None = None, sci_mode: bool | None = None) -> None:
+    """How tensors print, as ``torch.set_printoptions``: digits, how many elements before the
+    middle is elided, the line width; ``profile`` "default", "short" or "full"; ``sci_mode``
+    True (always scientific), False (never) or None (NumPy's choice)."""
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ArgumentError(f"set_printoptions: profile must be one of {', '.join(_PROFILES)}, got {profile!r}")
+        _PRINT_OPTIONS.update(_PROFILES[profile])
+    for name, value in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
+                        ("linewidth", linewidth)):
+        if value is not None:
+            _PRINT_OPTIONS[name] = value
+    _PRINT_OPTIONS["sci_mode"] = sci_mode
 
 
 class Tensor:
@@ -405,7 +428,14 @@ class Tensor:
         return object.__format__(self, format_spec)
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, prefix="Tensor(", separator=", ", precision=4)
+        options = _PRINT_OPTIONS
+        formatter = None
+        if options["sci_mode"] and self._data.dtype.kind == "f":
+            formatter = {"float_kind": lambda v: f"{v:.{options['precision']}e}"}
+        body = np.array2string(self._data, prefix="Tensor(", separator=", ", precision=options["precision"],
+                               threshold=options["threshold"], edgeitems=options["edgeitems"],
+                               max_line_width=options["linewidth"], suppress_small=options["sci_mode"] is False,
+                               formatter=formatter)
         extra = ""
         if self._ctx is not None:
             extra = f", grad_fn=<{self._ctx.name}>"
