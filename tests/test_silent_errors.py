@@ -851,3 +851,15 @@ def test_assigning_a_plain_tensor_to_a_parameter_is_refused_as_pytorch(torch):
         assert list(model.state_dict()) == ["weight"]
         with pytest.raises(TypeError, match="cannot assign 'int' as child module '0'"):
             setattr(lib.nn.Sequential(lib.nn.ReLU()), "0", 3)
+
+
+def test_softplus_gradient_at_nan_is_nan_as_pytorch(torch):
+    """The 100,000-program run of the sixth session: softplus of a NaN (a mean over only
+    ignored targets) gave a 0 gradient; PyTorch's is grad * sigmoid(NaN), NaN."""
+    grads = []
+    for lib in (tc, torch):
+        x = lib.tensor([np.nan, 1.0, 30.0], requires_grad=True)
+        with np.errstate(invalid="ignore"):
+            lib.nn.functional.softplus(x).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6)

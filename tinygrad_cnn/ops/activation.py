@@ -260,8 +260,11 @@ def silu(x: Tensor, inplace: bool = False) -> Tensor:
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (as PyTorch)."""
     scaled = x * beta
-    smooth = clamp(scaled, max=threshold).exp().log1p() / beta  # clamped: no overflow, no 0 * inf
-    return where(scaled > threshold, x, smooth)
+    above = scaled > threshold
+    # capped where the result is x itself (no overflow, no 0 * inf); selected, not clamped, so a
+    # NaN x gives a NaN gradient, as PyTorch's softplus_backward (grad * sigmoid(beta * x))
+    smooth = where(above, threshold, scaled).exp().log1p() / beta
+    return where(above, x, smooth)
 
 
 def mish(x: Tensor, inplace: bool = False) -> Tensor:
