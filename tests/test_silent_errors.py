@@ -863,3 +863,17 @@ def test_softplus_gradient_at_nan_is_nan_as_pytorch(torch):
             lib.nn.functional.softplus(x).sum().backward()
         grads.append(x.grad.numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["huber_loss", "smooth_l1_loss"])
+def test_huber_and_smooth_l1_second_derivatives_at_the_boundary_as_pytorch(torch, loss):
+    """The 100,000-program run of the sixth session: where |input - target| equals delta (beta),
+    PyTorch's second derivative is the linear branch's (0); huber_loss took the quadratic one."""
+    x0, t0 = np.array([1.0, 0.5, 3.0, -2.0]), np.array([2.0, 0.0, 1.0, -1.0])
+    results = []
+    for lib in (tc, torch):
+        x, t = lib.tensor(x0, requires_grad=True), lib.tensor(t0, requires_grad=True)
+        (gx,) = lib.autograd.grad(getattr(lib.nn.functional, loss)(x, t, reduction="sum"), [x], create_graph=True)
+        results.append([g.numpy() for g in lib.autograd.grad((gx ** 2).sum(), [x, t])] + [gx.detach().numpy()])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)

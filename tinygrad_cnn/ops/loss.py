@@ -379,13 +379,14 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, redu
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:  # noqa: A002
-    """0.5 * d² where |d| <= delta, else delta * (|d| - 0.5 * delta)."""
+    """0.5 * d² where |d| < delta, else delta * (|d| - 0.5 * delta) (at |d| = delta both give the
+    same value and slope; PyTorch's second derivative there is the linear branch's, 0)."""
     target = _pair_of("huber_loss", input, target)
     if delta <= 0:
         raise ArgumentError(f"huber_loss: delta must be positive, got {delta}")
     d = input - target
     size = d.abs()
-    small = ~(size._data > delta)  # (as smooth_l1_loss: the square of the branch taken only; NaN in it)
+    small = ~(size._data >= delta)  # (as smooth_l1_loss: the square of the branch taken only; NaN in it)
     near = where(small, d, 0.0)
     return _reduce("huber_loss", where(small, 0.5 * near * near, delta * (size - 0.5 * delta)), reduction)
 
