@@ -130,16 +130,24 @@ def leaf_node(t: Tensor, name: str | None, norm_range: tuple[float, float] | Non
     return label, style
 
 
+def parameter_count(module: Module) -> int:
+    return sum(p._data.size for p in module.parameters())
+
+
+def module_gradient_norm(module: Module) -> float | None:
+    """The norm of all of a module's parameter gradients together (None before backward)."""
+    norms = [n for n in map(_gradient_norm, module.parameters()) if n is not None]
+    return math.sqrt(sum(n * n for n in norms)) if norms else None
+
+
 def module_node(name: str, module: Module, norm_range: tuple[float, float] | None,
                 show_gradients: bool = True) -> tuple[str, dict[str, str]]:
     """Label and style of a module drawn as one node: its title, parameter count and gradient norm."""
-    params = list(module.parameters())
-    count = sum(p._data.size for p in params)
+    count = parameter_count(module)
     label = _module_title(name, module) + (f"\n{count:,} parameters" if count else "")
     style = dict(MODULE_STYLE)
-    norms = [n for n in (_gradient_norm(p) for p in params) if n is not None]
-    if show_gradients and norms:
-        norm = math.sqrt(sum(n * n for n in norms))
+    norm = module_gradient_norm(module)
+    if show_gradients and norm is not None:
         label += f"\n‖grad‖ = {norm:.3g}"
         if norm_range is not None:
             fill, text = _colour(norm, *norm_range)

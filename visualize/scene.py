@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from tinygrad_cnn.autograd import Primitive, Scope, topological_order
 from tinygrad_cnn.nn import Module
 from tinygrad_cnn.tensor import Tensor
@@ -35,8 +33,10 @@ from .graph import (
     gradient_norm_range,
     leaf_node,
     module_buffers,
+    module_gradient_norm,
     module_node,
     operation_label,
+    parameter_count,
     tensor_inputs,
 )
 from .recording import Recording, saved_bytes, summary
@@ -404,11 +404,8 @@ def scene_of_graph(outputs: Sequence[Tensor], params: Mapping[str, Tensor] | Non
     modules = {}
     for path, module in paths.modules.items():
         text, style = module_node("", module, norm_range)
-        count = sum(p._data.size for p in module.parameters())
-        grads = [p.grad._data for p in module.parameters() if p.grad is not None]
-        norm = float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads))) if grads else None
         details = dict(kind="module", module=path, type=type(module).__name__, settings=module.extra_repr() or None,
-                       parameters=count, gradient_norm=norm)
+                       parameters=parameter_count(module), gradient_norm=module_gradient_norm(module))
         modules[path] = ModuleInfo(_module_title(path, module) if path else title, text, style, details)
     if recording is not None and recording.backward_order:
         order = [ids[n] for n in recording.backward_order if n in ids]
