@@ -246,6 +246,38 @@ def test_a_deferred_channels_last_crop_is_copied_along_its_rows():
     assert not owed and laid.flags.c_contiguous
 
 
+def test_the_owed_layout_shortcut_agrees_with_the_layout_rules():
+    """``stays_owed`` (the shortcut of a channels-last chain) answers True only where
+    every rule, run on the strides PyTorch's inputs would have, leaves the result owed as it is;
+    the shapes include size-1 dimensions, whose strides PyTorch reads in its tie-breaks."""
+    from tinygrad_cnn.memory_format import conform, row_major_stand_in, stays_owed
+
+    def channels_last(shape, strided=False):
+        array = np.zeros((shape[0], shape[2], shape[3], shape[1])).transpose(0, 3, 1, 2)
+        if strided:  # size-1 dimensions with strides NumPy chose, not PyTorch's
+            array = np.lib.stride_tricks.as_strided(array, shape, [s if n > 1 else 8 * 7 for s, n in
+                                                                   zip(array.strides, shape)])
+        return array
+
+    shapes = [(2, 3, 4, 5), (1, 3, 4, 5), (2, 1, 4, 5), (2, 3, 1, 5), (2, 3, 1, 1), (2, 3, 4, 1)]
+    agreed = 0
+    for shape, strided in itertools.product(shapes, (False, True)):
+        raw = channels_last(shape, strided)
+        owed_input = row_major_stand_in(channels_last(shape))  # the strides PyTorch's input has
+        others = [np.zeros(shape), channels_last(shape), np.zeros((shape[1], 1, 1)),
+                  np.zeros((1, shape[1], 1, 1)), channels_last((1, shape[1], 1, 1)),  # C-contiguous
+                  np.zeros((2, 3)).T, 2.0]                                  # and channels-last alike
+        for other in others:
+            if not stays_owed(raw, [other]):
+                continue
+            inputs = [owed_input] + ([other] if isinstance(other, np.ndarray) else [])
+            for rule in ("iterator", "suggest", "suggest_first", "suggest_all", "preserve", "contiguous"):
+                laid, owed = conform(raw, rule, inputs, defer=True)
+                assert owed and laid.strides == raw.strides, (shape, strided, other, rule)
+                agreed += 1
+    assert agreed > 100  # the shortcut is taken in most of these cases, not only in a few
+
+
 @pytest.mark.parametrize("size", [1, 1000, elementwise.UPDATE_BLOCK * 3 + 17])
 @pytest.mark.parametrize("a,b", [(1, -0.1), (0.9, 1.0), (0.9, 0.7)])
 def test_scale_add_kernel_matches_the_numpy_lines_bit_for_bit(thread_count, monkeypatch, size, a, b):

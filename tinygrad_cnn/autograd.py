@@ -166,11 +166,14 @@ def _all_row_major(values: list) -> bool:
 
 
 def _laid_out(ctx: Primitive, raw: Any, rule: str | None, values: list, args: tuple, owed: bool,
-              defer: bool) -> tuple[Any, list[bool]]:
+              defer: bool) -> tuple[Any, tuple[bool, ...] | list[bool]]:
     """Forward's result with PyTorch's strides (a saved output follows its copy), and for each
     output whether its layout is owed: a channels-last result where PyTorch's is row-major stays as it is when
     an input's layout is owed too (convolution chains keep their fast memory order until
     something looks at the strides, ``Tensor._settle_layout``)."""
+    if owed and rule is not None and memory_format.stays_owed(
+            raw, [v for a, v in zip(args, values) if not (isinstance(a, Tensor) and a._owed)]):
+        return raw, (True,)
     if owed:  # the rules read the strides PyTorch's inputs would have
         values = [memory_format.row_major_stand_in(v) if isinstance(a, Tensor) and a._owed else v
                   for a, v in zip(args, values)]

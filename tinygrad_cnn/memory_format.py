@@ -240,6 +240,27 @@ def conform(result: np.ndarray, rule: str, inputs: list[np.ndarray], defer: bool
     return row_major(result), False
 
 
+def stays_owed(result: np.ndarray, others: list) -> bool:
+    """True when ``conform`` would leave a channels-last ``result`` as it is and owe its layout,
+    decided without running the rules (a chain of operations after a convolution meets this
+    case at every step): ``result`` is dense channels-last with PyTorch's strides, and the
+    inputs other than the owed ones (``others``) are C-contiguous and not, by PyTorch's reading
+    of the strides of their size-1 dimensions, channels-last as well."""
+    if result.__class__ is not np.ndarray or result.ndim != 4 or result.flags.c_contiguous:
+        return False
+    _, c, h, w = result.shape
+    size = result.itemsize
+    if result.strides != (h * w * c * size, size, w * c * size, c * size):
+        return False
+    for v in others:
+        if v.__class__ is np.ndarray:
+            if not v.flags.c_contiguous:
+                return False
+            if v.ndim == 4 and (v.shape[1] == 1 or v.shape[2] * v.shape[3] == 1) and strides_like_channels_last(v):
+                return False
+    return True
+
+
 def row_major_stand_in(array: np.ndarray) -> np.ndarray:
     """An array object with ``array``'s shape and row-major strides over its memory, for the
     rules to read strides from (never its values)."""
