@@ -402,6 +402,27 @@ def test_batch_norm_on_channels_last_input():
                     channels_last(x), gamma, beta)
 
 
+def test_cat_backward_cuts_a_channels_last_gradient_along_its_rows():
+    """A DenseNet's cat of convolutions receives the channels-last gradient of batch norm: each
+    input's piece is cut from it in that memory order (a DenseNet step was 20% slower when the
+    gradient was first transposed to row-major for views of it), with the plain slices' values."""
+    x = Tensor(rand((2, 3, 6, 7), 0), requires_grad=True)
+    w1, w2 = Tensor(rand((3, 3, 3, 3), 1), requires_grad=True), Tensor(rand((2, 3, 3, 3), 2), requires_grad=True)
+    pieces = []
+    first, second = F.conv2d(x, w1), F.conv2d(x, w2)
+    for t in (first, second):
+        t.register_hook(lambda g: pieces.append(g._data))  # (the engine's memory, not PyTorch's strides)
+    joined = tc.cat([first, second], 1)
+    joined.retain_grad()
+    F.batch_norm(joined, None, None, training=True).backward(Tensor(rand((2, 5, 4, 5), 3)))
+    assert [p.shape[1] for p in pieces] == [2, 3]  # backward reaches the second input first
+    assert all(p.transpose(0, 2, 3, 1).flags.c_contiguous for p in pieces)
+    np.testing.assert_array_equal(pieces[1], joined.grad.numpy()[:, :3])
+    np.testing.assert_array_equal(pieces[0], joined.grad.numpy()[:, 3:])
+    assert tc.gradgradcheck(lambda *t: F.batch_norm(tc.cat([F.conv2d(t[0], t[1]), F.conv2d(t[0], t[2])], 1),
+                                                    None, None, training=True), (x, w1, w2))
+
+
 @pytest.mark.parametrize("layout", ["nchw", "channels_last"])
 @pytest.mark.parametrize("dims", [(0, 2, 3), (1,), (2, 3), (0,), (0, 1, 2)])
 def test_sum_over_any_axes_and_layout(layout, dims):

@@ -26,10 +26,30 @@ class Cat(Primitive):
     def backward(ctx, grad):
         dim = ctx.settings["dim"]
         ends = np.cumsum([t.shape[dim] for t in ctx.inputs]).tolist()
-        starts = [0] + ends[:-1]
+        pieces = CatBackward.apply(grad, bounds=tuple(zip([0] + ends[:-1], ends)), dim=dim)
+        if len(ctx.inputs) == 1:
+            pieces = (pieces,)
+        return tuple(piece if need else None for need, piece in zip(ctx.needs_input_grad, pieces))
+
+
+class CatBackward(Primitive):
+    """The gradient's slices along ``dim`` between ``bounds``, as new memory in the gradient's
+    own memory order. A channels-last gradient (a DenseNet's, from batch norm) is cut along its
+    rows and its pieces stay channels-last, where slicing views of it would first transpose the
+    whole gradient to the row-major memory PyTorch's views describe."""
+
+    output_layout = None
+    backward_reads = ()
+
+    @staticmethod
+    def forward(ctx, grad, bounds, dim):
         lead = (slice(None),) * dim
-        return tuple(grad[lead + (slice(a, b),)] if need else None
-                     for need, a, b in zip(ctx.needs_input_grad, starts, ends))
+        pieces = tuple(grad[lead + (slice(a, b),)].copy(order="K") for a, b in bounds)
+        return pieces if len(pieces) > 1 else pieces[0]
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return (Cat.apply(*grads, dim=ctx.settings["dim"]),)
 
 
 def _tensors(op: str, tensors: Sequence[Tensor]) -> list[Tensor]:
