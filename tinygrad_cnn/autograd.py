@@ -171,27 +171,25 @@ def _laid_out(ctx: Primitive, raw: Any, rule: str | None, values: list, args: tu
     output whether its layout is owed: a channels-last result where PyTorch's is row-major stays as it is when
     an input's layout is owed too (convolution chains keep their fast memory order until
     something looks at the strides, ``Tensor._settle_layout``)."""
-    if owed and rule is not None and memory_format.stays_owed(
-            raw, [v for a, v in zip(args, values) if not (isinstance(a, Tensor) and a._owed)]):
-        return raw, (True,)
-    if owed:  # the rules read the strides PyTorch's inputs would have
+    results = raw if raw.__class__ is tuple else (raw,)
+    if rule is None:  # forward kept its input's memory order: an owed layout stays owed
+        return raw, tuple([owed and r.__class__ is np.ndarray and r.ndim == 4 and not r.flags.c_contiguous and
+                           memory_format.is_contiguous(r, memory_format.channels_last) for r in results])
+    if owed:
+        if memory_format.stays_owed(raw, [v for a, v in zip(args, values) if not (isinstance(a, Tensor) and a._owed)]):
+            return raw, (True,)
+        # the rules read the strides PyTorch's inputs would have
         values = [memory_format.row_major_stand_in(v) if isinstance(a, Tensor) and a._owed else v
                   for a, v in zip(args, values)]
     inputs = [v for v in values if isinstance(v, np.ndarray)]
-    results = raw if isinstance(raw, tuple) else (raw,)
     laid, owes = [], []
     for r in results:
-        if not isinstance(r, np.ndarray):
-            laid.append(r)
-            owes.append(False)
-        elif rule is None:  # forward kept its input's memory order: an owed layout stays owed
-            laid.append(r)
-            owes.append(owed and r.ndim == 4 and not r.flags.c_contiguous and
-                        memory_format.is_contiguous(r, memory_format.channels_last))
+        if isinstance(r, np.ndarray):
+            r, r_owes = memory_format.conform(r, rule, inputs, defer=defer)
         else:
-            r_laid, r_owes = memory_format.conform(r, rule, inputs, defer=defer)
-            laid.append(r_laid)
-            owes.append(r_owes)
+            r_owes = False
+        laid.append(r)
+        owes.append(r_owes)
     for old, new in zip(results, laid):
         if new is not old and ctx._saved:
             ctx._saved = tuple([new if v is old else v for v in ctx._saved])

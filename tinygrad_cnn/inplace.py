@@ -67,6 +67,7 @@ def change(target: Tensor, op: str, new_value: Callable[..., Tensor], *others: A
     else:
         old = Tensor._from_op(np.copy(target._data, order="K") if reads_old else target._data,
                               target.grad_fn, target.output_nr, target.requires_grad)
+        old._owed = target._owed  # the same memory order, and the same strides to PyTorch
     result = new_value(old, *[old if o is target else o for o in others])
     if views.is_one_of_many(target):  # (after new_value, whose argument errors come first, as in PyTorch)
         raise RuntimeError(
