@@ -91,6 +91,41 @@ def test_in_place_activation_without_a_graph_writes_the_tensor_itself(layer, dty
     np.testing.assert_array_equal(np.signbit(base.numpy()[:, 1:]), np.signbit(expected))
 
 
+@pytest.mark.parametrize("name,args", [("relu_", ()), ("hardtanh_", (-0.5, 0.5)), ("leaky_relu_", (0.2,)),
+                                       ("elu_", (0.7,)), ("selu_", ())])
+def test_functional_in_place_forms_match_pytorch(torch, name, args):
+    """F.relu_ and its kin (PyTorch's names) change their input and return it; the gradient
+    through the change equals PyTorch's."""
+    values = np.array([[-2.0, -0.5, 0.0, 0.3], [0.7, 1.5, -1.2, 2.0]])
+    x = leaf(values)
+    y = x * 1
+    out = getattr(F, name)(y, *args)
+    assert out is y
+    (out * out).sum().backward()
+    theirs = torch.tensor(values, requires_grad=True)
+    expected = getattr(torch.nn.functional, name)(theirs * 1, *args)
+    (expected * expected).sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)
+
+
+def test_in_place_dropout_outside_training_changes_nothing():
+    """F.dropout(y, training=False, inplace=True) returns y untouched: no version bump, so a
+    backward that reads y still runs (as in PyTorch)."""
+    x = leaf([0.5, -1.0, 2.0])
+    y = x.sigmoid()  # sigmoid's backward reads its result
+    version = y._version
+    assert F.dropout(y, 0.5, training=False, inplace=True) is y and y._version == version
+    y.sum().backward()
+    s = 1 / (1 + np.exp(-np.array([0.5, -1.0, 2.0])))
+    np.testing.assert_allclose(x.grad.numpy(), s * (1 - s))
+
+
+def test_in_place_hardtanh_checks_its_bounds_without_a_graph_too():
+    with tc.no_grad(), pytest.raises(ValueError, match=r"hardtanh: min_val \(1\) cannot be greater than max_val \(0\)"):
+        F.hardtanh(tc.zeros(3), 1, 0, inplace=True)
+
+
 def test_random_fills_follow_the_seed():
     tc.manual_seed(3)
     a = tc.zeros(1000).normal_(2.0, 0.5)

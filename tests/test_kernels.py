@@ -49,7 +49,7 @@ def kernels_with_references():
 
 COVERED = {  # the kernels the tests below hold to their references
     "conv2d", "conv2d_weight", "conv_transpose2d", "max_pool2d", "max_pool2d_scatter",
-    "batch_norm_statistics", "batch_norm_backward", "relu", "threshold_backward", "hardtanh_backward",
+    "batch_norm_statistics", "batch_norm_backward", "relu", "clip", "threshold_backward", "hardtanh_backward",
     "scale_shift_channels", "scale_add_into", "matmul", "matmul_inner", "grouped_matmul", "grouped_matmul_inner",
     "sum_axes", "view_positions", "diagonal_view",
 }
@@ -198,6 +198,10 @@ def test_elementwise_kernels(thread_count, layout, row_elements, small, monkeypa
     monkeypatch.setattr(elementwise, "SMALL", small)  # scale_shift_channels: both of its paths
     x, grad = LAYOUTS[layout](rand((4, 3, 5, 6), 0)), LAYOUTS[layout](rand((4, 3, 5, 6), 1))
     np.testing.assert_array_equal(elementwise.relu(x), elementwise.relu_reference(x))
+    np.testing.assert_array_equal(elementwise.clip(x, -0.5, 0.7), elementwise.clip_reference(x, -0.5, 0.7))
+    in_place = x.copy(order="K")
+    assert elementwise.clip(in_place, -0.5, 0.7, out=in_place) is in_place  # hardtanh_'s kernel
+    np.testing.assert_array_equal(in_place, elementwise.clip_reference(x, -0.5, 0.7))
     np.testing.assert_array_equal(elementwise.threshold_backward(grad, x),
                                   elementwise.threshold_backward_reference(grad, x))
     grad[0, 0, :2] = np.inf  # an infinite gradient where x <= 0 still gives 0 there, and a NaN x passes it

@@ -200,3 +200,19 @@ def test_device_queries_answer_as_a_cpu_only_pytorch():
     assert tc.zeros(2, device="cpu").shape == (2,) and tc.randn(2, device=tc.device("cpu")).shape == (2,)
     with pytest.raises(RuntimeError, match="CPU only"):
         tc.ones(2, device="cuda")
+
+
+def test_sum_to_size_matches_pytorch(torch):
+    """Tensor.sum_to_size: broadcasting's inverse, sizes as arguments or one tuple."""
+    x = rand((2, 3, 4), 0)
+    for size in [(3, 1), ((1, 3, 4),), (4,), ((2, 3, 4),), (1, 1)]:
+        ours, theirs = Tensor(x).sum_to_size(*size), torch.tensor(x).sum_to_size(*size)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    t = Tensor(x)
+    assert t.sum_to_size(2, 3, 4) is t
+    for size in [(5,), (1, 2, 3, 4)]:
+        with pytest.raises(RuntimeError, match=r"is not expandable to size") as ours:
+            t.sum_to_size(*size)
+        with pytest.raises(RuntimeError) as theirs:
+            torch.tensor(x).sum_to_size(*size)
+        assert str(theirs.value) in str(ours.value)

@@ -4,6 +4,8 @@ The top level holds what ``torch`` holds for the same operations, so model code 
 PyTorch runs with ``import tinygrad_cnn as torch``.
 """
 from .tensor import Tensor  # noqa: I001  (first: everything below builds on it)
+import sys as _sys
+
 import numpy as _np
 from . import accelerator, autograd, backends, cuda, data, functional, jit, linalg, nn, optim, utils
 from .allocator import keep_freed_memory
@@ -121,3 +123,11 @@ def __getattr__(name: str) -> object:
 
         return importlib.import_module(".onnx", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# tc.autograd.functional (jacobian, hessian, ...) builds on the engine from the layer above it,
+# so it is attached here rather than imported by autograd.py
+from . import autograd_functional as _autograd_functional  # noqa: E402
+
+autograd.functional = _autograd_functional
+_sys.modules[autograd.__name__ + ".functional"] = _autograd_functional

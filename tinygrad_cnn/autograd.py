@@ -8,7 +8,6 @@ soon as the user drops the output. Backward walks the nodes with an explicit sta
 """
 from __future__ import annotations
 
-import sys
 import threading
 import weakref
 from collections import OrderedDict
@@ -40,7 +39,7 @@ from .versions import any_changed, version_of
 
 __all__ = [  # tc.autograd: the engine, plus the debugging aids of debug.py under PyTorch's names
     "Function", "Primitive", "once_differentiable", "TensorSpec", "backward", "grad", "no_grad", "enable_grad",
-    "inference_mode", "is_inference_mode_enabled", "Variable", "gradcheck", "gradgradcheck", "functional",
+    "inference_mode", "is_inference_mode_enabled", "Variable", "gradcheck", "gradgradcheck",
     "set_grad_enabled", "is_grad_enabled", "topological_order", "detect_anomaly", "set_detect_anomaly",
     "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "AnomalyError", "record_creation_sites",
     "is_recording_creation_sites",
@@ -673,6 +672,25 @@ def saved_result_moved(result: Tensor, memory: np.ndarray) -> None:
     node._versions, node._version_numbers = tuple([v for v, _ in pairs]), tuple([n for _, n in pairs])
 
 
+def records(*operands: Any) -> bool:
+    """Whether an operation on ``operands`` is recorded in the graph: gradients are on and one
+    of them requires grad, or an export is tracing every operation."""
+    return (_state.grad_enabled and any(isinstance(o, Tensor) and o._requires_grad for o in operands)) \
+        or bool(_debug.tracing)
+
+
+def value_before_change(target: Tensor, copy: bool) -> Tensor:
+    """``target``'s value before an in-place change, in target's former place in the graph (its
+    memory copied with ``copy``, for a backward that reads the old value). While an export
+    traces, a changed leaf is cloned instead, so that the graph keeps it as its input."""
+    if target.is_leaf and _debug.tracing:
+        return target.clone()
+    old = Tensor._from_op(np.copy(target._data, order="K") if copy else target._data,
+                          target._ctx, target._output_index, target._requires_grad)
+    old._owed = target._owed  # the same memory order, and the same strides to PyTorch
+    return old
+
+
 def rebase_history(target: Tensor, old: Tensor, result: Tensor) -> None:
     """Record an in-place change: ``target`` (whose memory now holds ``result``'s value) takes
     ``result``'s place in the graph, and ``old`` takes target's former place."""
@@ -718,16 +736,15 @@ def _checked_gradient(kind: str, gradient: Tensor, target: Tensor, reducible: bo
     """``gradient`` for ``target``; with ``reducible``, one of a shape that target's broadcasts
     to is summed down to it (PyTorch does this for what a backward returns)."""
     if gradient.shape != target.shape:
-        if reducible and _broadcasts_to(target.shape, gradient.shape):
-            return sum_to_shape(gradient, target.shape)
+        if reducible:
+            try:
+                return gradient.sum_to_size(target.shape)
+            except ArgumentError:  # target's shape does not broadcast to the gradient's
+                pass
         raise ArgumentError(
             f"{kind}: gradient has shape {gradient.shape} but the tensor has shape {target.shape}"
         )
     return gradient
-
-
-def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
-    return len(shape) <= len(target) and all(n in (1, m) for n, m in zip(shape[::-1], target[::-1]))
 
 
 def _as_gradient(value: Any, like: Tensor) -> Tensor:
@@ -993,51 +1010,4 @@ class Variable(metaclass=_VariableMeta):
         return tensor
 
 
-# --------------------------------------------------------------------------- helpers for primitives
-
-def vjp_by_composition(
-    composite: Callable[..., Tensor | tuple[Tensor, ...]],
-    inputs: Sequence[Any],
-    needs_input_grad: Sequence[bool],
-    grad_outputs: Sequence[Tensor],
-) -> tuple[Tensor | None, ...]:
-    """The backward of a fused primitive, obtained by differentiating a composite of simpler ones.
-
-    A fused kernel (batch norm's backward, softmax cross-entropy's backward) is fast but has no
-    hand-written derivative of its own. ``composite`` recomputes the same values from
-    differentiable operations; differentiating it gives the fused kernel's backward, which is
-    therefore itself differentiable when the caller records a graph. Only used for second and
-    higher derivatives, so its speed does not matter.
-    """
-    # The composite runs on aliases of the inputs, and is differentiated with respect to them:
-    # differentiating it with respect to the inputs themselves would also follow any path from
-    # one input to another (an upstream gradient computed from x) and count that term twice.
-    with enable_grad():
-        aliases = [a.clone() if isinstance(a, Tensor) and need else a for a, need in zip(inputs, needs_input_grad)]
-        outs = composite(*aliases)
-    wanted = [a for a, need in zip(aliases, needs_input_grad) if need]
-    outs = outs if isinstance(outs, tuple) else (outs,)
-    used = [(o, g) for o, g in zip(outs, grad_outputs) if o is not None and o.requires_grad]
-    grads = iter(grad(
-        [o for o, _ in used], wanted, [g for _, g in used],
-        retain_graph=True, create_graph=is_grad_enabled(), allow_unused=True,
-    )) if used else iter([None] * len(wanted))
-    return tuple(next(grads) if need else None for need in needs_input_grad)
-
-
-def sum_to_shape(gradient: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """Sum a broadcast gradient back down to ``shape`` (the inverse of NumPy broadcasting)."""
-    if gradient._data.shape == shape:
-        return gradient
-    lead = gradient.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and gradient.shape[lead + i] != 1
-    )
-    summed = gradient.sum(dim=axes, keepdim=True) if axes else gradient
-    return summed.reshape(shape)
-
-
-from . import autograd_functional as functional  # noqa: E402  (it builds on grad, defined above)
 from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
-
-sys.modules[__name__ + ".functional"] = functional  # ``from tinygrad_cnn.autograd.functional import ...``

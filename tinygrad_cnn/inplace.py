@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from . import autograd, debug, kernels, views
-from .ops import elementwise, shape
+from . import autograd, kernels, views
+from .ops import activation, elementwise, shape
 from .random import generator
 from .tensor import Tensor
 from .versions import bump_version
@@ -52,23 +52,21 @@ def change(target: Tensor, op: str, new_value: Callable[..., Tensor], *others: A
     if not target._data.flags.writeable:
         raise RuntimeError(f"{op}: the tensor of shape {target.shape} is a read-only view (from expand or "
                            "broadcast_to); change a copy (.clone()) instead")
-    record = (grad_on and (target.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others))) \
-        or debug.flags.tracing  # an export records the change as the operation it is
+    record = autograd.records(target, *others)  # (an export records the change as the operation it is)
     if not record:
         if kernel is not None and target.dtype.kind == "f":
             kernel(target._data)
             bump_version(target._data)
         else:
             with autograd.no_grad():
-                _write(op, target, new_value(target, *others)._data)
+                value = new_value(target, *others)
+            if value is not target:  # (a new value that is the tensor itself changes nothing)
+                _write(op, target, value._data)
         return target
-    if target.is_leaf and debug.flags.tracing:  # a traced input must stay the graph's input
-        old = shape.clone(target)
-    else:
-        old = Tensor._from_op(np.copy(target._data, order="K") if reads_old else target._data,
-                              target.grad_fn, target.output_nr, target.requires_grad)
-        old._owed = target._owed  # the same memory order, and the same strides to PyTorch
+    old = autograd.value_before_change(target, copy=reads_old)
     result = new_value(old, *[old if o is target else o for o in others])
+    if result is old:  # nothing changes (dropout outside training): no version bump, no new history
+        return target
     if views.is_one_of_many(target):  # (after new_value, whose argument errors come first, as in PyTorch)
         raise RuntimeError(
             f"{op}: the tensor of shape {target.shape} is one of several views made by one call (split, "
@@ -124,6 +122,25 @@ def clamp_(t: Tensor, min: float | None = None, max: float | None = None) -> Ten
 def relu_(t: Tensor) -> Tensor:
     """ReLU in place; its backward reads the output, so the old values need no copy."""
     return change(t, "relu_", elementwise.relu, kernel=lambda data: kernels.relu(data, out=data))
+
+
+def hardtanh_(t: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    activation.hardtanh_bounds("hardtanh", min_val, max_val)  # (before the kernel, which would not check)
+    return change(t, "hardtanh_", lambda old: activation.hardtanh(old, min_val, max_val), reads_old=True,
+                  kernel=lambda data: kernels.clip(data, min_val, max_val, out=data))
+
+
+def leaky_relu_(t: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """Leaky ReLU in place; its backward reads the result (a positive slope keeps the sign)."""
+    return change(t, "leaky_relu_", lambda old: activation.leaky_relu(old, negative_slope, of_result=True))
+
+
+def elu_(t: Tensor, alpha: float = 1.0) -> Tensor:
+    return change(t, "elu_", lambda old: activation.elu(old, alpha), reads_old=True)
+
+
+def selu_(t: Tensor) -> Tensor:
+    return change(t, "selu_", activation.selu, reads_old=True)
 
 
 def setitem_(t: Tensor, index: Any, value: Any) -> Tensor:

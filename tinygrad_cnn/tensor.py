@@ -788,6 +788,10 @@ class Tensor:
     def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         return reduce.sum(self, dim, keepdim)
 
+    def sum_to_size(self, *size: int | Sequence[int]) -> Tensor:
+        """Summed down to ``size``, which must be expandable to this tensor's shape."""
+        return broadcast_ops.sum_to_size(self, *size)
+
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         return reduce.mean(self, dim, keepdim)
 
@@ -1004,6 +1008,7 @@ from . import (  # noqa: E402  (the graph engine needs Tensor defined first)
     views,
 )
 from .device import CPU, device  # noqa: E402
+from .ops import broadcast as broadcast_ops  # noqa: E402
 from .ops import counting, cumulative, elementwise, join, linalg, loss, matmul, matrix, reduce, select, unary  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402
 from .ops import sort as sort_ops  # noqa: E402

@@ -55,12 +55,11 @@ def is_stale(t: Tensor) -> bool:
 def regenerate(view: Tensor) -> None:
     """Give ``view`` the history "its positions in its base, as the base is now"."""
     from .autograd import enable_grad
-    from .ops.shape import GetItem  # the ops build on this module's callers
 
     base = view._base[0]
     index = view_positions(base._data, view._data)
     with enable_grad():  # recorded even when first used under no_grad: the history is the view's for good
-        fresh = GetItem.apply(base.reshape(-1), index=(index,))
+        fresh = base.reshape(-1)[index]
     _take_node(view, fresh)
     view._base = (base, base._rewrites) + view._base[2:]
 
@@ -70,11 +69,10 @@ def replay(base: Tensor, view: Tensor, result: Tensor) -> None:
     in which that value is written at the view's positions, and the view its positions in
     that new base."""
     from .autograd import rebase_history
-    from .ops.shape import SetItem
 
     index = view_positions(base._data, view._data).reshape(-1)
     old = Tensor._from_op(base._data, base._ctx, base._output_index, base._requires_grad)
-    written = SetItem.apply(old.reshape(-1), result.reshape(-1), index=(index,))
+    written = old.reshape(-1).scatter(0, Tensor(index), result.reshape(-1))
     rebase_history(base, old, written.reshape(base.shape))
     regenerate(view)
 

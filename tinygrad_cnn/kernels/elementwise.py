@@ -20,14 +20,25 @@ def relu(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     the result."""
     if x.ndim == 0 or x.dtype.kind not in "fiu":
         return np.maximum(x, 0, out=out)
-    top = np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).max
+    return clip(x, 0, np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).max, out)
+
+
+def clip(x: np.ndarray, low: float, high: float, out: np.ndarray | None = None) -> np.ndarray:
+    """x clipped to [low, high] in x's memory layout, split over the batch on the workers
+    (``out``, x itself for an in-place hardtanh, receives the result)."""
+    if x.ndim == 0:
+        return np.clip(x, low, high, out=out)
     out = np.empty_like(x) if out is None else out  # x's memory layout
-    for_each_slice(lambda b: np.clip(x[b], 0, top, out=out[b]), x.shape[0], x.size)
+    for_each_slice(lambda b: np.clip(x[b], low, high, out=out[b]), x.shape[0], x.size)
     return out
 
 
 def relu_reference(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0)
+
+
+def clip_reference(x: np.ndarray, low: float, high: float) -> np.ndarray:
+    return np.minimum(np.maximum(x, low), high)
 
 
 def _masked_gradient(grad: np.ndarray, x: np.ndarray, stopped: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:

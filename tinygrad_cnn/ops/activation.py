@@ -4,16 +4,15 @@ Most are compositions of existing primitives, so their derivatives of any order 
 Five are primitives of their own: ``erf`` (for the exact GELU), and ``hardtanh``,
 ``hardswish``, ``logsigmoid`` and ``elu`` (with ``selu``), whose PyTorch gradients at the
 kinks and far tails a composition would not reproduce. Masks are tensor comparisons, so an export records them as
-computations rather than constants. ``inplace=True`` changes the input tensor as PyTorch does (see ``inplace.py``).
+computations rather than constants. The ``inplace=`` choice is the functional layer's
+(``functional.py``), as in PyTorch's ``F.relu``.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
-from .. import inplace as in_place
 from .. import kernels
 from ..autograd import Primitive
 from ..tensor import Tensor
@@ -25,15 +24,9 @@ SELU_SCALE = 1.0507009873554804934193349852946
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
-def _maybe_in_place(name: str, x: Tensor, inplace: bool, compute: Callable[[Tensor], Tensor],
-                    kernel: Callable[[np.ndarray], object] | None = None) -> Tensor:
-    """``compute(x)``, or with ``inplace`` the same written into x (``kernel``: see
-    ``inplace.change``)."""
+def _tensor(name: str, x: object) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(x).__name__}")
-    if not inplace:
-        return compute(x)
-    return in_place.change(x, f"{name}_", compute, reads_old=True, kernel=kernel)
 
 
 class Erf(Primitive):
@@ -202,46 +195,46 @@ def erf(x: Tensor) -> Tensor:
     return Erf.apply(x)
 
 
-def relu(x: Tensor, inplace: bool = False) -> Tensor:
-    if inplace and isinstance(x, Tensor):
-        return in_place.relu_(x)
-    return _maybe_in_place("relu", x, inplace, lambda t: t.relu())
+def relu(x: Tensor) -> Tensor:
+    _tensor("relu", x)
+    return x.relu()
 
 
-def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
-    """x clipped to [min_val, max_val]; the gradient passes strictly inside (as PyTorch)."""
+def hardtanh_bounds(op: str, min_val: float, max_val: float) -> None:
     if min_val > max_val:
-        raise ArgumentError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
-
-    return _maybe_in_place("hardtanh", x, inplace,
-                           lambda t: Hardtanh.apply(t, min_val=float(min_val), max_val=float(max_val)),
-                           lambda data: np.clip(data, min_val, max_val, out=data))
+        raise ArgumentError(f"{op}: min_val ({min_val}) cannot be greater than max_val ({max_val})")
 
 
-def relu6(x: Tensor, inplace: bool = False) -> Tensor:
-    return hardtanh(x, 0.0, 6.0, inplace)
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """x clipped to [min_val, max_val]; the gradient passes strictly inside (as PyTorch)."""
+    hardtanh_bounds("hardtanh", min_val, max_val)
+    _tensor("hardtanh", x)
+    return Hardtanh.apply(x, min_val=float(min_val), max_val=float(max_val))
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"leaky_relu: input must be a Tensor, got {type(x).__name__}")
+def relu6(x: Tensor) -> Tensor:
+    return hardtanh(x, 0.0, 6.0)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, of_result: bool = False) -> Tensor:
+    """x where x > 0, else negative_slope * x; with ``of_result`` the backward reads the result
+    rather than x (the in-place form, whose x is overwritten)."""
+    _tensor("leaky_relu", x)
     if x.dtype.kind != "f":
         raise NotImplementedArgumentsError(f"leaky_relu: not implemented for dtype {x.dtype} (as in PyTorch); "
                                            "convert with .float() first")
-    if not inplace:
-        return LeakyRelu.apply(x, negative_slope=float(negative_slope))
-    return in_place.change(x, "leaky_relu_", lambda t: LeakyReluOfResult.apply(t, negative_slope=float(negative_slope)))
+    return (LeakyReluOfResult if of_result else LeakyRelu).apply(x, negative_slope=float(negative_slope))
 
 
-def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
-    return _maybe_in_place("elu", x, inplace,
-                           lambda t: Elu.apply(t, alpha=float(alpha), scale=1.0, input_scale=1.0))
+    _tensor("elu", x)
+    return Elu.apply(x, alpha=float(alpha), scale=1.0, input_scale=1.0)
 
 
-def selu(x: Tensor, inplace: bool = False) -> Tensor:
-    return _maybe_in_place("selu", x, inplace,
-                           lambda t: Elu.apply(t, alpha=SELU_ALPHA, scale=SELU_SCALE, input_scale=1.0))
+def selu(x: Tensor) -> Tensor:
+    _tensor("selu", x)
+    return Elu.apply(x, alpha=SELU_ALPHA, scale=SELU_SCALE, input_scale=1.0)
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
@@ -253,8 +246,9 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-def silu(x: Tensor, inplace: bool = False) -> Tensor:
-    return _maybe_in_place("silu", x, inplace, lambda t: t * t.sigmoid())
+def silu(x: Tensor) -> Tensor:
+    _tensor("silu", x)
+    return x * x.sigmoid()
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -267,17 +261,20 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return where(above, x, smooth)
 
 
-def mish(x: Tensor, inplace: bool = False) -> Tensor:
-    return _maybe_in_place("mish", x, inplace, lambda t: t * softplus(t).tanh())
+def mish(x: Tensor) -> Tensor:
+    _tensor("mish", x)
+    return x * softplus(x).tanh()
 
 
-def hardswish(x: Tensor, inplace: bool = False) -> Tensor:
-    return _maybe_in_place("hardswish", x, inplace, Hardswish.apply)
+def hardswish(x: Tensor) -> Tensor:
+    _tensor("hardswish", x)
+    return Hardswish.apply(x)
 
 
-def hardsigmoid(x: Tensor, inplace: bool = False) -> Tensor:
+def hardsigmoid(x: Tensor) -> Tensor:
     """relu6(x + 3) / 6; the gradient 1/6 strictly between -3 and 3."""
-    return _maybe_in_place("hardsigmoid", x, inplace, lambda t: hardtanh(t + 3, 0.0, 6.0) / 6)
+    _tensor("hardsigmoid", x)
+    return hardtanh(x + 3, 0.0, 6.0) / 6
 
 
 def logsigmoid(x: Tensor) -> Tensor:

@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Primitive, sum_to_shape
+from ..autograd import Primitive
 from ..tensor import Tensor
 from .arguments import ArgumentError, NotImplementedArgumentsError
+from .broadcast import sum_to_shape
 
 
 def parse(equation: str, ndims: list[int]) -> tuple[list[str], str]:

@@ -7,11 +7,12 @@ from typing import Any
 import numpy as np
 
 from .. import kernels
-from ..autograd import Primitive, sum_to_shape
+from ..autograd import Primitive
 from ..creation import zeros_like
 from ..promotion import floating, result_type
 from ..tensor import Tensor
 from .arguments import ArgumentError, DtypeError, NotImplementedArgumentsError, is_integer
+from .broadcast import sum_to_shape
 
 Operand = Any  # a Tensor or a Python number
 

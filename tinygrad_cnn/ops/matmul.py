@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 
 from .. import kernels
-from ..autograd import Primitive, sum_to_shape
+from ..autograd import Primitive
 from ..tensor import Tensor
 from .arguments import ArgumentError, DtypeError
+from .broadcast import sum_to_shape
 from .elementwise import operand
 
 

@@ -12,11 +12,12 @@ import numpy as np
 
 from .. import kernels
 from .. import memory_format as formats
-from ..autograd import Primitive, vjp_by_composition
+from ..autograd import Primitive
 from ..kernels.norm import channel_shape, reduce_axes
 from ..tensor import Tensor
 from ..versions import bump_version
 from .arguments import ArgumentError, same_float_dtype
+from .composite import vjp_by_composition
 from .pad import pad
 
 

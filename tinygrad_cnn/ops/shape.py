@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 
 from .. import memory_format as formats
-from ..autograd import Primitive, sum_to_shape
+from ..autograd import Primitive
 from ..tensor import Tensor
 from .arguments import ArgumentError, IndexRangeError, integer, normalize_dim, normalize_dims
+from .broadcast import sum_to_shape
 
 
 class Reshape(Primitive):

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Primitive, sum_to_shape
+from ..autograd import Primitive
 from ..tensor import Tensor
+from .broadcast import sum_to_shape
 from .elementwise import binary_op, float_input
 
 Derivative = Callable[[Tensor], Tensor]  # x (or the result y) -> f'(x), with Tensor operations

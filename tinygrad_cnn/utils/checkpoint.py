@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..autograd import Primitive, enable_grad, no_grad, run_backward
-from ..debug import flags
+from ..jit import is_tracing
 from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
 
@@ -63,6 +63,6 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
     """
     if not callable(function):
         raise TypeError(f"checkpoint: expected a callable, got {type(function).__name__}")
-    if flags.tracing:
+    if is_tracing():
         return function(*args, **kwargs)
     return Checkpoint.apply(*args, fn=function, preserve_rng_state=preserve_rng_state, kwargs=kwargs)
