@@ -218,6 +218,22 @@ def test_cross_entropy(settings, opset):
     assert theirs.shape == ours.shape and np.allclose(theirs, ours, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("opset", [13, 18])
+def test_a_mean_exports_with_the_count_of_the_input_it_is_given(opset):
+    """A mean over the batch divides by the batch it is run at (ReduceMean), not by the batch
+    it was traced with: a mean was a sum times a constant 1 / count before."""
+    assert_agrees(Apply(lambda self, x, t: F.mse_loss(x, t)), (3, 4), (3, 4), opset_version=opset)
+    assert_agrees(Apply(lambda self, x: x.mean(0) - x.mean((1, 2), keepdim=True).sum()), (3, 4), opset_version=opset)
+
+
+@pytest.mark.parametrize("loss", [lambda x, t: F.huber_loss(x, t, reduction="none", delta=0.7),
+                                  lambda x, t: F.smooth_l1_loss(x, t, beta=0.5),
+                                  lambda x, t: F.smooth_l1_loss(x, t, reduction="sum", beta=0.0)],
+                         ids=["huber", "smooth_l1", "smooth_l1 beta 0"])
+def test_huber_and_smooth_l1_export(loss):
+    assert_agrees(Apply(lambda self, x, t: loss(x, t)), (3, 4), (3, 4))
+
+
 @pytest.mark.parametrize("loss", [
     lambda x, t, w: F.cross_entropy(x, t, weight=w),
     lambda x, t, w: F.cross_entropy(x, t, weight=w, reduction="none", ignore_index=2),

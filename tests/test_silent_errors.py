@@ -877,3 +877,25 @@ def test_huber_and_smooth_l1_second_derivatives_at_the_boundary_as_pytorch(torch
         results.append([g.numpy() for g in lib.autograd.grad((gx ** 2).sum(), [x, t])] + [gx.detach().numpy()])
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss,setting", [("huber_loss", "delta"), ("smooth_l1_loss", "beta")])
+def test_huber_and_smooth_l1_second_derivatives_pass_a_nan_on_as_pytorch(torch, loss, setting):
+    """The 100,000-program run of the seventh session: a NaN arriving at the second derivative
+    (here from a vector norm's backward at 0) stays NaN in both branches, as PyTorch's double
+    backward multiplies by the quadratic branch's mask; the composite selected 0 in the linear
+    branch."""
+    target = np.array([0.3, -2.5, 0.8, 1.7, -0.2])
+    results = []
+    for lib in (tc, torch):
+        x = lib.tensor(np.zeros((5, 4)), requires_grad=True)
+        t = lib.tensor(target, requires_grad=True)
+        norm = lib.linalg.vector_norm(x.min(dim=-1, keepdim=True)[0], ord=3, dim=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            loss_value = getattr(lib.nn.functional, loss)(norm, t, reduction="none", **{setting: 1.0})
+            first = lib.autograd.grad(loss_value.sum(), [x, t], create_graph=True)
+            second = lib.autograd.grad(sum((g * g).sum() for g in first), [x, t])
+        results.append([g.detach().numpy() for g in (*first, *second)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    assert np.isnan(results[0][3]).all()  # entries 1 and 3 take the linear branch

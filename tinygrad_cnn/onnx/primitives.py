@@ -97,6 +97,18 @@ def _elu(b: GraphBuilder, node: Primitive) -> list[str]:
     return out if s["scale"] == 1 else b.emit(node, "Mul", [out[0], b.constant(s["scale"], node.output_specs[0].dtype)])
 
 
+@converts("HuberLoss")
+def _huber_loss(b: GraphBuilder, node: Primitive) -> list[str]:
+    """Where(|d| < delta, 0.5 * (slope / delta) * d², slope * (|d| - delta / 2)), d = x - t."""
+    x, t = _inputs(b, node)
+    delta, slope, dtype = node.settings["delta"], node.settings["slope"], node.output_specs[0].dtype
+    size = b.emit(node, "Abs", b.emit(node, "Sub", [x, t]))[0]
+    square = b.emit(node, "Mul", [b.emit(node, "Mul", [size, size])[0], b.constant(0.5 * slope / delta, dtype)])[0]
+    beyond = b.emit(node, "Sub", [size, b.constant(0.5 * delta, dtype)])[0]
+    line = b.emit(node, "Mul", [beyond, b.constant(slope, dtype)])[0]
+    return b.emit(node, "Where", [b.emit(node, "Less", [size, b.constant(delta, dtype)])[0], square, line])
+
+
 @converts("Clamp", "Hardtanh")
 def _clip(b: GraphBuilder, node: Primitive) -> list[str]:
     (x,) = _inputs(b, node)
@@ -160,7 +172,7 @@ def _reduce(b: GraphBuilder, node: Primitive, op_type: str, x: str, axes: list[i
     return b.emit(node, op_type, [x], axes=list(axes), keepdims=int(keepdim))
 
 
-REDUCTIONS = {"Sum": "ReduceSum", "AMax": "ReduceMax", "AMin": "ReduceMin"}
+REDUCTIONS = {"Sum": "ReduceSum", "Mean": "ReduceMean", "AMax": "ReduceMax", "AMin": "ReduceMin"}
 
 
 @converts(*REDUCTIONS)

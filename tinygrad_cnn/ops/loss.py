@@ -13,6 +13,7 @@ from ..errors import DtypeError
 from ..tensor import Tensor
 from .activation import logsigmoid
 from .arguments import ArgumentError, normalize_dim, same_float_dtype
+from .broadcast import sum_to_shape
 from .elementwise import clamp, where
 
 
@@ -367,28 +368,69 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, redu
     target = _pair_of("smooth_l1_loss", input, target)
     if beta < 0:
         raise ArgumentError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
-    d = input - target
-    size = d.abs()
     if beta == 0:
-        return _reduce("smooth_l1_loss", size, reduction)
-    # the square of the branch taken only (an infinite d would make NaN of its gradient); a NaN d
-    # takes the square's branch, whose gradient d / beta is NaN, as in PyTorch
-    small = ~(size._data >= beta)
-    near = where(small, d, 0.0)
-    return _reduce("smooth_l1_loss", where(small, 0.5 * near * near / beta, size - 0.5 * beta), reduction)
+        return _reduce("smooth_l1_loss", (input - target).abs(), reduction)
+    return _reduce("smooth_l1_loss", HuberLoss.apply(input, target, delta=float(beta), slope=1.0), reduction)
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:  # noqa: A002
-    """0.5 * d² where |d| < delta, else delta * (|d| - 0.5 * delta) (at |d| = delta both give the
-    same value and slope; PyTorch's second derivative there is the linear branch's, 0)."""
+    """0.5 * d² where |d| < delta, else delta * (|d| - 0.5 * delta)."""
     target = _pair_of("huber_loss", input, target)
     if delta <= 0:
         raise ArgumentError(f"huber_loss: delta must be positive, got {delta}")
-    d = input - target
-    size = d.abs()
-    small = ~(size._data >= delta)  # (as smooth_l1_loss: the square of the branch taken only; NaN in it)
-    near = where(small, d, 0.0)
-    return _reduce("huber_loss", where(small, 0.5 * near * near, delta * (size - 0.5 * delta)), reduction)
+    return _reduce("huber_loss", HuberLoss.apply(input, target, delta=float(delta), slope=float(delta)), reduction)
+
+
+class HuberLoss(Primitive):
+    """Elementwise 0.5 * (slope / delta) * d² where |d| < delta, else slope * (|d| - delta / 2),
+    d = input - target: the Huber loss (slope = delta) and the smooth L1 loss (slope = 1, delta =
+    beta). A primitive, with PyTorch's derivatives: at |d| = delta the linear branch's (its
+    second derivative 0), a NaN d gives NaN, and the second derivative multiplies by the mask
+    of the quadratic branch, so a NaN arriving there stays NaN, as in PyTorch."""
+
+    output_layout = "iterator"
+    backward_reads = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, t, delta, slope):
+        size = np.abs(x - t)
+        with np.errstate(over="ignore"):  # (the square of a far d, not selected)
+            return np.where(size < delta, (0.5 * slope / delta) * size * size, slope * (size - 0.5 * delta))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.inputs
+        g = HuberLossBackward.apply(grad, x, t, **ctx.settings)
+        need_x, need_t = ctx.needs_input_grad
+        return (sum_to_shape(g, x.shape) if need_x else None, sum_to_shape(-g, t.shape) if need_t else None)
+
+
+class HuberLossBackward(Primitive):
+    """(grad, x, t) -> grad * d HuberLoss / dx: -slope * grad where d <= -delta, slope * grad
+    where d >= delta, else (slope / delta) * d * grad (PyTorch's huber_loss_backward)."""
+
+    output_layout = "iterator"
+    backward_reads = (0, 1, 2)
+
+    @staticmethod
+    def forward(ctx, grad, x, t, delta, slope):
+        d = x - t
+        return np.where(d <= -delta, -slope * grad, np.where(d >= delta, slope * grad, (slope / delta) * d * grad))
+
+    @staticmethod
+    def backward(ctx, grad_grad):
+        grad, x, t = ctx.inputs
+        delta, slope = ctx.settings["delta"], ctx.settings["slope"]
+        need_grad, need_x, need_t = ctx.needs_input_grad
+        of_grad = of_x = of_t = None
+        if need_grad:
+            of_grad = sum_to_shape(HuberLossBackward.apply(grad_grad, x, t, **ctx.settings), grad.shape)
+        if need_x or need_t:  # multiplied by the mask, not selected: PyTorch's huber_loss_double_backward
+            quadratic = ((x - t).abs() < delta).to(grad_grad.dtype)
+            both = grad_grad * grad * quadratic * (slope / delta)
+            of_x = sum_to_shape(both, x.shape) if need_x else None
+            of_t = sum_to_shape(-both, t.shape) if need_t else None
+        return of_grad, of_x, of_t
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002

@@ -32,6 +32,31 @@ class Sum(Primitive):
         return grad.reshape(_keepdim_shape(x.shape, ctx.settings["dims"])).broadcast_to(x.shape)
 
 
+class Mean(Primitive):
+    """The mean over ``dims``: the sum times 1 / count. A primitive of its own (not a sum and a
+    product) so that an export divides by the count of the input it is given, as ONNX's
+    ReduceMean does, not by the count at the batch size it was traced with."""
+
+    output_layout = "contiguous"
+    backward_reads = ()
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        return Sum.forward(ctx, x, dims, keepdim) * _reciprocal_count(x.shape, dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.inputs
+        dims = ctx.settings["dims"]
+        scaled = grad * _reciprocal_count(x.shape, dims)  # on the small result, before broadcasting
+        return scaled.reshape(_keepdim_shape(x.shape, dims)).broadcast_to(x.shape)
+
+
+def _reciprocal_count(shape: tuple[int, ...], dims: tuple[int, ...]) -> float:
+    count = int(np.prod([shape[d] for d in dims]))
+    return 1.0 / count if count else float("nan")
+
+
 class AMax(Primitive):
     """The maximum over ``dims``; tied maxima share the gradient evenly (as PyTorch's amax
     and full ``max()``). Backward reads x and the result, as PyTorch's. As PyTorch's, amax's
@@ -162,9 +187,7 @@ def mean(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = Fals
     if x._data.dtype.kind != "f":
         raise DtypeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point "
                          f"or complex dtype. Got: {x.dtype} (as in PyTorch: convert with .float() first)")
-    dims = normalize_dims("mean", dim, x.ndim)
-    count = int(np.prod([x.shape[d] for d in dims]))
-    return Sum.apply(x, dims=dims, keepdim=keepdim) * (1.0 / count if count else float("nan"))
+    return Mean.apply(x, dims=normalize_dims("mean", dim, x.ndim), keepdim=keepdim)
 
 
 def max(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | MaxResult:  # noqa: A001, A002
