@@ -108,21 +108,23 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     return _in_place_or_not("hardsigmoid", input, inplace, activation.hardsigmoid)
 
 
+def _dropout(name: str, x: Tensor, p: float, training: bool, inplace: bool) -> Tensor:
+    """``ops/dropout.py``'s ``name``, in place or not (its backward reads the mask, not x: no copy)."""
+    drop = getattr(dropouts, name)
+    return _in_place_or_not(name, x, inplace, lambda t: drop(t, p, training), reads_old=False)
+
+
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
-    return _in_place_or_not("dropout", input, inplace, lambda t: dropouts.dropout(t, p, training),
-                            reads_old=False)  # (its backward reads the mask)
+    return _dropout("dropout", input, p, training, inplace)
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
-    return _in_place_or_not("dropout1d", input, inplace, lambda t: dropouts.dropout1d(t, p, training),
-                            reads_old=False)  # (its backward reads the mask)
+    return _dropout("dropout1d", input, p, training, inplace)
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
-    return _in_place_or_not("dropout2d", input, inplace, lambda t: dropouts.dropout2d(t, p, training),
-                            reads_old=False)  # (its backward reads the mask)
+    return _dropout("dropout2d", input, p, training, inplace)
 
 
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
-    return _in_place_or_not("dropout3d", input, inplace, lambda t: dropouts.dropout3d(t, p, training),
-                            reads_old=False)  # (its backward reads the mask)
+    return _dropout("dropout3d", input, p, training, inplace)
