@@ -68,6 +68,11 @@ def strides_like_channels_last(array: np.ndarray) -> bool:
     return True
 
 
+def is_transposed_matrix(array: np.ndarray) -> bool:
+    """A 2-D array laid out as the transpose of a row-major one (``weight.T``)."""
+    return array.ndim == 2 and array.flags.f_contiguous and not array.flags.c_contiguous
+
+
 def suggest(array: np.ndarray) -> memory_format:
     """PyTorch's ``suggest_memory_format``."""
     return channels_last if strides_like_channels_last(array) else contiguous_format

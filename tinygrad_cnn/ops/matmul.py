@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import kernels
+from .. import memory_format as formats
 from ..autograd import Primitive
 from ..tensor import Tensor
 from .arguments import ArgumentError, DtypeError
@@ -30,17 +31,13 @@ class MatMul(Primitive):
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
             grad_a = sum_to_shape(grad @ b.transpose(-1, -2), a.shape)
-        if ctx.needs_input_grad[1] and a.ndim == b.ndim == 2 and _transposed(b._data):
+        if ctx.needs_input_grad[1] and a.ndim == 2 and formats.is_transposed_matrix(b._data):
             # b is a transposed view (x @ weight.T): its gradient is made in the same layout, so
             # after the transpose's backward the weight's gradient is contiguous like the weight
             grad_b = (grad.transpose(0, 1) @ a).transpose(0, 1)
         elif ctx.needs_input_grad[1]:
             grad_b = sum_to_shape(a.transpose(-1, -2) @ grad, b.shape)
         return grad_a, grad_b
-
-
-def _transposed(array: np.ndarray) -> bool:
-    return array.flags.f_contiguous and not array.flags.c_contiguous
 
 
 def matmul(a: Any, b: Any) -> Tensor:

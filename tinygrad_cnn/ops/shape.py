@@ -282,7 +282,7 @@ def repeat(x: Tensor, sizes: Sequence[int]) -> Tensor:
     single = tuple(n for s in shape for n in (1, s))
     tiled = x.reshape(single).broadcast_to(spread).reshape(tuple(r * s for r, s in zip(sizes, shape)))
     # new memory, as PyTorch's: the reshape is a view where the counts allow one (all 1)
-    if np.may_share_memory(tiled._data, x._data) or not tiled._data.flags.c_contiguous:
+    if np.may_share_memory(tiled._data, x._data) or not formats.is_contiguous(tiled._data):
         return Clone.apply(tiled, form=formats.contiguous_format)
     return tiled
 
