@@ -100,6 +100,7 @@ def test_drilling_down_and_back(opened, resnet_page):
     assert opened.hash() == "" and "layer3" in opened.paths("module")
     page.go_forward()
     page.click('#breadcrumbs a:has-text("ResNet-20")')
+    page.wait_for_selector('g.module[data-path="layer3"]')  # (the link's view is drawn after its hash changes)
     assert opened.hash() == "" and page.url.endswith("#") and "layer3" in opened.paths("module")
 
 

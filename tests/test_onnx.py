@@ -170,7 +170,7 @@ def test_norms_in_eval_mode():
 
 
 @pytest.mark.parametrize("activation", [nn.ReLU(), nn.ReLU6(inplace=True), nn.LeakyReLU(0.2), nn.ELU(), nn.SELU(),
-                                        nn.GELU(), nn.GELU("tanh"), nn.SiLU(), nn.Mish(), nn.Softplus(2, 3),
+                                        nn.GELU(), nn.GELU("tanh"), nn.SiLU(), nn.Mish(), nn.Softplus(2, 3), nn.Softplus(2, 1),
                                         nn.Hardtanh(-0.5, 0.5), nn.Hardswish(), nn.Hardsigmoid(), nn.LogSigmoid(),
                                         nn.Sigmoid(), nn.Tanh(), nn.Softmax(1), nn.LogSoftmax(-1), nn.Dropout()],
                          ids=lambda m: repr(m))

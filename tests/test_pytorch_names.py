@@ -216,3 +216,17 @@ def test_sum_to_size_matches_pytorch(torch):
         with pytest.raises(RuntimeError) as theirs:
             torch.tensor(x).sum_to_size(*size)
         assert str(theirs.value) in str(ours.value)
+
+
+def test_einsum_promotes_mixed_dtypes_only_where_pytorch_does(torch):
+    """PyTorch contracts with a batched product of one dtype, and refuses mixed dtypes there;
+    with nothing to contract over more than one element it multiplies and sums, promoting."""
+    a, v = rand((3, 2), 0), rand((2,), 1).astype(np.float32)
+    for equation, x, y in [("ij,j->ij", a, v), ("...i,i->...", a[:, :1], v[:1]), ("i,i->i", a[0], v)]:
+        ours, theirs = tc.einsum(equation, Tensor(x), Tensor(y)), torch.einsum(equation, torch.tensor(x), torch.tensor(y))
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+    with pytest.raises(RuntimeError, match=r"einsum: expected operands of one dtype to contract over \['j'\]"):
+        tc.einsum("ij,j->", Tensor(a), Tensor(v))
+    with pytest.raises(RuntimeError):
+        torch.einsum("ij,j->", torch.tensor(a), torch.tensor(v))

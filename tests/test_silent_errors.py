@@ -899,3 +899,33 @@ def test_huber_and_smooth_l1_second_derivatives_pass_a_nan_on_as_pytorch(torch, 
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
     assert np.isnan(results[0][3]).all()  # entries 1 and 3 take the linear branch
+
+
+def test_softplus_derivatives_at_its_threshold_as_pytorch(torch):
+    """The fuzzer, after its op table grew (seventh session): where beta * x equals the
+    threshold, PyTorch's first derivative is the smooth branch's and its second derivative 0
+    (softplus_double_backward masks with beta * x < threshold); the composite gave the smooth
+    branch's second derivative too."""
+    x0 = np.array([0.5, -0.5, 0.25, 3.0])  # beta * x = 1 = threshold at the first
+    results = []
+    for lib in (tc, torch):
+        x = lib.tensor(x0, requires_grad=True)
+        (g,) = lib.autograd.grad(lib.nn.functional.softplus(x, beta=2, threshold=1).sum(), [x], create_graph=True)
+        (gg,) = lib.autograd.grad((g * g).sum(), [x])
+        results.append((g.detach().numpy(), gg.numpy()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_binary_cross_entropy_is_laid_out_as_its_input(torch):
+    """The fuzzer, after its op table grew: PyTorch's kernel writes into empty_like(input), so a
+    channels-last input gives a channels-last loss, and flatten(1) after it copies (ours was
+    row-major, and flatten returned a view)."""
+    rng = np.random.default_rng(0)
+    p0, t0 = rng.uniform(0.1, 0.9, (4, 2, 1, 4)), rng.uniform(0.1, 0.9, (4, 2, 1, 4))
+    strides = []
+    for lib in (tc, torch):
+        p = lib.tensor(p0).contiguous(memory_format=lib.channels_last)
+        loss = lib.nn.functional.binary_cross_entropy(p, lib.tensor(t0), reduction="none")
+        strides.append((loss.stride(), loss.flatten(1).is_contiguous()))
+    assert strides[0] == strides[1]

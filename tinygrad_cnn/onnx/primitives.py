@@ -97,6 +97,16 @@ def _elu(b: GraphBuilder, node: Primitive) -> list[str]:
     return out if s["scale"] == 1 else b.emit(node, "Mul", [out[0], b.constant(s["scale"], node.output_specs[0].dtype)])
 
 
+@converts("Softplus")
+def _softplus(b: GraphBuilder, node: Primitive) -> list[str]:
+    """Where(beta * x > threshold, x, Softplus(beta * x) / beta)."""
+    (x,) = _inputs(b, node)
+    beta, threshold, dtype = node.settings["beta"], node.settings["threshold"], node.output_specs[0].dtype
+    scaled = b.emit(node, "Mul", [x, b.constant(beta, dtype)])[0]
+    smooth = b.emit(node, "Div", [b.emit(node, "Softplus", [scaled])[0], b.constant(beta, dtype)])[0]
+    return b.emit(node, "Where", [b.emit(node, "Greater", [scaled, b.constant(threshold, dtype)])[0], x, smooth])
+
+
 @converts("HuberLoss")
 def _huber_loss(b: GraphBuilder, node: Primitive) -> list[str]:
     """Where(|d| < delta, 0.5 * (slope / delta) * d², slope * (|d| - delta / 2)), d = x - t."""

@@ -253,12 +253,54 @@ def silu(x: Tensor) -> Tensor:
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (as PyTorch)."""
-    scaled = x * beta
-    above = scaled > threshold
-    # capped where the result is x itself (no overflow, no 0 * inf); selected, not clamped, so a
-    # NaN x gives a NaN gradient, as PyTorch's softplus_backward (grad * sigmoid(beta * x))
-    smooth = where(above, threshold, scaled).exp().log1p() / beta
-    return where(above, x, smooth)
+    _tensor("softplus", x)
+    return Softplus.apply(x, beta=float(beta), threshold=float(threshold))
+
+
+class Softplus(Primitive):
+    """softplus with PyTorch's derivatives, which a composition would not reproduce at the
+    threshold: the first derivative is the smooth branch's where beta * x equals it, the second
+    derivative 0 there (``x * beta < threshold`` in PyTorch's softplus_double_backward); a NaN
+    x gives a NaN gradient."""
+
+    output_layout = "iterator"
+    backward_reads = (0,)
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        scaled = x * beta
+        with np.errstate(over="ignore"):  # (exp of a large x, not selected)
+            return np.where(scaled > threshold, x, np.log1p(np.exp(scaled)) / beta).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return SoftplusBackward.apply(grad, ctx.inputs[0], **ctx.settings)
+
+
+class SoftplusBackward(Primitive):
+    """(grad, x) -> grad where beta * x > threshold, else grad * sigmoid(beta * x)."""
+
+    output_layout = "iterator"
+    backward_reads = (1,)
+
+    @staticmethod
+    def forward(ctx, grad, x, beta, threshold):
+        scaled = x * beta
+        with np.errstate(over="ignore", invalid="ignore"):  # (inf / inf where not selected)
+            z = np.exp(scaled)
+            return np.where(scaled > threshold, grad, grad * z / (z + 1)).astype(np.result_type(grad, x), copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_grad):
+        grad, x = ctx.inputs
+        beta, threshold = ctx.settings["beta"], ctx.settings["threshold"]
+        of_grad = SoftplusBackward.apply(grad_grad, x, **ctx.settings) if ctx.needs_input_grad[0] else None
+        of_x = None
+        if ctx.needs_input_grad[1]:  # PyTorch's softplus_double_backward: a mask product, strictly below
+            scaled = x * beta
+            s = scaled.sigmoid()
+            of_x = grad_grad * grad * s * (1 - s) * (scaled < threshold).to(grad_grad.dtype) * beta
+        return of_grad, of_x
 
 
 def mish(x: Tensor) -> Tensor:

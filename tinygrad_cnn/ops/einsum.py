@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Primitive
+from ..promotion import result_type
 from ..tensor import Tensor
 from .arguments import ArgumentError, NotImplementedArgumentsError
 from .broadcast import sum_to_shape
@@ -99,6 +100,12 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     if len(set(output)) != len(output) or not set(output) <= set("".join(terms)):
         raise ArgumentError(f"einsum: the output subscripts {output!r} must be distinct letters of the inputs")
     dtypes = {t.dtype for t in operands}
-    if len(dtypes) > 1:
-        raise ArgumentError(f"einsum: expected operands of one dtype, got {sorted(str(d) for d in dtypes)}")
+    if len(dtypes) > 1:  # PyTorch multiplies what it contracts with a batched product of one dtype;
+        # with no contraction over more than one element it multiplies and sums, promoting
+        contracted = [c for c, n in sizes.items() if n > 1 and c not in output and sum(c in t for t in terms) > 1]
+        if contracted:
+            raise ArgumentError(f"einsum: expected operands of one dtype to contract over {contracted}, got "
+                                f"{sorted(str(d) for d in dtypes)}")
+        dtype = result_type(*operands)
+        operands = tuple(t.to(dtype) for t in operands)
     return Einsum.apply(*operands, terms=tuple(terms), output=output)

@@ -29,9 +29,10 @@ def _row_scale(indices: np.ndarray, rows: int, padding_idx: int | None, by_frequ
 
 
 class EmbeddingLookup(Primitive):
-    """weight[indices]: (*indices.shape, embedding_dim)."""
+    """weight[indices]: (*indices.shape, embedding_dim). Backward reads the indices (PyTorch
+    saves them: changing them in place before backward is refused), not the weight."""
 
-    backward_reads = ()
+    backward_reads = (1,)
 
     @staticmethod
     def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):
@@ -46,7 +47,7 @@ class EmbeddingLookup(Primitive):
 class EmbeddingGradient(Primitive):
     """Each output row's gradient added into the row it was looked up from."""
 
-    backward_reads = ()
+    backward_reads = (1,)
 
     @staticmethod
     def forward(ctx, grad, indices, rows, padding_idx, scale_grad_by_freq):

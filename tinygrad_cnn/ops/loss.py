@@ -451,7 +451,10 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
 
 class BinaryCrossEntropy(Primitive):
     """-(t * log p + (1 - t) * log(1 - p)) elementwise, each log clamped at -100; the gradient
-    is PyTorch's (p - t) / max(p (1 - p), 1e-12), finite at p = 0 and 1."""
+    is PyTorch's (p - t) / max(p (1 - p), 1e-12), finite at p = 0 and 1. The result is laid out
+    as the input (PyTorch's kernel writes into ``empty_like(input)``)."""
+
+    output_layout = "preserve"
 
     @staticmethod
     def forward(ctx, p, t):

@@ -651,6 +651,11 @@ _add(
            extras=lambda s: (Input(s, kind="index", high=s[0]), Input(s)) if s[0] else None),
     OpInfo("cosine_similarity", lambda t, F, x, y: F.cosine_similarity(x, y, dim=-1), min_ndim=1,
            extras=lambda s: (Input(s),)),
+    # floor division has no derivative (in PyTorch either): its quotient multiplies x
+    OpInfo("floor_divide", lambda t, F, x: (x.detach() // 0.7) * x),
+    OpInfo("nan_to_num", lambda t, F, x: t.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)),
+    OpInfo("embedding", lambda t, F, x, i: F.embedding(i, x), min_ndim=2, max_ndim=2,
+           extras=lambda s: (Input((3, 2), kind="index", high=s[0]),) if s[0] else None),
 )
 
 
