@@ -276,6 +276,32 @@ def test_activation(name):
     np.testing.assert_allclose(module(Tensor(x)).numpy(), slow_activation(name, x), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("beta,threshold", [(1.0, 20.0), (2.0, 1.0), (0.5, 0.3)])
+@pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 3, 4)])
+def test_softplus_on_both_sides_of_its_threshold(shape, beta, threshold):
+    x = rand(shape) * 3
+    want = np.array([v if v * beta > threshold else math.log1p(math.exp(v * beta)) / beta for v in x.reshape(-1)])
+    np.testing.assert_allclose(F.softplus(Tensor(x), beta, threshold).numpy(), want.reshape(shape), rtol=1e-12)
+    check_gradients(lambda t: F.softplus(t, beta, threshold), x)
+
+
+@pytest.mark.parametrize("loss,setting", [("huber_loss", "delta"), ("smooth_l1_loss", "beta")])
+@pytest.mark.parametrize("shape,value", [((6,), 0.7), ((3, 4), 1.0), ((2, 3, 4), 0.3)])
+def test_huber_and_smooth_l1_on_both_branches(loss, setting, shape, value):
+    x, y = rand(shape, 1) * 2, rand(shape, 2) * 2
+
+    def slow(a: float, b: float) -> float:
+        d = abs(a - b)
+        if loss == "huber_loss":
+            return 0.5 * d * d if d < value else value * (d - 0.5 * value)
+        return 0.5 * d * d / value if d < value else d - 0.5 * value
+
+    want = np.array([slow(a, b) for a, b in zip(x.reshape(-1), y.reshape(-1))]).reshape(shape)
+    fn = getattr(F, loss)
+    np.testing.assert_allclose(fn(Tensor(x), Tensor(y), reduction="none", **{setting: value}).numpy(), want, rtol=1e-12)
+    check_gradients(lambda a, b: fn(a, b, reduction="sum", **{setting: value}), x, y)
+
+
 @pytest.mark.parametrize("name", ["relu", "relu6", "hardtanh", "leaky_relu", "elu", "selu", "silu", "mish",
                                   "hardswish", "hardsigmoid"])
 def test_inplace_activation_changes_the_tensor_and_keeps_gradients(name):
