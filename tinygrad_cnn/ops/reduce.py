@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -106,7 +107,7 @@ class Variance(Primitive):
 
     @staticmethod
     def forward(ctx, x, dims, correction, keepdim):
-        return np.asarray(np.var(x, axis=dims, ddof=correction, keepdims=keepdim))
+        return _moment(x, dims, correction, keepdim, np.var)
 
     @staticmethod
     def backward(ctx, grad):
@@ -123,7 +124,7 @@ class StandardDeviation(Primitive):
 
     @staticmethod
     def forward(ctx, x, dims, correction, keepdim):
-        out = np.sqrt(Variance.forward(ctx, x, dims, correction, keepdim))
+        out = _moment(x, dims, correction, keepdim, np.std)
         ctx.save_for_backward(out)
         return out
 
@@ -133,6 +134,16 @@ class StandardDeviation(Primitive):
         zero = Tensor(result._data == 0)
         grad_variance = where(zero, 0.0, grad / (2 * where(zero, 1.0, result)))
         return _variance_backward(grad_variance, x, **ctx.settings)
+
+
+def _moment(x: np.ndarray, dims: tuple[int, ...], correction: float, keepdim: bool, moment: Any) -> np.ndarray:
+    """``np.var`` or ``np.std``, accumulated in float64 for narrower floats and rounded once, as
+    PyTorch's CPU kernel does (in float32 alone, one result in three of small integer-valued
+    inputs differed from PyTorch's by one unit in the last place, and a sort of near ties then
+    put them in another order)."""
+    wide = np.float64 if x.dtype.kind == "f" and x.dtype.itemsize < 8 else None
+    out = moment(x, axis=dims, ddof=correction, keepdims=keepdim, dtype=wide)
+    return np.asarray(out if wide is None else out.astype(x.dtype))
 
 
 def _variance_backward(grad: Tensor, x: Tensor, dims: tuple[int, ...], correction: float,
