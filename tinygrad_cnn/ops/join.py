@@ -26,9 +26,7 @@ class Cat(Primitive):
     def backward(ctx, grad):
         dim = ctx.settings["dim"]
         ends = np.cumsum([t.shape[dim] for t in ctx.inputs]).tolist()
-        pieces = CatBackward.apply(grad, bounds=tuple(zip([0] + ends[:-1], ends)), dim=dim)
-        if len(ctx.inputs) == 1:
-            pieces = (pieces,)
+        pieces = CatBackward.apply(grad, bounds=tuple(zip([0] + ends[:-1], ends)), dim=dim)  # (a tuple, always)
         return tuple(piece if need else None for need, piece in zip(ctx.needs_input_grad, pieces))
 
 
@@ -44,8 +42,7 @@ class CatBackward(Primitive):
     @staticmethod
     def forward(ctx, grad, bounds, dim):
         lead = (slice(None),) * dim
-        pieces = tuple(grad[lead + (slice(a, b),)].copy(order="K") for a, b in bounds)
-        return pieces if len(pieces) > 1 else pieces[0]
+        return tuple(grad[lead + (slice(a, b),)].copy(order="K") for a, b in bounds)
 
     @staticmethod
     def backward(ctx, *grads):
