@@ -234,6 +234,16 @@ def test_huber_and_smooth_l1_export(loss):
     assert_agrees(Apply(lambda self, x, t: loss(x, t)), (3, 4), (3, 4))
 
 
+@pytest.mark.parametrize("loss", [lambda x, t: F.binary_cross_entropy_with_logits(x, t),
+                                  lambda x, t: F.binary_cross_entropy_with_logits(
+                                      x, t, pos_weight=tc.tensor([0.5, 2.0, 1.0, 3.0]), reduction="none"),
+                                  lambda x, t: F.binary_cross_entropy_with_logits(
+                                      x, t, weight=tc.tensor([0.5, 2.0, 1.0, 3.0]), reduction="sum")],
+                         ids=["mean", "pos_weight", "weight"])
+def test_binary_cross_entropy_with_logits_export(loss):
+    assert_agrees(Apply(lambda self, x, t: loss(x, t)), (3, 4), (3, 4))
+
+
 @pytest.mark.parametrize("loss", [
     lambda x, t, w: F.cross_entropy(x, t, weight=w),
     lambda x, t, w: F.cross_entropy(x, t, weight=w, reduction="none", ignore_index=2),

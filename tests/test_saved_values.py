@@ -34,9 +34,6 @@ ACCEPTED: dict[tuple[str, str], str] = {
     ("mse_loss|huber_loss|smooth_l1_loss", "0|1"):
         "PyTorch's loss is one node saving input and target; ours is composed of primitives that read "
         "their difference, not the inputs",
-    ("bce_with_logits", "1|2"):
-        "PyTorch saves the target and pos_weight; ours is composed of primitives that read intermediate "
-        "results",
     ("cross_entropy|nll_loss", "0|1|2"):
         "PyTorch's nll_loss saves its input, target and class weights; ours reads them in forward and "
         "keeps the per-row target distribution it needs",

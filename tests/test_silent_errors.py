@@ -929,3 +929,64 @@ def test_binary_cross_entropy_is_laid_out_as_its_input(torch):
         loss = lib.nn.functional.binary_cross_entropy(p, lib.tensor(t0), reduction="none")
         strides.append((loss.stride(), loss.flatten(1).is_contiguous()))
     assert strides[0] == strides[1]
+
+
+@pytest.mark.parametrize("weights", ["none", "pos_weight", "weight"])
+def test_bce_with_logits_under_an_infinite_gradient_as_pytorch(torch, weights):
+    """The 100,000-program run at 87f78ec: an infinite gradient reaching
+    binary_cross_entropy_with_logits (from an overflowing 2 ** x after it) gave NaN, as the
+    composite subtracted inf from inf; PyTorch's fused backward, grad * (sigmoid(x) - t), gives
+    +-inf, and grad * -x for the target."""
+    x0, t0 = np.array([[0.5, -1.0, 3.0], [-2.0, 0.25, 0.0]]), np.array([[1.0, 0.0, 0.3], [0.9, 0.5, 0.0]])
+    class_weight = np.array([0.5, 2.0, 1.5])
+    results = []
+    for lib in (tc, torch):
+        x, t = lib.tensor(x0, requires_grad=True), lib.tensor(t0, requires_grad=True)
+        extra = {} if weights == "none" else {weights: lib.tensor(class_weight)}
+        loss = lib.nn.functional.binary_cross_entropy_with_logits(x, t, reduction="none", **extra)
+        with np.errstate(all="ignore"):
+            loss.backward(lib.tensor(np.full((2, 3), np.inf)))
+        results.append((x.grad.numpy(), t.grad.numpy()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours, theirs)
+    assert np.isinf(results[0][0]).all()
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 4), (2, 3, 2, 3)])
+@pytest.mark.parametrize("weights", ["none", "pos_weight", "weight", "both"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_bce_with_logits_values_and_derivatives_of_both_orders(shape, weights, reduction):
+    """Forward against the textbook formula with sigmoid; gradcheck and gradgradcheck in the
+    logits and the target (PyTorch differentiates both, and neither weight)."""
+    rng = np.random.default_rng(len(shape))
+    x0 = rng.standard_normal(shape) * 3
+    t0 = rng.random(shape)
+    extra = {}
+    if weights in ("pos_weight", "both"):
+        extra["pos_weight"] = rng.random(shape[-1:]) + 0.5
+    if weights in ("weight", "both"):
+        extra["weight"] = rng.random(shape[-1:]) + 0.5
+    s = 1 / (1 + np.exp(-x0))
+    reference = -extra.get("weight", 1.0) * (extra.get("pos_weight", 1.0) * t0 * np.log(s) + (1 - t0) * np.log(1 - s))
+    reference = reference.mean() if reduction == "mean" else reference.sum() if reduction == "sum" else reference
+    settings = {name: Tensor(value) for name, value in extra.items()}
+
+    def loss(x, t):
+        return F.binary_cross_entropy_with_logits(x, t, reduction=reduction, **settings)
+
+    np.testing.assert_allclose(loss(Tensor(x0), Tensor(t0)).numpy(), reference, rtol=1e-12)
+    leaves = (Tensor(x0, requires_grad=True), Tensor(t0, requires_grad=True))
+    assert tc.gradcheck(loss, leaves)
+    assert tc.gradgradcheck(loss, leaves)
+
+
+@pytest.mark.parametrize("name", ["weight", "pos_weight"])
+def test_bce_with_logits_refuses_weights_that_require_grad_as_pytorch(torch, name):
+    """PyTorch's loss is not differentiable in either weight and says so in forward; ours
+    accepted one and gave it a gradient."""
+    for lib in (tc, torch):
+        x, t = lib.zeros(2, 3, requires_grad=True), lib.ones(2, 3)
+        with pytest.raises(RuntimeError, match=f"not differentiable with respect to argument '{name}'"):
+            lib.nn.functional.binary_cross_entropy_with_logits(x, t, **{name: lib.ones(3, requires_grad=True)})
+        with lib.no_grad():
+            lib.nn.functional.binary_cross_entropy_with_logits(x, t, **{name: lib.ones(3, requires_grad=True)})

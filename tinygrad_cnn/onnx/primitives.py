@@ -119,6 +119,24 @@ def _huber_loss(b: GraphBuilder, node: Primitive) -> list[str]:
     return b.emit(node, "Where", [b.emit(node, "Less", [size, b.constant(delta, dtype)])[0], square, line])
 
 
+@converts("BinaryCrossEntropyWithLogits")
+def _bce_with_logits(b: GraphBuilder, node: Primitive) -> list[str]:
+    """(1 - t) * x - (1 + (pos_weight - 1) * t) * LogSigmoid(x), in the target's dtype."""
+    dtype = node.output_specs[0].dtype
+    t, x, pos_weight = (None if value is None else b.input_name(node, i) for i, value in enumerate(node.inputs))
+    if node.inputs[1].dtype != dtype:
+        x = b.emit(node, "Cast", [x], to=onnx_dtype(dtype))[0]
+    one = b.constant(1.0, dtype)
+    log_sigmoid = b.emit(node, "Neg", b.emit(node, "Softplus", b.emit(node, "Neg", [x])))[0]
+    if pos_weight is not None:
+        if node.inputs[2].dtype != dtype:
+            pos_weight = b.emit(node, "Cast", [pos_weight], to=onnx_dtype(dtype))[0]
+        scale = b.emit(node, "Add", [b.emit(node, "Mul", [b.emit(node, "Sub", [pos_weight, one])[0], t])[0], one])[0]
+        log_sigmoid = b.emit(node, "Mul", [log_sigmoid, scale])[0]
+    negative = b.emit(node, "Mul", [b.emit(node, "Sub", [one, t])[0], x])[0]
+    return b.emit(node, "Sub", [negative, log_sigmoid])
+
+
 @converts("Clamp", "Hardtanh")
 def _clip(b: GraphBuilder, node: Primitive) -> list[str]:
     (x,) = _inputs(b, node)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Primitive
+from ..autograd import Primitive, is_grad_enabled
 from ..errors import DtypeError
 from ..tensor import Tensor
 from .activation import logsigmoid
@@ -475,18 +475,67 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
                                      size_average: Any = None, reduce: Any = None, reduction: str = "mean",
                                      pos_weight: Tensor | None = None) -> Tensor:
     """binary_cross_entropy(sigmoid(x), t), computed stably from the logits x; ``pos_weight``
-    weighs the positive term (per class, broadcast over the last dimension)."""
+    weighs the positive term (per class, broadcast over the last dimension). Neither weight is
+    differentiable, as in PyTorch."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     op = "binary_cross_entropy_with_logits"
     target = _pair_of(op, input, target)
     if target.shape != input.shape:
         raise ArgumentError(f"{op}: target of shape {target.shape} must have the input's shape {input.shape}")
-    log_sigmoid = logsigmoid(input)
-    positive = target if pos_weight is None else target * pos_weight
-    losses = (1 - target) * input - (positive + (1 - target)) * log_sigmoid  # -log(1 - s) = x - log s
-    if losses.dtype != target.dtype:  # PyTorch's result has the target's dtype (its kernel works in place on it)
-        losses = losses.to(target.dtype)
+    for name, given in (("weight", weight), ("pos_weight", pos_weight)):
+        if isinstance(given, Tensor) and given.requires_grad and is_grad_enabled():
+            raise ArgumentError(f"{op}: not differentiable with respect to argument '{name}'; "
+                                "this input cannot have requires_grad True (detach it)")
+    if pos_weight is not None:
+        pos_weight = pos_weight if isinstance(pos_weight, Tensor) else Tensor(np.asarray(pos_weight))
+        if np.broadcast_shapes(pos_weight.shape, input.shape) != input.shape:
+            raise ArgumentError(f"{op}: pos_weight of shape {pos_weight.shape} must broadcast to the input's "
+                                f"shape {input.shape}")
+    losses = BinaryCrossEntropyWithLogits.apply(target, input, pos_weight)
     return _reduce(op, losses if weight is None else losses * weight, reduction)
+
+
+class BinaryCrossEntropyWithLogits(Primitive):
+    """(t, x, pos_weight) -> (1 - t) x - (1 + (pos_weight - 1) t) log sigmoid(x), elementwise,
+    with PyTorch's fused derivatives: grad (sigmoid(x) - t) for x, -grad x for t (with
+    pos_weight, grad ((pw t + 1 - t) sigmoid(x) - pw t) and grad (log sigmoid(-x) - pw log
+    sigmoid(x))). A composition would subtract inf from inf where an infinite gradient arrives.
+    The target comes first: the result has its dtype and layout, as PyTorch's kernel works in
+    place on 1 - t. The backward is made of differentiable operations, as PyTorch's, so the
+    second derivatives are theirs."""
+
+    output_layout = "iterator"
+    backward_reads = (0, 1, 2)
+
+    @staticmethod
+    def forward(ctx, t, x, pos_weight):
+        log_sigmoid = np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+        if pos_weight is not None:
+            np.multiply(log_sigmoid, (pos_weight - 1) * t + 1, out=log_sigmoid, casting="same_kind")
+        # then in place, as PyTorch's kernel, so mixed float dtypes round as its do
+        out = np.subtract(1, t, out=np.empty_like(t))
+        np.multiply(out, x, out=out, casting="same_kind")
+        return np.subtract(out, log_sigmoid, out=out, casting="same_kind")
+
+    @staticmethod
+    def backward(ctx, grad):
+        t, x, pos_weight = ctx.inputs
+        need_t, need_x = ctx.needs_input_grad[:2]
+        grad_t = grad_x = None
+        if need_x:
+            if pos_weight is None:
+                grad_x = (x.sigmoid() - t) * grad
+            else:
+                weighted = pos_weight * t
+                grad_x = ((weighted + 1 - t) * x.sigmoid() - weighted) * grad
+            grad_x = sum_to_shape(grad_x, x.shape)
+        if need_t:
+            if pos_weight is None:
+                grad_t = -x * grad
+            else:
+                grad_t = (logsigmoid(-x) - logsigmoid(x) * pos_weight) * grad
+            grad_t = sum_to_shape(grad_t, t.shape)
+        return grad_t, grad_x, None
 
 
 def kl_div(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,  # noqa: A002

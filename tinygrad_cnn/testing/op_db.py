@@ -496,6 +496,12 @@ _add(
         x, y, pos_weight=w), min_ndim=1,
         extras=lambda s: (Input(s, domain="unit", requires_grad=False),
                           Input(s[-1:], domain="positive", requires_grad=False))),
+    OpInfo("bce_with_logits/target_grad", lambda t, F, x, y, w: F.binary_cross_entropy_with_logits(
+        x, y, weight=w, reduction="sum"), min_ndim=1,
+        extras=lambda s: (Input(s, domain="unit"), Input(s[-1:], domain="positive", requires_grad=False))),
+    OpInfo("bce_with_logits/pos_weight_target_grad", lambda t, F, x, y, w: F.binary_cross_entropy_with_logits(
+        x, y, pos_weight=w, reduction="none"), min_ndim=1,
+        extras=lambda s: (Input(s, domain="unit"), Input(s[-1:], domain="positive", requires_grad=False))),
     OpInfo("kl_div/log_target", lambda t, F, x, y: F.kl_div(x, y, reduction="batchmean", log_target=True),
            min_ndim=1, extras=lambda s: (Input(s),)),
 )
