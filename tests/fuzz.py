@@ -32,6 +32,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tinygrad_cnn.testing.op_db import Input, OpInfo, op_db
+from tinygrad_cnn.testing.samples import LAYOUTS, in_layout, sample_values
 
 OPS: dict[str, OpInfo] = {info.name: info for info in op_db}
 CI_EXAMPLES = 10000
@@ -59,51 +60,9 @@ class ArraySpec:
         return in_layout(self.values(), self.layout)
 
     def values(self) -> np.ndarray:
-        rng = np.random.default_rng(self.seed)
-        shape = self.shape
-        if self.kind == "index" or self.kind == "int":
-            return rng.integers(0, max(self.high, 1), shape).astype(np.int64)
-        if self.kind == "bool":
-            return rng.random(shape) < 0.5
-        if self.domain == "positive":
-            values = rng.uniform(0.5, 2.0, shape)
-        elif self.domain == "nonzero":
-            values = rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 2.0, shape)
-        elif self.domain == "unit":
-            values = rng.uniform(0.05, 0.95, shape)
-        elif self.domain == "ties":
-            values = rng.integers(-2, 3, shape) * 0.5
-        else:
-            values = rng.standard_normal(shape)
-            if self.jitter:
-                values = values * (1 + self.jitter * np.random.default_rng(self.seed + 1).standard_normal(shape))
-        return values.astype(self.rounded_to or self.dtype).astype(self.dtype)
-
-
-LAYOUTS = ("contiguous", "fortran", "permuted", "strided", "offset", "channels_last")
-
-
-def in_layout(values: np.ndarray, layout: str) -> np.ndarray:
-    """``values`` copied into memory of the given layout (positive strides only: torch.from_numpy)."""
-    if values.ndim == 0 or layout == "contiguous":
-        return np.array(values, order="C")
-    if layout == "fortran":
-        return np.asfortranarray(values)
-    if layout == "permuted":  # memory in reversed axis order, but the last two kept
-        order = tuple(range(values.ndim))[::-1]
-        return np.ascontiguousarray(values.transpose(order)).transpose(np.argsort(order))
-    if layout == "channels_last" and values.ndim == 4:
-        return np.ascontiguousarray(values.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-    if layout == "strided":  # every other element of a larger array along the first axis
-        big = np.zeros((values.shape[0] * 2,) + values.shape[1:], dtype=values.dtype)
-        big[::2] = values
-        return big[::2]
-    if layout == "offset":  # starts one element into its buffer
-        flat = np.zeros(values.size + 1, dtype=values.dtype)
-        view = flat[1:].reshape(values.shape)
-        view[...] = values
-        return view
-    return np.array(values, order="C")
+        values = sample_values(self.shape, self.rounded_to or self.dtype, self.kind, self.domain, self.high,
+                               self.seed, self.jitter)
+        return values.astype(self.dtype) if self.kind == "float" else values
 
 
 # --------------------------------------------------------------------------- programs

@@ -1,6 +1,7 @@
-"""The op table (``tinygrad_cnn.testing.op_db``) reaches every primitive of ``ops/``: each
-entry is run forward, backward and, where it has one, through its second derivative, with
-``Primitive.apply`` instrumented to record which primitives ran."""
+"""The op table (``tinygrad_cnn.testing.op_db``): every entry passes the battery
+(``testing.check_op``), the battery fails on the bugs it is for, and the entries reach every
+primitive of ``ops/`` (each entry is run forward, backward and, where it has one, through its
+second derivative, with ``Primitive.apply`` instrumented to record which primitives ran)."""
 import importlib
 import inspect
 import pkgutil
@@ -11,8 +12,9 @@ import pytest
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
-from tinygrad_cnn import autograd, ops
-from tinygrad_cnn.testing.op_db import Input, OpInfo, op_db
+from tinygrad_cnn import autograd, ops, testing
+from tinygrad_cnn.testing import OpCheckError, check_op
+from tinygrad_cnn.testing.op_db import Input, OpInfo, Refusal, op_db
 
 SHAPES = [(2, 3, 4, 5), (2, 4, 6, 5), (3, 5, 6), (3, 4), (4,), ()]
 VALUES = {
@@ -97,3 +99,74 @@ def test_every_entry_runs_through_its_derivatives(info):
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         run_entry(info)
+
+
+@testing.ops(op_db)
+def test_the_battery_passes_on(info):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        check_op(info)
+
+
+class _Softsign(tc.autograd.Function):
+    """x / (1 + |x|), with a backward a test can get wrong on purpose."""
+
+    scale = 1.0
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x / (1 + x.abs())
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * _Softsign.scale / (1 + x.abs()) ** 2
+
+
+def _softsign_entry(**changes):
+    settings = {"reference": lambda x: x / (1 + np.abs(x)),
+                "refusals": (Refusal("a dimension out of range", lambda t, F: _Softsign.apply(t.ones(2)).sum(2),
+                                     IndexError, "out of range"),)}
+    return OpInfo("softsign", lambda t, F, x: _Softsign.apply(x), **{**settings, **changes})
+
+
+def test_the_battery_passes_a_correct_custom_function():
+    check_op(_softsign_entry(), shapes=[(2, 3, 4, 5), (3,)])
+
+
+def test_the_battery_finds_a_wrong_first_derivative(monkeypatch):
+    monkeypatch.setattr(_Softsign, "scale", 1.01)
+    with pytest.raises(OpCheckError, match=r"gradcheck at x of shape \(2, 3, 4, 5\)"):
+        check_op(_softsign_entry())
+
+
+def test_the_battery_finds_a_wrong_forward_against_the_reference():
+    with pytest.raises(OpCheckError, match="reference at x of shape"):
+        check_op(_softsign_entry(reference=lambda x: x / (1 + x * x)))
+
+
+def test_the_battery_finds_a_result_that_depends_on_the_memory_layout():
+    """An operation that reads x's memory in storage order (a classic NumPy-port bug)."""
+    def by_memory(t, F, x):
+        flat = np.ravel(x.detach().numpy(), order="K")
+        return x * t.tensor(flat.reshape(x.shape))
+
+    with pytest.raises(OpCheckError, match="layout permuted"):
+        check_op(OpInfo("by_memory", by_memory))
+
+
+def test_the_battery_finds_a_refusal_that_does_not_happen_and_a_wrong_error():
+    entry = _softsign_entry(refusals=(
+        Refusal("never refused", lambda t, F: _Softsign.apply(t.ones(2)), ValueError),
+        Refusal("wrong type", lambda t, F: t.ones(2).sum(2), TypeError)))
+    with pytest.raises(OpCheckError, match="never refused.*ran without an error(.|\n)*wrong type.*raised"):
+        check_op(entry)
+
+
+def test_the_battery_finds_a_wrong_dtype_and_a_wrong_in_place_variant():
+    entry = OpInfo("double", lambda t, F, x: x.double() * 2, inplace_variant=lambda t, F, x: x.mul_(2.5))
+    with pytest.raises(OpCheckError) as failed:
+        check_op(entry)
+    assert "dtype float32 at x of shape (2, 3, 4, 5): output 0 has dtype float64" in str(failed.value)
+    assert "in-place variant" in str(failed.value)

@@ -1,8 +1,15 @@
-"""One-line gradient tests for a user's own operations, in their own pytest suite.
+"""Tests for a user's own operations, in their own pytest suite: one-line gradient checks,
+and the op table with the battery the library runs on its own operations.
 
     from tinygrad_cnn.testing import assert_gradients
     def test_my_op():
         assert_gradients(lambda x, w: my_op(x, w), (2, 3), (3, 4))
+
+    from tinygrad_cnn import testing
+    MY_OPS = [testing.OpInfo("my_op", lambda t, F, x: my_op(x), reference=my_numpy_op)]
+    @testing.ops(MY_OPS)
+    def test_my_ops(info):
+        testing.check_op(info)
 """
 from __future__ import annotations
 
@@ -13,6 +20,12 @@ import numpy as np
 
 from ..gradcheck import GradcheckError, gradcheck, gradgradcheck
 from ..tensor import Tensor
+from .battery import OpCheckError, check_op, ops
+from .op_db import Input, OpInfo, Refusal, op_db
+from .samples import in_layout, sample_values
+
+__all__ = ["assert_gradients", "random_inputs", "check_op", "ops", "OpCheckError", "OpInfo", "Input", "Refusal",
+           "op_db", "sample_values", "in_layout"]
 
 
 def random_inputs(*shapes: tuple[int, ...], seed: int = 0, low: float = -1.0, high: float = 1.0,

@@ -37,13 +37,31 @@ class Input:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """A call the operation must refuse: ``call(t, F)`` raises ``error`` (PyTorch's type, which
+    ours derive from) with a message matching the regular expression ``match``."""
+
+    why: str
+    call: Callable[[Any, Any], Any]
+    error: type[Exception] = RuntimeError
+    match: str = ""
+
+
+@dataclass(frozen=True)
 class OpInfo:
     """An operation variant.
 
-    ``domain`` is where x's values must lie ("real", "positive", "nonzero", "unit": (0, 1),
-    or "ties": few distinct values); ``second_order``: PyTorch and this library both
+    ``fn(t, F, x, *extras)`` runs it, ``t`` and ``F`` being the library and its functional
+    module. ``domain`` is where x's values must lie ("real", "positive", "nonzero", "unit": (0,
+    1), or "ties": few distinct values); ``second_order``: PyTorch and this library both
     differentiate its gradient; ``inplace``: it changes x itself; ``min_ndim``/``max_ndim``
-    bound x's dimensions.
+    bound x's dimensions; ``any_layout``: False where x's memory layout decides whether it runs
+    (``view`` refuses strides it cannot view, as PyTorch's).
+
+    For ``testing.check_op``: ``reference(x, *extras)`` computes the result from NumPy arrays
+    by the definition, slowly and obviously; ``dtypes`` are the float dtypes it runs in;
+    ``inplace_variant`` (same signature as ``fn``) changes x to what ``fn`` returns;
+    ``onnx``: it exports; ``refusals``: calls it must refuse, with their errors.
     """
 
     name: str
@@ -55,6 +73,12 @@ class OpInfo:
     second_order: bool = True
     inplace: bool = False
     float_only: bool = True
+    any_layout: bool = True
+    reference: Callable[..., Any] | None = None
+    dtypes: tuple[str, ...] = ("float32", "float64")
+    inplace_variant: Callable[..., Any] | None = None
+    onnx: bool = False
+    refusals: tuple[Refusal, ...] = ()
 
     @property
     def family(self) -> str:
@@ -240,8 +264,8 @@ _add(
     OpInfo("reshape/flat", lambda t, F, x: x.reshape(-1)),
     OpInfo("reshape/reversed", lambda t, F, x: x.reshape(x.shape[::-1])),
     OpInfo("reshape/split_first", lambda t, F, x: x.reshape(1, *x.shape), max_ndim=3),
-    OpInfo("view/flat", lambda t, F, x: x.view(-1)),
-    OpInfo("view/batch_flat", lambda t, F, x: x.view(x.size(0), -1), min_ndim=2),
+    OpInfo("view/flat", lambda t, F, x: x.view(-1), any_layout=False),
+    OpInfo("view/batch_flat", lambda t, F, x: x.view(x.size(0), -1), min_ndim=2, any_layout=False),
     OpInfo("view_as", lambda t, F, x: x.view_as(x)),
     OpInfo("flatten", lambda t, F, x: x.flatten()),
     OpInfo("flatten/from1", lambda t, F, x: t.flatten(x, 1), min_ndim=2),
@@ -407,7 +431,7 @@ _PADS: dict[str, tuple[tuple[int, ...], str, int]] = {
 }
 for _name, (_amounts, _mode, _min) in _PADS.items():
     _add(OpInfo(f"pad/{_name}", lambda t, F, x, a=_amounts, m=_mode: F.pad(x, a, mode=m, **(
-        {"value": 0.5} if m == "constant" else {})), min_ndim=_min,
+        {"value": 0.5} if m == "constant" else {})), min_ndim=_min, max_ndim=4 if _mode == "constant" else _min + 1,
         extras=_needs(lambda s, a=_amounts, m=_mode: m == "constant" or all(
             n > 1 for n in s[-len(a) // 2:]))))
 
@@ -667,4 +691,4 @@ _add(
 
 _check_unique()
 FAMILIES = sorted({info.family for info in op_db})
-__all__ = ["Input", "OpInfo", "op_db", "FAMILIES"]
+__all__ = ["Input", "OpInfo", "Refusal", "op_db", "FAMILIES"]
