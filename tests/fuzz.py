@@ -493,6 +493,18 @@ TORCH_BUGS = {
         "F.huber_loss(x, t, reduction='sum').backward() raises 'Found dtype Float but expected Double' (forward "
         "promotes to float64, backward does not cast the target's gradient back). Ours computes both gradients. "
         "Counted apart: a program whose PyTorch backward raises that."),
+    "the variance of equal values is not 0": (
+        "x = torch.tensor([[-0.3587326517424646] * 3], dtype=torch.float64, requires_grad=True); "
+        "x.std(1, unbiased=False) is 5.6e-17, not 0, and its gradient -1/3 where std's own rule gives 0 "
+        "(along dimension 0 of x.T it is 0). Ours is 0 along any dimension. Counted apart: a program with "
+        "std or var where, given PyTorch's input to that step, PyTorch's result is not 0 where ours is."),
+    "a NaN meeting a convolution's zero padding": (
+        "x = torch.randn(2, 2, 5, 1); w = torch.randn(3, 2, 3, 3, requires_grad=True); y = F.conv2d(x, w, "
+        "padding=1); g = torch.randn_like(y); g[0, 0, 0, 0] = float('nan'); y.backward(g): w.grad[0, 0] has 0 "
+        "in the column of taps that meet only padding there, while in float64 (x.double(), w.double()) it is "
+        "NaN throughout (that kernel multiplies the padding's zeros by the NaN); conv_transpose2d alike. Ours "
+        "gives float64's answer in both dtypes. Counted apart: a float32 program with a convolution whose "
+        "gradients have NaN where PyTorch's have it in float64."),
     "mish's second derivative at large inputs": (
         "x = torch.tensor([1000.], dtype=torch.float64, requires_grad=True); (g,) = torch.autograd.grad("
         "F.mish(x).sum(), x, create_graph=True); torch.autograd.grad(g.sum(), x) is NaN (exp overflows in "
@@ -599,6 +611,11 @@ def explained(program: Program, expected: Outcome, got: Outcome, found: list[Mis
     - PyTorch's own result moves as much when the real inputs move by a few units of their
       precision: the program is ill-conditioned there.
     """
+    if _uses(program, "std", "var") and _pytorchs_variance_of_equal_values(program, expected, torch_lib, our_lib):
+        return "torch", "the variance of equal values is not 0"
+    if program.precision == "float32" and _uses(program, "conv2d", "conv_transpose2d") and _same_nans(
+            run(program.in_float64(), torch_lib).grads, got.grads) and not _same_nans(expected.grads, got.grads):
+        return "torch", "a NaN meeting a convolution's zero padding"
     for m in found:
         if m.kind == "value" and m.step > 0:
             given = expected.values[m.step - 1]
@@ -611,6 +628,28 @@ def explained(program: Program, expected: Outcome, got: Outcome, found: list[Mis
     if compare(program, expected, run(program.jittered(), torch_lib)):
         return "rounding", "PyTorch's result moves with its inputs' last bits"
     return None
+
+
+def _pytorchs_variance_of_equal_values(program: Program, expected: Outcome, torch_lib: Library,
+                                       our_lib: Library) -> bool:
+    """A std or var step that, given PyTorch's input to it, PyTorch computes as not 0 where ours
+    is 0 (the values it reduces are equal)."""
+    for i, step in enumerate(program.steps[:len(expected.values)]):
+        if step.op.startswith(("std", "var")):
+            given = expected.values[i - 1] if i else program.x.make()
+            ours, theirs = step_alone(program, i, given, our_lib), step_alone(program, i, given, torch_lib)
+            if ours is not None and theirs is not None and ours.shape == theirs.shape and np.any(
+                    (ours == 0) & (theirs != 0) & np.isfinite(theirs)):
+                return True
+    return False
+
+
+def _same_nans(a: Sequence[np.ndarray | None] | None, b: Sequence[np.ndarray | None] | None) -> bool:
+    """The two sets of gradients have NaN at the same places."""
+    if not a or not b or len(a) != len(b):
+        return False
+    return all((x is None) == (y is None) and (x is None or x.shape == y.shape and np.array_equal(
+        np.isnan(x), np.isnan(y))) for x, y in zip(a, b))
 
 
 def fuzz(examples: int, self_check: bool = False) -> Report:

@@ -8,8 +8,7 @@ import pytest
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor
-
-import reference as ref
+from tinygrad_cnn.testing import references as ref
 
 
 def rand(shape, seed):

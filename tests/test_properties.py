@@ -8,8 +8,7 @@ from hypothesis import strategies as st
 
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor
-
-import reference as ref
+from tinygrad_cnn.testing import references as ref
 
 PROPERTY = settings(max_examples=25, deadline=None)
 

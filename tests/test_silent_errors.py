@@ -990,3 +990,83 @@ def test_bce_with_logits_refuses_weights_that_require_grad_as_pytorch(torch, nam
             lib.nn.functional.binary_cross_entropy_with_logits(x, t, **{name: lib.ones(3, requires_grad=True)})
         with lib.no_grad():
             lib.nn.functional.binary_cross_entropy_with_logits(x, t, **{name: lib.ones(3, requires_grad=True)})
+
+
+def test_new_dimensions_have_pytorchs_strides(torch):
+    """The 100,000-program run at 4f9dc3c: stack's unsqueeze gave a new last dimension the stride
+    of the one before it, where PyTorch's unsqueeze gives 1; the inputs then read as
+    channels-last, the stacked result was laid out so, and ``contiguous()`` of it copied where
+    PyTorch's returned it. NumPy's ``None`` index gave new dimensions a stride of 0."""
+    indexings = [lambda x: x[None], lambda x: x[:, None], lambda x: x[..., None], lambda x: x[None, None],
+                 lambda x: x[0, None], lambda x: x[None, ..., None, 1], lambda x: x[::2, None, 1:, None],
+                 lambda x: x.unsqueeze(1), lambda x: x.unsqueeze(-1), lambda x: x.permute(1, 2, 0).unsqueeze(-1),
+                 lambda x: x.permute(1, 2, 0)[None], lambda x: x.permute(1, 2, 0).unsqueeze(1)]
+    for index in indexings:
+        assert index(tc.zeros(3, 4, 5)).stride() == index(torch.zeros(3, 4, 5)).stride()
+    assert tc.zeros(())[None, None].stride() == torch.zeros(())[None, None].stride()
+    values = np.random.default_rng(0).standard_normal((4, 5)).T.copy().T  # memory in column order
+    for lib in (tc, torch):
+        a = lib.tensor(values) if lib is tc else torch.from_numpy(values)
+        stacked = lib.stack([a + lib.zeros(2, 4, 5, dtype=a.dtype)] * 2, dim=-1)
+        assert stacked.stride() == (40, 10, 2, 1) and stacked.contiguous() is stacked
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+def test_the_standard_deviation_of_equal_values_is_zero_with_a_zero_gradient(torch, dim):
+    """The 100,000-program run at 4f9dc3c: three copies of -0.3587326517424646 averaged to a
+    value a unit off them, so std was 5.6e-17 and its gradient -1/3; PyTorch's Welford kernel
+    gives 0 and the gradient 0 along dimension 0 (along the innermost it is as inexact as ours
+    was: ``fuzz.TORCH_BUGS``). Ours is exact along any dimension."""
+    value = -0.3587326517424646
+    x = tc.tensor(np.full((3, 3), value), requires_grad=True)
+    assert (x.var(dim, unbiased=False).numpy() == 0).all()
+    result = x.std(dim, unbiased=False)
+    assert (result.numpy() == 0).all()
+    (gradient,) = tc.autograd.grad(result.sum(), [x])
+    assert (gradient.numpy() == 0).all()
+    theirs = torch.tensor(np.full((3, 3), value), requires_grad=True)
+    if dim == 0:
+        theirs.std(0, unbiased=False).sum().backward()
+        assert (theirs.grad.numpy() == 0).all()
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_a_nan_meeting_convolution_padding_gives_pytorchs_float64_gradient(torch, transposed):
+    """The 100,000-program run at 4f9dc3c: in float32 PyTorch's weight gradient skips the taps
+    that meet only padding (0 there), in float64 it multiplies the padding's zeros by the NaN
+    (NaN). Ours is float64's in both dtypes (``fuzz.TORCH_BUGS``)."""
+    rng = np.random.default_rng(0)
+    x0 = rng.standard_normal((2, 2, 5, 1))
+    x0[0, 0, 0, 0] = np.nan
+    w0 = rng.standard_normal((2, 2, 3, 3))
+    grads = {}
+    for lib, dtype in ((torch, "float64"), (tc, "float64"), (tc, "float32")):
+        x = lib.tensor(x0.astype(dtype))
+        w = lib.tensor(w0.astype(dtype), requires_grad=True)
+        if transposed:
+            y = lib.nn.functional.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1)
+        else:
+            y = lib.nn.functional.conv2d(x, w, padding=1)
+        with np.errstate(invalid="ignore"):
+            y.backward(lib.tensor(rng.standard_normal(tuple(y.shape)).astype(dtype)))
+        grads[(lib.__name__, dtype)] = np.isnan(w.grad.numpy())
+    assert np.array_equal(grads[("tinygrad_cnn", "float64")], grads[("torch", "float64")])
+    assert np.array_equal(grads[("tinygrad_cnn", "float32")], grads[("torch", "float64")])
+
+
+def test_hardswish_second_derivative_beyond_minus_three_under_a_nan_gradient(torch):
+    """The CI fuzzer after the op table grew (eighth session): |hardswish(x)| ** 0.78 at
+    hardswish(x) = 0 sends a NaN gradient back; PyTorch's double backward of hardswish selects 0
+    beyond -3, where ours multiplied the NaN by 0 (the backward was a composite)."""
+    x0 = np.array([-7.4, -1.2, 0.5, 2.9, 4.0])
+    results = []
+    for lib in (tc, torch):
+        x = lib.tensor(x0, requires_grad=True)
+        with np.errstate(all="ignore"):
+            y = lib.nn.functional.hardswish(x).abs() ** 0.78
+            (g,) = lib.autograd.grad(y.sum(), [x], create_graph=True)
+            (h,) = lib.autograd.grad((g * lib.tensor([0.3, -1.0, 0.7, 1.1, 0.2])).sum(), [x])
+        results.append((g.detach().numpy(), h.numpy()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    assert results[0][1][0] == 0

@@ -43,6 +43,23 @@ def element_strides(array: np.ndarray) -> tuple[int, ...]:
     return tuple(s // array.itemsize for s in array.strides) if array.itemsize else (0,) * array.ndim
 
 
+def unsqueeze_stride(source: np.ndarray, axis: int) -> int:
+    """PyTorch's stride (in bytes) for a new size-1 dimension placed before ``source``'s dimension
+    ``axis`` (its size times its stride; the item size past the last). It decides how PyTorch
+    reads the layout (channels-last or not) and what ``stride()`` says; NumPy gives 0."""
+    return source.shape[axis] * source.strides[axis] if axis < source.ndim else source.itemsize
+
+
+def with_strides_at(array: np.ndarray, strides: dict[int, int]) -> np.ndarray:
+    """``array`` viewed with the given byte strides on some of its size-1 dimensions."""
+    new = list(array.strides)
+    for axis, stride in strides.items():
+        new[axis] = stride
+    if tuple(new) == array.strides:
+        return array
+    return np.lib.stride_tricks.as_strided(array, array.shape, new, writeable=array.flags.writeable)
+
+
 def is_contiguous(array: np.ndarray, form: memory_format = contiguous_format) -> bool:
     """PyTorch's ``is_contiguous(memory_format)``: size-1 dimensions' strides do not count."""
     if form is channels_last:

@@ -274,6 +274,13 @@ def _reshape(b: GraphBuilder, node: Primitive) -> list[str]:
     return b.emit(node, "Reshape", [x, b.constant(np.array(shape, dtype=np.int64))])
 
 
+@converts("Unsqueeze")
+def _unsqueeze(b: GraphBuilder, node: Primitive) -> list[str]:
+    """Unsqueeze, its axes an input (opset 13 on, the lowest exported)."""
+    (x,) = _inputs(b, node)
+    return b.emit(node, "Unsqueeze", [x, b.constant(np.array([node.settings["dim"]], dtype=np.int64))])
+
+
 @converts("Permute")
 def _permute(b: GraphBuilder, node: Primitive) -> list[str]:
     return b.emit(node, "Transpose", _inputs(b, node), perm=list(node.settings["dims"]))

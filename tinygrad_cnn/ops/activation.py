@@ -57,8 +57,32 @@ class Hardswish(Primitive):
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.inputs  # selected, not multiplied: an infinite grad where the slope is 0 gives 0
-        return where(x._data <= -3, 0.0, grad * where(x._data < 3, (2 * x + 3) / 6, 1.0))
+        return HardswishBackward.apply(grad, ctx.inputs[0])
+
+
+class HardswishBackward(Primitive):
+    """(grad, x) -> 0 where x <= -3, grad * (x / 3 + 0.5) below 3, else grad: PyTorch's
+    hardswish_backward, selected, not multiplied, so an infinite grad where the slope is 0 gives
+    0. Its derivatives are PyTorch's too: itself for grad, and grad * grad_grad / 3 strictly
+    inside (-3, 3), 0 (selected) elsewhere, so a NaN gradient arriving beyond -3 stays there."""
+
+    output_layout = "iterator"
+    backward_reads = (0, 1)
+
+    @staticmethod
+    def forward(ctx, grad, x):
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.where(x <= -3, 0, np.where(x < 3, grad * (x / 3 + 0.5), grad)).astype(np.result_type(grad, x))
+
+    @staticmethod
+    def backward(ctx, grad_grad):
+        grad, x = ctx.inputs
+        of_grad = HardswishBackward.apply(grad_grad, x) if ctx.needs_input_grad[0] else None
+        of_x = None
+        if ctx.needs_input_grad[1]:
+            inside = Tensor((x._data > -3) & (x._data < 3))
+            of_x = where(inside, grad_grad * grad / 3, 0.0)
+        return of_grad, of_x
 
 
 class Hardtanh(Primitive):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
@@ -107,7 +106,7 @@ class Variance(Primitive):
 
     @staticmethod
     def forward(ctx, x, dims, correction, keepdim):
-        return _moment(x, dims, correction, keepdim, np.var)
+        return _moment(x, dims, correction, keepdim, root=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -124,7 +123,7 @@ class StandardDeviation(Primitive):
 
     @staticmethod
     def forward(ctx, x, dims, correction, keepdim):
-        out = _moment(x, dims, correction, keepdim, np.std)
+        out = _moment(x, dims, correction, keepdim, root=True)
         ctx.save_for_backward(out)
         return out
 
@@ -136,13 +135,25 @@ class StandardDeviation(Primitive):
         return _variance_backward(grad_variance, x, **ctx.settings)
 
 
-def _moment(x: np.ndarray, dims: tuple[int, ...], correction: float, keepdim: bool, moment: Any) -> np.ndarray:
-    """``np.var`` or ``np.std``, accumulated in float64 for narrower floats and rounded once, as
-    PyTorch's CPU kernel does (in float32 alone, one result in three of small integer-valued
-    inputs differed from PyTorch's by one unit in the last place, and a sort of near ties then
-    put them in another order)."""
+def _moment(x: np.ndarray, dims: tuple[int, ...], correction: float, keepdim: bool, root: bool) -> np.ndarray:
+    """The variance (or with ``root`` its square root), dividing by max(0, N - correction).
+
+    Accumulated in float64 for narrower floats and rounded once, as PyTorch's CPU kernel (in
+    float32 alone, one result in three of small integer-valued inputs differed from PyTorch's by
+    one unit in the last place, and a sort of near ties then put them in another order). The
+    mean is corrected once by the mean deviation from it, so that equal values have a variance
+    of exactly 0, as PyTorch's Welford kernel gives (sum / N of three equal values can be a unit
+    off them, and std's gradient is then finite and large where PyTorch's is 0)."""
     wide = np.float64 if x.dtype.kind == "f" and x.dtype.itemsize < 8 else None
-    out = moment(x, axis=dims, ddof=correction, keepdims=keepdim, dtype=wide)
+    count = math.prod(x.shape[d] for d in dims)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.mean(x, axis=dims, keepdims=True, dtype=wide)
+        mean += np.mean(x - mean, axis=dims, keepdims=True)
+        deviation = x - mean
+        divisor = np.float64(count - correction if count > correction else 0)
+        out = np.sum(deviation * deviation, axis=dims, keepdims=keepdim) / divisor
+        if root:
+            out = np.sqrt(out)
     return np.asarray(out if wide is None else out.astype(x.dtype))
 
 

@@ -65,7 +65,9 @@ class GetItem(Primitive):
         # an element is a 0-d view of x's memory (as PyTorch's t[i]), not NumPy's scalar copy
         if not isinstance(out, np.ndarray):
             return x[index + (Ellipsis,)]
-        return out if _is_basic(index) else formats.advanced_index_layout(out, x, index)
+        if not _is_basic(index):
+            return formats.advanced_index_layout(out, x, index)
+        return formats.with_strides_at(out, _new_axis_strides(x, index)) if None in index else out
 
     @staticmethod
     def backward(ctx, grad):
@@ -142,6 +144,41 @@ class Clone(Primitive):
     @staticmethod
     def backward(ctx, grad):
         return grad
+
+
+def _new_axis_strides(x: np.ndarray, index: tuple) -> dict[int, int]:
+    """The result axes a basic index's ``None`` parts make, each with the stride PyTorch's
+    left-to-right indexing gives it: an unsqueeze before the next axis of x not yet indexed."""
+    consumed = sum(isinstance(i, (int, slice)) for i in index)
+    strides, position, source_axis = {}, 0, 0
+    for part in index:
+        if part is None:
+            strides[position] = formats.unsqueeze_stride(x, source_axis)
+            position += 1
+        elif part is Ellipsis:
+            position += x.ndim - consumed
+            source_axis += x.ndim - consumed
+        else:
+            position += isinstance(part, slice)
+            source_axis += 1
+    return strides
+
+
+class Unsqueeze(Primitive):
+    """A new size-1 dimension at ``dim``, with PyTorch's stride for it (see
+    ``memory_format.unsqueeze_stride``)."""
+
+    backward_reads = ()
+    returns_view = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        return formats.with_strides_at(np.expand_dims(x, dim), {dim: formats.unsqueeze_stride(x, dim)})
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.inputs
+        return grad.reshape(x.shape)
 
 
 def _is_basic(index: tuple) -> bool:
@@ -247,8 +284,7 @@ def unflatten(x: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    dim = normalize_dim("unsqueeze", dim, x.ndim + 1)
-    return x.reshape(x.shape[:dim] + (1,) + x.shape[dim:])
+    return Unsqueeze.apply(x, dim=normalize_dim("unsqueeze", dim, x.ndim + 1))
 
 
 def squeeze(x: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:

@@ -17,6 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from . import references
+
 Shape = tuple[int, ...]
 
 
@@ -166,7 +170,46 @@ _UNARY: dict[str, tuple[Callable[..., Any], str]] = {
     "F.sigmoid": (lambda t, F, x: F.sigmoid(x), "real"),
     "F.tanh": (lambda t, F, x: F.tanh(x), "real"),
 }
-_add(*(OpInfo(name, fn, domain=domain, second_order=name != "hardsigmoid") for name, (fn, domain) in _UNARY.items()))
+
+def _erf(x: Any) -> Any:
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+def _sigmoid(x: Any) -> Any:
+    return 1 / (1 + np.exp(-x))
+
+
+def _softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
+    return np.where(beta * x > threshold, x, np.log1p(np.exp(beta * x)) / beta)
+
+
+# the slow references of the unary entries, from the definitions (PyTorch's documented formulas)
+_UNARY_REFERENCES: dict[str, Callable[[Any], Any]] = {
+    "neg": np.negative, "abs": np.abs, "sign": np.sign, "floor": np.floor, "ceil": np.ceil,
+    "round": np.round, "trunc": np.trunc, "square": lambda x: x * x, "sqrt": np.sqrt,
+    "rsqrt": lambda x: 1 / np.sqrt(x), "exp": np.exp, "log": np.log, "log1p": np.log1p,
+    "sigmoid": _sigmoid, "tanh": np.tanh, "relu": lambda x: np.maximum(x, 0),
+    "relu/ties": lambda x: np.maximum(x, 0), "clamp/min": lambda x: np.maximum(x, 0.1),
+    "clamp/max": lambda x: np.minimum(x, 0.2), "clamp/both": lambda x: np.minimum(np.maximum(x, -0.5), 0.5),
+    "clip/min_only_zero": lambda x: np.maximum(x, 0), "pow/2": lambda x: x * x, "pow/3": lambda x: x * x * x,
+    "pow/0": np.ones_like, "pow/half": np.sqrt, "pow/minus1": lambda x: 1 / x, "rpow/2": lambda x: 2.0 ** x,
+    "mul/scalar": lambda x: x * 2.5, "rmul/scalar": lambda x: 3 * x, "add/scalar": lambda x: x + 1,
+    "rsub/scalar": lambda x: 1 - x, "div/scalar": lambda x: x / 3, "rdiv/scalar": lambda x: 3 / x,
+    "relu6": lambda x: np.minimum(np.maximum(4 * x, 0), 6), "hardtanh": lambda x: np.minimum(np.maximum(x, -1), 1),
+    "hardtanh/bounds": lambda x: np.minimum(np.maximum(x, -0.25), 0.5),
+    "leaky_relu": lambda x: np.where(x > 0, x, 0.1 * x), "elu": lambda x: np.where(x > 0, x, np.expm1(x)),
+    "selu": lambda x: 1.0507009873554804934193349852946 * np.where(
+        x > 0, x, 1.6732632423543772848170429916717 * np.expm1(x)),
+    "gelu": lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2))),
+    "gelu/tanh": lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))),
+    "silu": lambda x: x * _sigmoid(x), "mish": lambda x: x * np.tanh(_softplus(x)), "softplus": _softplus,
+    "softplus/beta_threshold": lambda x: _softplus(x, 2, 1),
+    "hardswish": lambda x: 4 * x * np.minimum(np.maximum(4 * x + 3, 0), 6) / 6,
+    "hardsigmoid": lambda x: np.minimum(np.maximum(4 * x + 3, 0), 6) / 6, "logsigmoid": lambda x: -np.log1p(np.exp(-x)),
+    "F.sigmoid": _sigmoid, "F.tanh": np.tanh,
+}
+_add(*(OpInfo(name, fn, domain=domain, second_order=name != "hardsigmoid", reference=_UNARY_REFERENCES[name])
+       for name, (fn, domain) in _UNARY.items()))
 
 
 def _broadcast_partners(shape: Shape) -> dict[str, Shape]:
@@ -179,17 +222,17 @@ def _broadcast_partners(shape: Shape) -> dict[str, Shape]:
     return partners
 
 
-_BINARY: dict[str, tuple[Callable[..., Any], str]] = {
-    "add": (lambda t, F, x, y: x + y, "real"),
-    "sub": (lambda t, F, x, y: x - y, "real"),
-    "mul": (lambda t, F, x, y: x * y, "real"),
-    "div": (lambda t, F, x, y: x / y, "nonzero"),
-    "pow": (lambda t, F, x, y: x.abs() ** y, "real"),
-    "where": (lambda t, F, x, y: t.where(x > 0, x, y), "real"),
+_BINARY: dict[str, tuple[Callable[..., Any], str, Callable[[Any, Any], Any]]] = {
+    "add": (lambda t, F, x, y: x + y, "real", np.add),
+    "sub": (lambda t, F, x, y: x - y, "real", np.subtract),
+    "mul": (lambda t, F, x, y: x * y, "real", np.multiply),
+    "div": (lambda t, F, x, y: x / y, "nonzero", np.divide),
+    "pow": (lambda t, F, x, y: x.abs() ** y, "real", lambda x, y: np.abs(x) ** y),
+    "where": (lambda t, F, x, y: t.where(x > 0, x, y), "real", lambda x, y: np.where(x > 0, x, y)),
 }
-for _name, (_fn, _domain) in _BINARY.items():
+for _name, (_fn, _domain, _reference) in _BINARY.items():
     for _partner in ("same", "scalar_tensor", "trailing", "ones", "leading"):
-        _add(OpInfo(f"{_name}/{_partner}", _fn,
+        _add(OpInfo(f"{_name}/{_partner}", _fn, reference=_reference,
                     extras=lambda shape, p=_partner, d=_domain: (
                         (Input(_broadcast_partners(shape)[p], domain=d),) if p in _broadcast_partners(shape)
                         else None)))
@@ -224,38 +267,60 @@ for _dims_name, _dims in _DIMS.items():
             dim = d(shape)
             return {} if dim is None else {"dim": dim, "keepdim": k}
 
+        def _over(reduce: Callable[..., Any], d=_dims, k=_keep, **more: Any) -> Callable[[Any], Any]:
+            """The NumPy reduction over the entry's dimensions (all of them where it names none)."""
+            return lambda x: reduce(x, axis=d(x.shape), keepdims=k, **more)
+
         _add(
-            OpInfo(f"sum/{_tag}", lambda t, F, x, a=_dim_args: x.sum(**a(x.shape)), min_ndim=_min),
-            OpInfo(f"mean/{_tag}", lambda t, F, x, a=_dim_args: x.mean(**a(x.shape)), min_ndim=_min),
+            OpInfo(f"sum/{_tag}", lambda t, F, x, a=_dim_args: x.sum(**a(x.shape)), min_ndim=_min,
+                   reference=_over(np.sum)),
+            OpInfo(f"mean/{_tag}", lambda t, F, x, a=_dim_args: x.mean(**a(x.shape)), min_ndim=_min,
+                   reference=_over(np.mean)),
             OpInfo(f"amax/{_tag}", lambda t, F, x, d=_dims, k=_keep: x.amax(
-                dim=() if d(x.shape) is None else d(x.shape), keepdim=k), domain="ties", min_ndim=_min),
-            OpInfo(f"var/{_tag}", lambda t, F, x, a=_dim_args: x.var(**a(x.shape)), min_ndim=max(_min, 1)),
-            OpInfo(f"std/{_tag}", lambda t, F, x, a=_dim_args: x.std(**a(x.shape)), min_ndim=max(_min, 1)),
+                dim=() if d(x.shape) is None else d(x.shape), keepdim=k), domain="ties", min_ndim=_min,
+                reference=_over(np.max)),
+            OpInfo(f"var/{_tag}", lambda t, F, x, a=_dim_args: x.var(**a(x.shape)), min_ndim=max(_min, 1),
+                   reference=_over(np.var, ddof=1)),
+            OpInfo(f"std/{_tag}", lambda t, F, x, a=_dim_args: x.std(**a(x.shape)), min_ndim=max(_min, 1),
+                   reference=_over(np.std, ddof=1)),
             OpInfo(f"logsumexp/{_tag}", lambda t, F, x, d=_dims, k=_keep: x.logsumexp(
-                dim=tuple(range(x.ndim)) if d(x.shape) is None else d(x.shape), keepdim=k), min_ndim=max(_min, 1)),
+                dim=tuple(range(x.ndim)) if d(x.shape) is None else d(x.shape), keepdim=k), min_ndim=max(_min, 1),
+                reference=_over(lambda x, **a: np.log(np.sum(np.exp(x), **a)))),
         )
         if _dims_name in ("0", "last"):
             _add(
                 OpInfo(f"max_dim/{_tag}", lambda t, F, x, d=_dims, k=_keep: x.max(d(x.shape), keepdim=k).values,
-                       domain="ties", min_ndim=1),
+                       domain="ties", min_ndim=1, reference=_over(np.max)),
                 OpInfo(f"min_dim/{_tag}", lambda t, F, x, d=_dims, k=_keep: x.min(dim=d(x.shape), keepdim=k)[0],
-                       domain="ties", min_ndim=1),
+                       domain="ties", min_ndim=1, reference=_over(np.min)),
                 OpInfo(f"argmax/{_tag}", lambda t, F, x, d=_dims, k=_keep: x.argmax(d(x.shape), keepdim=k),
-                       domain="ties", min_ndim=1, second_order=False),
+                       domain="ties", min_ndim=1, second_order=False, reference=_over(np.argmax)),
                 OpInfo(f"argmin/{_tag}", lambda t, F, x, d=_dims, k=_keep: x.argmin(dim=d(x.shape), keepdim=k),
-                       domain="ties", min_ndim=1, second_order=False),
+                       domain="ties", min_ndim=1, second_order=False, reference=_over(np.argmin)),
             )
+
+
+def _softmax(x: Any, dim: int) -> Any:
+    e = np.exp(x - np.max(x, axis=dim, keepdims=True))
+    return e / np.sum(e, axis=dim, keepdims=True)
+
+
 _add(
-    OpInfo("max/all", lambda t, F, x: x.max(), domain="ties"),
-    OpInfo("min/all", lambda t, F, x: t.min(x), domain="ties"),
-    OpInfo("var/correction0", lambda t, F, x: x.var(dim=-1, correction=0), min_ndim=1),
-    OpInfo("std/unbiased_false", lambda t, F, x: x.std(0, unbiased=False), min_ndim=1),
-    OpInfo("mean/tuple_dims_keepdim", lambda t, F, x: x.mean((0, 1), keepdim=True), min_ndim=2),
+    OpInfo("max/all", lambda t, F, x: x.max(), domain="ties", reference=np.max),
+    OpInfo("min/all", lambda t, F, x: t.min(x), domain="ties", reference=np.min),
+    OpInfo("var/correction0", lambda t, F, x: x.var(dim=-1, correction=0), min_ndim=1,
+           reference=lambda x: np.var(x, -1)),
+    OpInfo("std/unbiased_false", lambda t, F, x: x.std(0, unbiased=False), min_ndim=1,
+           reference=lambda x: np.std(x, 0)),
+    OpInfo("mean/tuple_dims_keepdim", lambda t, F, x: x.mean((0, 1), keepdim=True), min_ndim=2,
+           reference=lambda x: np.mean(x, (0, 1), keepdims=True)),
 )
 for _dim_name, _dim in (("0", 0), ("last", -1), ("1", 1)):
     _add(
-        OpInfo(f"softmax/{_dim_name}", lambda t, F, x, d=_dim: F.softmax(x, dim=d), min_ndim=max(1, _dim + 1)),
-        OpInfo(f"log_softmax/{_dim_name}", lambda t, F, x, d=_dim: x.log_softmax(d), min_ndim=max(1, _dim + 1)),
+        OpInfo(f"softmax/{_dim_name}", lambda t, F, x, d=_dim: F.softmax(x, dim=d), min_ndim=max(1, _dim + 1),
+               reference=lambda x, d=_dim: _softmax(x, d)),
+        OpInfo(f"log_softmax/{_dim_name}", lambda t, F, x, d=_dim: x.log_softmax(d), min_ndim=max(1, _dim + 1),
+               reference=lambda x, d=_dim: np.log(_softmax(x, d))),
     )
 
 # --------------------------------------------------------------------------- shape and indexing
@@ -365,7 +430,14 @@ for _name, _setting in _CONVS.items():
         groups = x.shape[1] if s.get("groups") == -1 else s.get("groups", 1)
         return F.conv2d(x, w, b, stride=s.get("stride", 1), padding=s.get("padding", 0),
                         dilation=s.get("dilation", 1), groups=groups)
-    _add(OpInfo(f"conv2d/{_name}", _conv, extras=_conv_extras(_setting), min_ndim=4))
+
+    def _conv_reference(x, w, b=None, s=_setting):
+        groups = x.shape[1] if s.get("groups") == -1 else s.get("groups", 1)
+        dilation = s.get("dilation", 1)
+        padding = s.get("padding", 0)  # "same": the odd kernels' symmetric padding
+        pads = tuple(dilation * (k - 1) // 2 for k in w.shape[2:]) if padding == "same" else (padding, padding)
+        return references.conv2d(x, w, b, (s.get("stride", 1),) * 2, pads, (dilation,) * 2, groups)
+    _add(OpInfo(f"conv2d/{_name}", _conv, extras=_conv_extras(_setting), min_ndim=4, reference=_conv_reference))
 
 _TRANSPOSED: dict[str, dict[str, Any]] = {
     "k3": {"kernel": 3}, "k2_stride2": {"kernel": 2, "stride": 2}, "k3_stride2_pad1_out1":
@@ -384,7 +456,12 @@ for _name, _setting in _TRANSPOSED.items():
             return None
         k = s["kernel"]
         return Input((shape[1], 2, k, k)), Input((2 * groups,))
-    _add(OpInfo(f"conv_transpose2d/{_name}", _conv_t, extras=_conv_t_extras, min_ndim=4))
+
+    def _conv_t_reference(x, w, b, s=_setting):
+        return references.conv_transpose2d(x, w, b, (s.get("stride", 1),) * 2, (s.get("padding", 0),) * 2,
+                                           (s.get("output_padding", 0),) * 2, s.get("groups", 1),
+                                           (s.get("dilation", 1),) * 2)
+    _add(OpInfo(f"conv_transpose2d/{_name}", _conv_t, extras=_conv_t_extras, min_ndim=4, reference=_conv_t_reference))
 
 # --------------------------------------------------------------------------- pooling and resizing
 
@@ -397,10 +474,14 @@ for _name, _setting in _POOLS.items():
     _k = _setting["kernel_size"] if isinstance(_setting["kernel_size"], tuple) else (_setting["kernel_size"],) * 2
     _padding = _setting.get("padding", 0)
     _fits = _needs(lambda s, k=_k, p=_padding: _image(s, max(k), 1, p))
+    # (kernel, stride, padding) for the references, which have no ceil mode
+    _windows = (_k, (_setting["stride"],) * 2 if "stride" in _setting else _k, (_padding, _padding))
     _add(
         OpInfo(f"max_pool2d/{_name}", lambda t, F, x, s=_setting: F.max_pool2d(x, **s), extras=_fits,
-               domain="ties", min_ndim=4),
-        OpInfo(f"avg_pool2d/{_name}", lambda t, F, x, s=_setting: F.avg_pool2d(x, **s), extras=_fits, min_ndim=4),
+               domain="ties", min_ndim=4,
+               reference=None if "ceil_mode" in _setting else lambda x, a=_windows: references.max_pool2d(x, *a)),
+        OpInfo(f"avg_pool2d/{_name}", lambda t, F, x, s=_setting: F.avg_pool2d(x, **s), extras=_fits, min_ndim=4,
+               reference=None if "ceil_mode" in _setting else lambda x, a=_windows: references.avg_pool2d(x, *a)),
     )
 _add(
     OpInfo("max_pool2d/dilation2", lambda t, F, x: F.max_pool2d(x, 2, stride=1, dilation=2),
@@ -444,7 +525,8 @@ def _channels(shape: Shape) -> bool:
 
 _add(
     OpInfo("batch_norm/training", lambda t, F, x: F.batch_norm(x, None, None, training=True),
-           extras=_needs(_channels), min_ndim=2),
+           extras=_needs(_channels), min_ndim=2,
+           reference=lambda x: references.batch_norm_train(x, np.ones(x.shape[1]), np.zeros(x.shape[1]), 1e-5)[0]),
     OpInfo("batch_norm/training_affine", lambda t, F, x, w, b: F.batch_norm(x, None, None, w, b, training=True),
            extras=_needs(_channels, lambda s: (_channel_vector(s, any_layout=False),
                                                _channel_vector(s, any_layout=False))), min_ndim=2),
@@ -486,9 +568,13 @@ for _reduction in _REDUCTIONS:
 
     _add(
         OpInfo(f"cross_entropy/{_reduction}", lambda t, F, x, y, r=_reduction: F.cross_entropy(x, y, reduction=r),
-               extras=_targets, min_ndim=2),
+               extras=_targets, min_ndim=2, max_ndim=2,
+               reference=lambda x, y, r=_reduction: references.cross_entropy(x, y, r, 0.0)),
         OpInfo(f"cross_entropy/smoothing_{_reduction}", lambda t, F, x, y, r=_reduction: F.cross_entropy(
-            x, y, reduction=r, label_smoothing=0.2), extras=_targets, min_ndim=2),
+            x, y, reduction=r, label_smoothing=0.2), extras=_targets, min_ndim=2, max_ndim=2,
+            reference=lambda x, y, r=_reduction: references.cross_entropy(x, y, r, 0.2)),
+        OpInfo(f"cross_entropy/images_{_reduction}", lambda t, F, x, y, r=_reduction: F.cross_entropy(
+            x, y, reduction=r), extras=_targets, min_ndim=3),
         OpInfo(f"cross_entropy/weight_{_reduction}", lambda t, F, x, y, w, r=_reduction: F.cross_entropy(
             x, y, w, reduction=r), extras=_weighted, min_ndim=2),
         OpInfo(f"cross_entropy/ignore_{_reduction}", lambda t, F, x, y, r=_reduction: F.cross_entropy(
@@ -645,8 +731,20 @@ _MORE_UNARY: dict[str, tuple[Callable[..., Any], str]] = {
     "roll": (lambda t, F, x: x.roll(1, 0) if x.ndim else x.roll(1), "real"),
     "roll/flat": (lambda t, F, x: t.roll(x, -2), "real"),
 }
+_MORE_UNARY_REFERENCES: dict[str, Callable[[Any], Any]] = {
+    "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
+    "sinh": np.sinh, "cosh": np.cosh, "exp2": np.exp2, "log2": np.log2, "log10": np.log10, "expm1": np.expm1,
+    "reciprocal": lambda x: 1 / x, "cumsum/0": lambda x: np.cumsum(x, 0), "cumsum/last": lambda x: np.cumsum(x, -1),
+    "cumprod/last": lambda x: np.cumprod(x, -1), "cumprod/ties": lambda x: np.cumprod(x, 0),
+    "norm": lambda x: np.sqrt(np.sum(x * x)),
+    "vector_norm/ord3_dim": lambda x: np.sum(np.abs(x) ** 3, -1) ** (1 / 3),
+    "vector_norm/ord1_keepdim": lambda x: np.sum(np.abs(x), 0, keepdims=True),
+    "vector_norm/inf": lambda x: np.max(np.abs(x), initial=0.0),
+    "normalize": lambda x: x / np.maximum(np.sqrt(np.sum(x * x, -1, keepdims=True)), 1e-12),
+    "roll": lambda x: np.roll(x, 1, 0) if x.ndim else x, "roll/flat": lambda x: np.roll(x, -2),
+}
 _add(*(OpInfo(name, fn, domain=domain, min_ndim=1 if name.startswith(("cum", "roll", "normalize"))
-              or name.endswith("_dim") or "keepdim" in name else 0)
+              or name.endswith("_dim") or "keepdim" in name else 0, reference=_MORE_UNARY_REFERENCES[name])
        for name, (fn, domain) in _MORE_UNARY.items()))
 _add(
     OpInfo("atan2", lambda t, F, x, y: t.atan2(x, y), extras=lambda s: (Input(s, domain="nonzero"),)),

@@ -1,4 +1,5 @@
-"""Slow, obvious implementations written from the definitions (loops as in the seed document).
+"""Slow, obvious implementations written from the definitions (loops as in the seed document),
+on NumPy arrays: the op table's references for the windowed operations, and a user's own.
 
 They exist only to check the fast primitives; nothing here is vectorised on purpose.
 """
