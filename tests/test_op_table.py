@@ -170,3 +170,35 @@ def test_the_battery_finds_a_wrong_dtype_and_a_wrong_in_place_variant():
         check_op(entry)
     assert "dtype float32 at x of shape (2, 3, 4, 5): output 0 has dtype float64" in str(failed.value)
     assert "in-place variant" in str(failed.value)
+
+
+def test_each_refusal_is_pytorchs_too(torch):
+    """The table's refusals are PyTorch's: the same call raises there, an error of the type the
+    entry names (ours derive from it, so an ``except`` written for PyTorch's catches ours)."""
+    refusals = [(info.name, refusal) for info in op_db for refusal in info.refusals]
+    assert len(refusals) >= 25
+    for name, refusal in refusals:
+        with pytest.raises(refusal.error):
+            refusal.call(torch, torch.nn.functional)
+            pytest.fail(f"{name}: PyTorch accepts {refusal.why}")
+
+
+def test_the_entries_listed_without_an_onnx_form_do_not_export():
+    """The reviewed list stays true: an entry that exports now must leave it (and be checked)."""
+    import dataclasses
+
+    from tinygrad_cnn.testing.op_db import _NOT_EXPORTED
+
+    pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
+    exporting = []
+    for info in op_db:
+        if info.name in _NOT_EXPORTED:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                try:
+                    check_op(dataclasses.replace(info, onnx=True, refusals=()))
+                    exporting.append(info.name)
+                except OpCheckError as error:
+                    if "onnx at" not in str(error):
+                        exporting.append(info.name)
+    assert not exporting, f"these export and agree now; take them off _NOT_EXPORTED: {exporting}"

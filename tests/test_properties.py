@@ -18,10 +18,11 @@ def rand(shape, seed):
 
 
 def outcome(op, call):
-    """The result of ``call()``, or None when it raised an error that names ``op``."""
+    """The result of ``call()``, or None when it raised an error that names ``op`` (of a type
+    PyTorch raises for bad arguments)."""
     try:
         return call()
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, IndexError) as error:
         assert str(error).startswith(f"{op}:"), f"an error that does not name {op}: {error}"
         return None
 

@@ -385,7 +385,7 @@ class Primitive:
             ctx._version_numbers = tuple(map(version_of, arrays)) if any_changed() else None
         else:
             ctx._saved = None
-        if cls.returns_view and grad_on:  # also unrecorded: a buffer written through a view gets a history
+        if cls.returns_view and (grad_on or tracing):  # also unrecorded: a buffer written through a view gets a history
             views.mark(args[0], outputs)
         if _debug.sites or _debug.anomaly:
             ctx.creation_site = user_site()

@@ -68,10 +68,10 @@ def replay(base: Tensor, view: Tensor, result: Tensor) -> None:
     """``view`` (of ``base``) now holds ``result``'s value in memory: give the base a history
     in which that value is written at the view's positions, and the view its positions in
     that new base."""
-    from .autograd import rebase_history
+    from .autograd import rebase_history, value_before_change
 
     index = view_positions(base._data, view._data).reshape(-1)
-    old = Tensor._from_op(base._data, base._ctx, base._output_index, base._requires_grad)
+    old = value_before_change(base, copy=False)  # (while an export traces, a changed input stays its input)
     written = old.reshape(-1).scatter(0, Tensor(index), result.reshape(-1))
     rebase_history(base, old, written.reshape(base.shape))
     regenerate(view)

@@ -48,7 +48,8 @@ def _pairs(top_left: tuple[int, int], bottom_right: tuple[int, int]) -> list[int
 SAME_NAME = {"Neg": "Neg", "Exp": "Exp", "Log": "Log", "Sqrt": "Sqrt", "Abs": "Abs", "Relu": "Relu",
              "Sigmoid": "Sigmoid", "Tanh": "Tanh", "Erf": "Erf", "Sign": "Sign", "Hardswish": "HardSwish",
              "Clone": "Identity", "Add": "Add", "Sub": "Sub", "Mul": "Mul", "Div": "Div", "Pow": "Pow",
-             "MatMul": "MatMul"}
+             "MatMul": "MatMul", "Sin": "Sin", "Cos": "Cos", "Tan": "Tan", "Asin": "Asin", "Acos": "Acos",
+             "Atan": "Atan", "Sinh": "Sinh", "Cosh": "Cosh", "Reciprocal": "Reciprocal"}
 
 
 @converts(*SAME_NAME)
@@ -73,6 +74,30 @@ def _log1p(b: GraphBuilder, node: Primitive) -> list[str]:
     (x,) = _inputs(b, node)
     one = b.constant(1.0, node.output_specs[0].dtype)
     return b.emit(node, "Log", b.emit(node, "Add", [x, one]))
+
+
+@converts("Rsqrt")
+def _rsqrt(b: GraphBuilder, node: Primitive) -> list[str]:
+    return b.emit(node, "Reciprocal", b.emit(node, "Sqrt", _inputs(b, node)))
+
+
+@converts("Exp2")
+def _exp2(b: GraphBuilder, node: Primitive) -> list[str]:
+    return b.emit(node, "Pow", [b.constant(2.0, node.output_specs[0].dtype), *_inputs(b, node)])
+
+
+@converts("Log2", "Log10")
+def _log_base(b: GraphBuilder, node: Primitive) -> list[str]:
+    """Log(x) / Log(base)."""
+    base = 2.0 if node.name == "Log2" else 10.0
+    return b.emit(node, "Div", [b.emit(node, "Log", _inputs(b, node))[0],
+                                b.constant(np.log(base), node.output_specs[0].dtype)])
+
+
+@converts("Expm1")
+def _expm1(b: GraphBuilder, node: Primitive) -> list[str]:
+    """Exp(x) - 1 (ONNX has no expm1: near 0 it keeps fewer digits than the original)."""
+    return b.emit(node, "Sub", [b.emit(node, "Exp", _inputs(b, node))[0], b.constant(1.0, node.output_specs[0].dtype)])
 
 
 @converts("LogSigmoid")
@@ -210,6 +235,18 @@ def _reduction(b: GraphBuilder, node: Primitive) -> list[str]:
     return _reduce(b, node, op_type, x, list(node.settings["dims"]), node.settings["keepdim"])
 
 
+@converts("LogSumExp")
+def _logsumexp(b: GraphBuilder, node: Primitive) -> list[str]:
+    (x,) = _inputs(b, node)
+    return _reduce(b, node, "ReduceLogSumExp", x, list(node.settings["dims"]), node.settings["keepdim"])
+
+
+@converts("CumSum")
+def _cumsum(b: GraphBuilder, node: Primitive) -> list[str]:
+    (x,) = _inputs(b, node)
+    return b.emit(node, "CumSum", [x, b.constant(np.array(node.settings["dim"], dtype=np.int64))])
+
+
 @converts("MaxDim")
 def _max_dim(b: GraphBuilder, node: Primitive) -> list[str]:
     """``x.max(dim)``: the values and the index of the first maximum, as NumPy and PyTorch pick."""
@@ -279,6 +316,29 @@ def _unsqueeze(b: GraphBuilder, node: Primitive) -> list[str]:
     """Unsqueeze, its axes an input (opset 13 on, the lowest exported)."""
     (x,) = _inputs(b, node)
     return b.emit(node, "Unsqueeze", [x, b.constant(np.array([node.settings["dim"]], dtype=np.int64))])
+
+
+@converts("Scatter")
+def _scatter(b: GraphBuilder, node: Primitive) -> list[str]:
+    """ScatterElements along ``dim`` (with reduction "add" for scatter_add, from opset 16); the
+    index is a constant of the graph, src cropped to the index's shape or a filled constant."""
+    index, dim, dtype = node.settings["index"], node.settings["dim"], node.output_specs[0].dtype
+    src = node.inputs[1]
+    if isinstance(src, Tensor):
+        updates = b.input_name(node, 1)
+        if src.shape != index.shape:
+            updates = b.emit(node, "Slice", [updates, b.constant(np.zeros(index.ndim, np.int64)),
+                                             b.constant(np.array(index.shape, np.int64)),
+                                             b.constant(np.arange(index.ndim, dtype=np.int64))])[0]
+    else:
+        updates = b.constant(np.full(index.shape, src, dtype=dtype))
+    attributes: dict = {"axis": dim}
+    if node.settings["add"]:
+        if b.opset < 16:
+            raise _refuse(node, "scatter_add needs opset 16 or later (ScatterElements with a reduction)")
+        attributes["reduction"] = "add"
+    return b.emit(node, "ScatterElements", [b.input_name(node, 0), b.constant(index.astype(np.int64)), updates],
+                  **attributes)
 
 
 @converts("Permute")

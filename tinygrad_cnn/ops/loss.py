@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Primitive, is_grad_enabled
-from ..errors import DtypeError
+from ..errors import DtypeError, IndexRangeError
 from ..tensor import Tensor
 from .activation import logsigmoid
 from .arguments import ArgumentError, normalize_dim, same_float_dtype
@@ -212,7 +212,7 @@ def _class_targets(op: str, input: Tensor, target: Tensor, ignore_index: int) ->
     valid = data != ignore_index
     if valid.any() and (data[valid].min() < 0 or data[valid].max() >= classes):
         bad = data[valid][(data[valid] < 0) | (data[valid] >= classes)][0]
-        raise ArgumentError(f"{op}: target class {bad} is out of range for {classes} classes (0..{classes - 1})")
+        raise IndexRangeError(f"{op}: target class {bad} is out of bounds for {classes} classes (0..{classes - 1})")
     return target.reshape(-1)
 
 

@@ -31,7 +31,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
 def _index_array(op: str, index: Any) -> np.ndarray:
     array = index._data if isinstance(index, Tensor) else np.asarray(index)
     if array.dtype.kind not in "iu":
-        raise TypeError(f"{op}: index must hold integers, got dtype {array.dtype}")
+        raise DtypeError(f"{op}: index must hold integers, got dtype {array.dtype}")
     return array
 
 

@@ -304,7 +304,13 @@ def expand(x: Tensor, sizes: Sequence[int]) -> Tensor:
     for i, n in enumerate(sizes):
         if n == -1 and i < lead:
             raise ArgumentError(f"expand: -1 is not allowed for the new leading dimension {i}")
-    return broadcast_to(x, tuple(x.shape[i - lead] if n == -1 else int(n) for i, n in enumerate(sizes)))
+    target = tuple(x.shape[i - lead] if n == -1 else int(n) for i, n in enumerate(sizes))
+    for i, (old, new) in enumerate(zip(x.shape, target[lead:])):
+        if old != new and old != 1:
+            raise ArgumentError(f"expand: the expanded size {new} must match the existing size {old} at dimension "
+                                f"{lead + i} (a tensor of shape {x.shape} cannot be expanded to {target}; only "
+                                "size-1 dimensions expand)")
+    return broadcast_to(x, target)
 
 
 def repeat(x: Tensor, sizes: Sequence[int]) -> Tensor:

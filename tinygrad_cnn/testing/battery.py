@@ -161,8 +161,8 @@ class _Checks:
         if self.info.inplace_variant is not None:
             self.guarded("in-place variant", lambda: self.compare(
                 "in-place variant", self.evaluate(base, self.in_place), expected, 1e-12, 1e-14))
-        if self.info.onnx:
-            self.guarded("onnx", lambda: self.onnx(base, expected[0]))
+        if self.info.onnx:  # in float32, the dtype exported models run in (onnxruntime has few float64 kernels)
+            self.guarded("onnx", lambda: self.onnx(self.arrays("float32")))
 
     def guarded(self, check: str, body: Callable[[], None]) -> None:
         try:
@@ -232,7 +232,7 @@ class _Checks:
             self.fail("in-place variant", "did not return x itself")
         return (out,)
 
-    def onnx(self, arrays: Sequence[np.ndarray], values: list[np.ndarray]) -> None:
+    def onnx(self, arrays: Sequence[np.ndarray]) -> None:
         try:
             import onnxruntime
         except ImportError:  # the exporter's optional extra: nothing to run the graph with here
@@ -246,13 +246,14 @@ class _Checks:
             def forward(self, *tensors: Tensor) -> Any:
                 return info.fn(tc, F, *tensors)
 
+        # fresh copies for each run: an in-place entry changes its x
+        values = [o.numpy() for o in self.call([Tensor(a.copy()) for a in arrays]) if isinstance(o, Tensor)]
         buffer = io.BytesIO()
-        tensors = tuple(Tensor(a) for a in arrays)
-        export(Entry(), tensors, buffer)
+        export(Entry(), tuple(Tensor(a.copy()) for a in arrays), buffer)
         session = onnxruntime.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
-        feeds = {i.name: np.ascontiguousarray(a) for i, a in zip(session.get_inputs(), arrays)}
+        feeds = {i.name: np.array(a, order="C") for i, a in zip(session.get_inputs(), arrays)}
         for i, (have, want) in enumerate(zip(session.run(None, feeds), values)):
-            if not _close(np.asarray(have), want, 1e-5, 1e-6):
+            if not _close(np.asarray(have), want, 1e-4, 1e-5):
                 self.fail("onnx", f"output {i} differs: {_difference(np.asarray(have), want)}")
 
 

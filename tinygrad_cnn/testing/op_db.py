@@ -12,6 +12,7 @@ None when the operation does not apply to that shape.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -695,12 +696,17 @@ def _into_buffer(t: Any, x: Any, setitem: bool = False) -> Any:
     return buffer * buffer + buffer
 
 
-def _check_unique() -> None:
+def _check_names(*reviewed: dict[str, Any]) -> None:
+    """Every entry's name is its own, and the reviewed lists name entries that exist."""
     seen: set[str] = set()
     for info in op_db:
         if info.name in seen:
             raise ValueError(f"op_db: two entries are named {info.name!r}")
         seen.add(info.name)
+    for table in reviewed:
+        unknown = sorted(set(table) - seen)
+        if unknown:
+            raise ValueError(f"op_db: no entries are named {unknown}")
 
 
 # --------------------------------------------------------------------------- PyTorch's other names (issue 19)
@@ -787,6 +793,158 @@ _add(
 )
 
 
-_check_unique()
+# the entries without an ONNX form, and why; check_op round-trips every other one through onnxruntime
+_NOT_EXPORTED: dict[str, str] = {
+    "argmax/0": "the exporter does not trace integer results (indices)",
+    "argmin/0": "the exporter does not trace integer results (indices)",
+    "argmax/0_keepdim": "the exporter does not trace integer results (indices)",
+    "argmin/0_keepdim": "the exporter does not trace integer results (indices)",
+    "argmax/last": "the exporter does not trace integer results (indices)",
+    "argmin/last": "the exporter does not trace integer results (indices)",
+    "argmax/last_keepdim": "the exporter does not trace integer results (indices)",
+    "argmin/last_keepdim": "the exporter does not trace integer results (indices)",
+    "max_pool2d/indices": "the exporter does not trace integer results (indices)",
+    "var/all": "no ONNX form written for Variance yet",
+    "var/0": "no ONNX form written for Variance yet",
+    "var/0_keepdim": "no ONNX form written for Variance yet",
+    "var/last": "no ONNX form written for Variance yet",
+    "var/last_keepdim": "no ONNX form written for Variance yet",
+    "var/first_and_last": "no ONNX form written for Variance yet",
+    "var/first_and_last_keepdim": "no ONNX form written for Variance yet",
+    "var/correction0": "no ONNX form written for Variance yet",
+    "std/all": "no ONNX form written for StandardDeviation yet",
+    "std/0": "no ONNX form written for StandardDeviation yet",
+    "std/0_keepdim": "no ONNX form written for StandardDeviation yet",
+    "std/last": "no ONNX form written for StandardDeviation yet",
+    "std/last_keepdim": "no ONNX form written for StandardDeviation yet",
+    "std/first_and_last": "no ONNX form written for StandardDeviation yet",
+    "std/first_and_last_keepdim": "no ONNX form written for StandardDeviation yet",
+    "std/unbiased_false": "no ONNX form written for StandardDeviation yet",
+    "zero_": "writes into a tensor export only as constant padding",
+    "fill_": "writes into a tensor export only as constant padding",
+    "copy_": "writes into a tensor export only as constant padding",
+    "setitem/row": "writes into a tensor export only as constant padding",
+    "setitem/tensor": "writes into a tensor export only as constant padding",
+    "into_buffer/copy_": "writes into a tensor export only as constant padding",
+    "into_buffer/setitem": "writes into a tensor export only as constant padding",
+    "norm": "no ONNX form written for VectorNorm yet",
+    "vector_norm/ord3_dim": "no ONNX form written for VectorNorm yet",
+    "vector_norm/ord1_keepdim": "no ONNX form written for VectorNorm yet",
+    "vector_norm/inf": "no ONNX form written for VectorNorm yet",
+    "normalize": "no ONNX form written for VectorNorm yet",
+    "cosine_similarity": "no ONNX form written for VectorNorm yet",
+    "getitem/none": "an index the exporter does not write (only ints, slices, one 1-D index array)",
+    "getitem/bool_mask": "an index the exporter does not write (only ints, slices, one 1-D index array)",
+    "adaptive_max_pool2d/2": "an index the exporter does not write (only ints, slices, one 1-D index array)",
+    "masked_select": "an index the exporter does not write (only ints, slices, one 1-D index array)",
+    "batch_norm/training": "training-mode batch norm (export in eval mode)",
+    "batch_norm/training_affine": "training-mode batch norm (export in eval mode)",
+    "batch_norm/running_stats": "training-mode batch norm (export in eval mode)",
+    "binary_cross_entropy/mean": "no ONNX form written for BinaryCrossEntropy yet",
+    "binary_cross_entropy/sum": "no ONNX form written for BinaryCrossEntropy yet",
+    "binary_cross_entropy/none": "no ONNX form written for BinaryCrossEntropy yet",
+    "einsum/matmul": "no ONNX form written for Einsum yet",
+    "einsum/ellipsis_sum": "no ONNX form written for Einsum yet",
+    "einsum/outer_trace": "no ONNX form written for Einsum yet",
+    "cumprod/last": "no ONNX form written for CumProd yet",
+    "cumprod/ties": "no ONNX form written for CumProd yet",
+    "roll": "no ONNX form written for Roll yet",
+    "roll/flat": "no ONNX form written for Roll yet",
+    "diag/of_matrix": "no ONNX form written for Diagonal yet",
+    "diagonal": "no ONNX form written for Diagonal yet",
+    "atan2": "no ONNX form written for Atan2 yet",
+    "diag/of_vector": "no ONNX form written for DiagonalBackward yet",
+    "floor_divide": "no ONNX form written for FloorDivide yet",
+    "nan_to_num": "no ONNX form written for NanToNum yet",
+}
+
+
+# the in-place variants PyTorch names: same signature as the entry's fn, x changed to its result
+_IN_PLACE: dict[str, Callable[..., Any]] = {
+    "relu": lambda t, F, x: x.relu_(), "relu/ties": lambda t, F, x: F.relu(x, inplace=True),
+    "clamp/min": lambda t, F, x: x.clamp_(min=0.1), "clamp/max": lambda t, F, x: x.clamp_(max=0.2),
+    "clamp/both": lambda t, F, x: x.clamp_(-0.5, 0.5), "clip/min_only_zero": lambda t, F, x: x.clamp_(min=0),
+    "hardtanh": lambda t, F, x: F.hardtanh(x, inplace=True),
+    "hardtanh/bounds": lambda t, F, x: F.hardtanh_(x, -0.25, 0.5),
+    "relu6": lambda t, F, x: F.relu6(x.mul_(4), inplace=True),
+    "leaky_relu": lambda t, F, x: F.leaky_relu(x, 0.1, inplace=True),
+    "elu": lambda t, F, x: F.elu(x, inplace=True), "selu": lambda t, F, x: F.selu(x, inplace=True),
+    "add/scalar": lambda t, F, x: x.add_(1), "mul/scalar": lambda t, F, x: x.mul_(2.5),
+    "div/scalar": lambda t, F, x: x.div_(3),
+    **{f"{name}/{partner}": variant for name, variant in (
+        ("add", lambda t, F, x, y: x.add_(y)), ("sub", lambda t, F, x, y: x.sub_(y)),
+        ("mul", lambda t, F, x, y: x.mul_(y)), ("div", lambda t, F, x, y: x.div_(y)))
+       for partner in ("same", "scalar_tensor", "trailing", "ones")},
+}
+
+# calls each operation must refuse, with PyTorch's error type (ours derive from it) and our message
+_REFUSALS: dict[str, tuple[Refusal, ...]] = {
+    "conv2d/k3": (
+        Refusal("a 3-D weight", lambda t, F: F.conv2d(t.ones(1, 2, 5, 5), t.ones(3, 2, 3)), RuntimeError,
+                r"conv2d: expected a 4-D weight, got shape \(3, 2, 3\)"),
+        Refusal("channels that do not match", lambda t, F: F.conv2d(t.ones(1, 2, 5, 5), t.ones(3, 4, 3, 3)),
+                RuntimeError, "conv2d: input has 2 channels"),
+        Refusal("a kernel larger than the input", lambda t, F: F.conv2d(t.ones(1, 2, 2, 2), t.ones(3, 2, 3, 3)),
+                RuntimeError, "conv2d: kernel height 3"),
+    ),
+    "max_pool2d/k2": (Refusal("padding over half the kernel", lambda t, F: F.max_pool2d(t.ones(1, 1, 4, 4), 2,
+                                                                                         padding=2),
+                              RuntimeError, "max_pool2d: padding"),),
+    "avg_pool2d/k2": (Refusal("a kernel of 0", lambda t, F: F.avg_pool2d(t.ones(1, 1, 4, 4), 0), RuntimeError,
+                              "avg_pool2d: kernel_size must be at least 1"),),
+    "matmul/matrix": (Refusal("shapes that do not align", lambda t, F: t.ones(2, 3) @ t.ones(4, 5), RuntimeError,
+                              r"matmul: shapes \(2, 3\) and \(4, 5\)"),),
+    "linear": (Refusal("features that do not match", lambda t, F: F.linear(t.ones(2, 3), t.ones(4, 5)),
+                       RuntimeError, "linear: input of shape"),),
+    "reshape/flat": (Refusal("another number of elements", lambda t, F: t.ones(2, 3).reshape(4, 2), RuntimeError,
+                             r"reshape: cannot reshape a tensor of shape \(2, 3\)"),),
+    "view/flat": (Refusal("strides no view can have", lambda t, F: t.ones(2, 3).t().view(-1), RuntimeError,
+                          "view: view size is not compatible"),),
+    "cat/other_last": (Refusal("shapes that differ off the dimension", lambda t, F: t.cat([t.ones(2, 3),
+                                                                                         t.ones(3, 4)]),
+                               RuntimeError, "cat: sizes of tensors must match"),),
+    "permute/reversed": (Refusal("repeated dimensions", lambda t, F: t.ones(2, 3).permute(0, 0), RuntimeError,
+                                 "permute: dims"),),
+    "expand/new_dim": (Refusal("a size that is not 1", lambda t, F: t.ones(2, 3).expand(4, 3), RuntimeError,
+                               "expand: the expanded size 4"),),
+    "getitem/int": (Refusal("an index past the end", lambda t, F: t.ones(2, 3)[5], IndexError,
+                            "getitem: index"),),
+    "gather/last": (Refusal("an index past the dimension", lambda t, F: t.ones(2, 3).gather(1, t.tensor([[5], [0]])),
+                            RuntimeError, "gather: index values must be in"),),
+    "index_select/last": (Refusal("a float index", lambda t, F: t.ones(2, 3).index_select(1, t.tensor([0.0])),
+                                  RuntimeError, "index_select: index must hold integers"),),
+    "embedding": (Refusal("an index past the table", lambda t, F: F.embedding(t.tensor([5]), t.ones(3, 2)),
+                          IndexError, "embedding: index out of range"),),
+    "sum/0": (Refusal("a dimension out of range", lambda t, F: t.ones(2, 3).sum(3), IndexError,
+                      "sum: dim 3 is out of range"),),
+    "softmax/last": (Refusal("a dimension out of range", lambda t, F: F.softmax(t.ones(2, 3), dim=2), IndexError,
+                             "softmax: dim 2 is out of range"),),
+    "cross_entropy/mean": (
+        Refusal("a class out of range", lambda t, F: F.cross_entropy(t.ones(2, 3), t.tensor([0, 3])), IndexError,
+                "cross_entropy: target class 3 is out of bounds"),
+        Refusal("float class indices", lambda t, F: F.cross_entropy(t.ones(2, 3), t.tensor([0.5, 1.0])),
+                RuntimeError, "cross_entropy: target must hold integer class indices"),
+    ),
+    "binary_cross_entropy/mean": (Refusal("probabilities outside [0, 1]", lambda t, F: F.binary_cross_entropy(
+        t.full((2,), 1.5), t.ones(2)), RuntimeError, "binary_cross_entropy: all elements of input should be"),),
+    "mse_loss/mean": (Refusal("shapes that do not broadcast", lambda t, F: F.mse_loss(t.ones(2, 3), t.ones(3, 3)),
+                              RuntimeError, "mse_loss: input of shape"),),
+    "batch_norm/running_stats": (Refusal("statistics of another size", lambda t, F: F.batch_norm(
+        t.ones(2, 3), t.zeros(4), t.ones(4)), RuntimeError, "batch_norm: running_mean must have shape"),),
+    "layer_norm/last": (Refusal("a normalized_shape that is not the input's", lambda t, F: F.layer_norm(
+        t.ones(2, 3), (4,)), RuntimeError, "layer_norm: normalized_shape"),),
+    "group_norm/2_groups": (Refusal("groups that do not divide the channels", lambda t, F: F.group_norm(
+        t.ones(2, 3, 4), 2), RuntimeError, "group_norm: num_groups 2 must divide"),),
+    "pad/reflect": (Refusal("reflect padding as wide as the dimension", lambda t, F: F.pad(
+        t.ones(1, 2, 3), (3, 3), mode="reflect"), RuntimeError, "pad: mode 'reflect' needs padding less"),),
+    "interpolate/nearest_2x": (Refusal("neither size nor scale_factor", lambda t, F: F.interpolate(
+        t.ones(1, 1, 2, 2)), ValueError, "interpolate: give exactly one of size and scale_factor"),),
+    "dropout/p0": (Refusal("a probability above 1", lambda t, F: F.dropout(t.ones(2), 1.5), ValueError,
+                           r"dropout: probability p must be in \[0, 1\]"),),
+}
+
+_check_names(_NOT_EXPORTED, _IN_PLACE, _REFUSALS)
+op_db[:] = [dataclasses.replace(info, onnx=info.name not in _NOT_EXPORTED, inplace_variant=_IN_PLACE.get(info.name),
+                                refusals=_REFUSALS.get(info.name, ())) for info in op_db]
 FAMILIES = sorted({info.family for info in op_db})
 __all__ = ["Input", "OpInfo", "Refusal", "op_db", "FAMILIES"]
