@@ -336,3 +336,21 @@ def test_main_job_exports_the_best_model(tmp_path, small_data):
     with tc.no_grad():
         ours = model.eval()(x).numpy()
     np.testing.assert_allclose(run_onnx(data, x)[0], ours, rtol=1e-5, atol=1e-5 * np.abs(ours).max())
+
+
+def test_a_write_through_a_view_of_an_input_exports_at_a_fixed_batch_only():
+    """Issue 21's battery: the write was dropped (the graph returned its input unchanged). It
+    exports as ScatterElements at the traced positions, so only with a fixed batch."""
+    class WriteRow(tc.nn.Module):
+        def forward(self, x):
+            x[:, 0].mul_(2)
+            return x
+
+    values = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    buffer = io.BytesIO()
+    export(WriteRow(), (tc.tensor(values),), buffer, dynamic_axes={})
+    expected = values.copy()
+    expected[:, 0] *= 2
+    np.testing.assert_array_equal(run_onnx(buffer.getvalue(), tc.tensor(values))[0], expected)
+    with pytest.raises(UnsupportedOperatorError, match="export with a fixed batch"):
+        export(WriteRow(), (tc.tensor(values),), io.BytesIO())

@@ -323,6 +323,9 @@ def _scatter(b: GraphBuilder, node: Primitive) -> list[str]:
     """ScatterElements along ``dim`` (with reduction "add" for scatter_add, from opset 16); the
     index is a constant of the graph, src cropped to the index's shape or a filled constant."""
     index, dim, dtype = node.settings["index"], node.settings["dim"], node.output_specs[0].dtype
+    if b.batch_dynamic:  # (the traced positions hold for the traced batch only)
+        raise _refuse(node, "its positions are constants of the traced batch; export with a fixed batch "
+                            "(dynamic_axes={}) to write through views or scatter")
     src = node.inputs[1]
     if isinstance(src, Tensor):
         updates = b.input_name(node, 1)

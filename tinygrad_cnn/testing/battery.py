@@ -249,7 +249,7 @@ class _Checks:
         # fresh copies for each run: an in-place entry changes its x
         values = [o.numpy() for o in self.call([Tensor(a.copy()) for a in arrays]) if isinstance(o, Tensor)]
         buffer = io.BytesIO()
-        export(Entry(), tuple(Tensor(a.copy()) for a in arrays), buffer)
+        export(Entry(), tuple(Tensor(a.copy()) for a in arrays), buffer, dynamic_axes={})  # (at these shapes)
         session = onnxruntime.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
         feeds = {i.name: np.array(a, order="C") for i, a in zip(session.get_inputs(), arrays)}
         for i, (have, want) in enumerate(zip(session.run(None, feeds), values)):
