@@ -63,3 +63,19 @@ def test_the_op_table_is_one_registry_of_unique_variants():
             continue
         ran += 1
     assert ran > 150, ran
+
+
+def test_float32_rounding_is_judged_by_the_noise_of_the_whole_array():
+    """A cancellation PyTorch happened to round to exactly 0 is not a difference; a wrong value
+    at the scale of the results is."""
+    import numpy as np
+
+    exact = np.array([1e-13, -5e-15, 3e-14, 0.4])
+    theirs = np.array([4.2e-5, -6.5e-7, 0.0, 0.4], dtype=np.float32)
+    noisy = np.array([-7.6e-5, 3.8e-6, 2e-5, 0.4], dtype=np.float32)
+    assert fuzz.within_rounding(theirs, noisy, exact)
+    assert not fuzz.within_rounding(theirs, np.array([4.2e-5, -6.5e-7, 0.0, 0.404], dtype=np.float32), exact)
+    summed = np.array([0.0, 1.0], dtype=np.float32)  # a sum of terms of about 2000 that cancel
+    assert not fuzz.within_rounding(summed, np.array([2.5e-4, 1.0], dtype=np.float32), np.zeros(2) + [0, 1])
+    assert fuzz.within_rounding(summed, np.array([2.5e-4, 1.0], dtype=np.float32), np.zeros(2) + [0, 1],
+                                scale=2020.0)

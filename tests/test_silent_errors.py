@@ -1070,3 +1070,50 @@ def test_hardswish_second_derivative_beyond_minus_three_under_a_nan_gradient(tor
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
     assert results[0][1][0] == 0
+
+
+@pytest.mark.parametrize("strides", [(9, 1, 1, 3), (60, 1, 15, 3), (120, 1, 15, 3), (9, 9, 3, 1), (1, 2, 6, 24)])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_lays_out_its_result_as_pytorchs(torch, strides, training):
+    """The 100,000-program run at 965ab17: an input of shape (1, 3, 1, 3) with strides
+    (9, 1, 1, 3) is channels-last contiguous (its size-1 dimensions aside), so PyTorch's batch
+    norm result is channels-last, and view(1, -1) of it is refused; ours was row-major, and
+    viewed. PyTorch: row-major for a row-major input, else channels-last where the input is
+    channels-last contiguous or suggests it."""
+    shape = (1, 3, 1, 3) if strides[0] == 9 else (2, 1, 3, 3) if strides[1] == 9 else (2, 3, 4, 5)
+    memory = np.random.default_rng(0).standard_normal(4000).astype(np.float32)
+    array = np.lib.stride_tricks.as_strided(memory, shape, tuple(4 * s for s in strides))
+    theirs = torch.nn.functional.batch_norm(torch.from_numpy(memory).as_strided(shape, strides),
+                                            torch.zeros(shape[1]), torch.ones(shape[1]), training=training)
+    ours = F.batch_norm(Tensor(array), tc.zeros(shape[1]), tc.ones(shape[1]), training=training)
+    assert ours.stride() == theirs.stride()
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: t.nn.functional.conv_transpose2d(t.ones(4, 0, 1, 1), t.ones(0, 2, 2, 2)),
+    lambda t: t.nn.functional.conv2d(t.ones(1, 2, 3, 3), t.ones(0, 2, 1, 1)),
+    lambda t: t.nn.functional.interpolate(t.ones(2, 4, 0, 4), size=(3, 3), mode="bilinear"),
+    lambda t: t.nn.functional.interpolate(t.ones(2, 0, 2, 4), size=(3, 3)),
+], ids=["conv_transpose2d_no_weights", "conv2d_no_weights", "interpolate_empty_image", "interpolate_no_channels"])
+def test_empty_weights_and_images_are_refused_as_pytorch_refuses(torch, call):
+    """The 100,000-program run at 965ab17: a ZeroDivisionError, a NumPy reshape error and an
+    IndexError from inside, where PyTorch raises a RuntimeError naming the problem."""
+    with pytest.raises(RuntimeError):
+        call(torch)
+    with pytest.raises(RuntimeError, match=r"^(conv2d|conv_transpose2d|interpolate): "):
+        call(tc)
+
+
+def test_cross_entropy_with_probabilities_over_no_elements_has_pytorchs_mean(torch):
+    """The 100,000-program run at 965ab17: logits of shape (2, 0) with class probabilities gave a
+    mean of 0, PyTorch's is NaN (it divides by the elements per class); label smoothing over no
+    classes raised ZeroDivisionError."""
+    for smoothing in (0.0, 0.1):
+        results = []
+        for lib in (tc, torch):
+            x = lib.zeros(2, 0, requires_grad=True)
+            results.append([float(lib.nn.functional.cross_entropy(x, lib.zeros(2, 0), reduction=r,
+                                                                   label_smoothing=smoothing).detach().sum())
+                            for r in ("mean", "sum", "none")])
+        np.testing.assert_array_equal(results[0], results[1])
+        assert np.isnan(results[0][0])

@@ -9,8 +9,10 @@ engine lays the result out by it (``conform``), so our arrays carry PyTorch's st
   are all contiguous, or all channels-last, or all alike give that layout; otherwise the
   dimensions are ordered by the inputs' strides, the first input with an opinion deciding.
 - ``"suggest"``, ``"suggest_first"``, ``"suggest_all"``: convolution (input or weight),
-  pooling and batch norm (the input), cat (every input) give channels-last where those inputs
-  are channels-last (``suggest_memory_format``), else contiguous.
+  pooling (the input), cat (every input) give channels-last where those inputs are
+  channels-last (``suggest_memory_format``), else contiguous.
+- ``"batch_norm"``: row-major for a row-major input; else channels-last where the input is
+  channels-last contiguous (size-1 dimensions aside) or suggests it; else row-major.
 - ``"preserve"``: dense strides kept (flip, sort), else the suggested format.
 - ``"contiguous"``: reductions, softmax, cumulative sums and others allocate row-major.
 
@@ -227,7 +229,10 @@ def iterator_layout(result: np.ndarray, operands: list[np.ndarray]) -> np.ndarra
 
 _SUGGESTED = {  # rule -> whether PyTorch's result is channels-last (for a 4-d result)
     "suggest": lambda inputs: any(strides_like_channels_last(a) for a in inputs),  # conv: input or weight
-    "suggest_first": lambda inputs: strides_like_channels_last(inputs[0]),  # pooling, batch norm
+    "suggest_first": lambda inputs: strides_like_channels_last(inputs[0]),  # pooling
+    # batch norm: a row-major input gives row-major, a channels-last contiguous one channels-last
+    "batch_norm": lambda inputs: not is_contiguous(inputs[0]) and (
+        is_contiguous(inputs[0], channels_last) or strides_like_channels_last(inputs[0])),
     "suggest_all": lambda inputs: all(strides_like_channels_last(a) for a in inputs if a.size),  # cat
 }
 

@@ -140,8 +140,11 @@ def _check_tensors(op: str, x: Tensor, weight: Tensor, bias: Tensor | None) -> N
     same_float_dtype(op, input=x, weight=weight, bias=bias)
 
 
-def _check_groups(op: str, groups: int, channels: int, other: int, other_name: str) -> int:
+def _check_groups(op: str, groups: int, channels: int, other: int, other_name: str, weight: Tensor) -> int:
     groups = integer(op, "groups", groups, minimum=1)
+    if weight.shape[0] < 1:  # (PyTorch's words; a division by 0 below otherwise)
+        raise ArgumentError(f"{op}: given groups={groups}, expected weight to be at least 1 at dimension 0, "
+                            f"but got weight of shape {weight.shape}")
     if channels % groups or other % groups:
         raise ArgumentError(
             f"{op}: groups={groups} must divide both in_channels ({channels}) and "
@@ -170,7 +173,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | 
         padding = before
     padding = pair(op, "padding", padding, 0)
     o, cg, kh, kw = weight.shape
-    groups = _check_groups(op, groups, x.shape[1], o, "out_channels")
+    groups = _check_groups(op, groups, x.shape[1], o, "out_channels", weight)
     if x.shape[1] != cg * groups:
         raise ArgumentError(
             f"{op}: input has {x.shape[1]} channels but weight of shape {weight.shape} with "
@@ -215,7 +218,7 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
         pair(op, "dilation", dilation, 1)
     output_padding = pair(op, "output_padding", output_padding, 0)
     c_in, cg, kh, kw = weight.shape
-    groups = _check_groups(op, groups, x.shape[1], c_in, "the weight's first dimension")
+    groups = _check_groups(op, groups, x.shape[1], c_in, "the weight's first dimension", weight)
     if x.shape[1] != c_in:
         raise ArgumentError(
             f"{op}: input has {x.shape[1]} channels but weight of shape {weight.shape} expects {c_in}")

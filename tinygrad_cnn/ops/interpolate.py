@@ -81,6 +81,11 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     if antialias:
         raise ArgumentError(f"{op}: antialias is not supported")
     out, scales = _scales(op, input.shape[2:], size, scale_factor, recompute_scale_factor)
+    if min(input.shape[2:]) < 1 or min(out) < 1:
+        raise ArgumentError(f"{op}: input and output sizes should be greater than 0, but got input (H, W) = "
+                            f"{input.shape[2:]} and output (H, W) = {tuple(out)}")
+    if input.shape[1] == 0:
+        raise ArgumentError(f"{op}: non-empty 4-D data tensor expected, but got shape {input.shape}")
     x = input
     for axis, (n, m, scale) in enumerate(zip(input.shape[2:], out, scales), start=2):
         if n == m and mode == "nearest" and scale in (None, 1.0):

@@ -324,11 +324,14 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
 def _cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Tensor | None, reduction: str,  # noqa: A002
                                  label_smoothing: float) -> Tensor:
     """-sum over classes of w * q * log_softmax(x), with q the (smoothed) target distribution;
-    the mean divides by the number of rows."""
+    the mean divides by the number of rows, and is NaN for logits with no elements (as
+    PyTorch's, even where there are rows but no classes)."""
     classes = input.shape[1]
-    q = target * (1 - label_smoothing) + label_smoothing / classes if label_smoothing else target
+    q = target * (1 - label_smoothing) + label_smoothing / classes if label_smoothing and classes else target
     logp = log_softmax(input, 1)
     terms = logp * q if weight is None else logp * q * weight.reshape((1, classes) + (1,) * (input.ndim - 2))
+    if reduction == "mean" and input.numel() == 0:
+        return -terms.sum() * float("nan")
     return _reduce("cross_entropy", -terms.sum(1), reduction)
 
 

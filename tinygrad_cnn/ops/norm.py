@@ -30,7 +30,7 @@ class BatchNorm(Primitive):
     evaluation uses the running statistics.
     """
 
-    output_layout = "suggest_first"
+    output_layout = "batch_norm"
     backward_reads = (0, 1)
 
     @staticmethod
