@@ -40,7 +40,7 @@ def test_programs_agree_with_pytorch(torch):
 
 def test_the_op_table_is_one_registry_of_unique_variants():
     """Issue 17 publishes this table; the fuzzer draws from it (no PyTorch needed here)."""
-    from tinygrad_cnn.testing.op_db import op_db
+    from tinygrad_cnn.testing.table import op_db
 
     names = [info.name for info in op_db]
     assert len(names) == len(set(names)) >= 300

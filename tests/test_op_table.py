@@ -5,6 +5,7 @@ second derivative, with ``Primitive.apply`` instrumented to record which primiti
 import importlib
 import inspect
 import pkgutil
+import sys
 import warnings
 
 import numpy as np
@@ -14,9 +15,9 @@ import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import autograd, ops, testing
 from tinygrad_cnn.testing import OpCheckError, check_op
-from tinygrad_cnn.testing.op_db import Input, OpInfo, Refusal, op_db
+from tinygrad_cnn.testing.table import Input, OpInfo, Refusal, op_db
 
-SHAPES = [(2, 3, 4, 5), (2, 4, 6, 5), (3, 5, 6), (3, 4), (4,), ()]
+SHAPES = [(2, 3, 4, 5), (2, 4, 6, 5), (2, 4, 4, 6), (3, 5, 6), (3, 4), (4,), ()]
 VALUES = {
     "real": lambda rng, shape: rng.standard_normal(shape),
     "positive": lambda rng, shape: rng.uniform(0.5, 2.0, shape),
@@ -187,7 +188,7 @@ def test_the_entries_listed_without_an_onnx_form_do_not_export():
     """The reviewed list stays true: an entry that exports now must leave it (and be checked)."""
     import dataclasses
 
-    from tinygrad_cnn.testing.op_db import _NOT_EXPORTED
+    from tinygrad_cnn.testing.table import _NOT_EXPORTED
 
     pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
     exporting = []
@@ -202,3 +203,52 @@ def test_the_entries_listed_without_an_onnx_form_do_not_export():
                     if "onnx at" not in str(error):
                         exporting.append(info.name)
     assert not exporting, f"these export and agree now; take them off _NOT_EXPORTED: {exporting}"
+
+
+def public_callables() -> list[tuple[object, str]]:
+    """(namespace, name) for every public function of tinygrad_cnn and its functional module and
+    every public method of Tensor (classes, modules and properties aside)."""
+    found = []
+    for space in (tc, F, tc.Tensor):
+        for name in dir(space):
+            if name.startswith("_") or isinstance(inspect.getattr_static(space, name), property):
+                continue
+            value = getattr(space, name)
+            if callable(value) and not inspect.isclass(value) and not inspect.ismodule(value):
+                found.append((space, name))
+    return found
+
+
+def test_every_public_operation_has_an_entry_or_a_reviewed_reason(monkeypatch):
+    """Each public callable is called by some entry's fn (in any of its namespaces: tc.exp or
+    Tensor.exp), or is listed in ``table.NOT_OPERATIONS`` with why it has none; a listed one
+    that an entry calls must leave the list."""
+    from tinygrad_cnn.testing import table
+
+    called = set()
+
+    def recording(name, function):
+        def wrapper(*args, **kwargs):
+            if sys._getframe(1).f_code.co_filename == table.__file__:
+                called.add(name)
+            return function(*args, **kwargs)
+        return wrapper
+
+    callables = public_callables()
+    for space, name in callables:
+        static = inspect.getattr_static(space, name)
+        function = static.__func__ if isinstance(static, staticmethod) else static if space is tc.Tensor \
+            else getattr(space, name)
+        wrapped = recording(name, function)
+        monkeypatch.setattr(space, name, staticmethod(wrapped) if isinstance(static, staticmethod) else wrapped)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for info in op_db:
+            run_entry(info)
+    names = {name for _, name in callables}
+    missing = sorted(names - called - set(table.NOT_OPERATIONS))
+    assert not missing, f"public callables no entry calls and no reason excludes: {missing}"
+    stale = sorted(called & set(table.NOT_OPERATIONS))
+    assert not stale, f"listed as not operations, but called by entries: {stale}"
+    unknown = sorted(set(table.NOT_OPERATIONS) - names)
+    assert not unknown, f"listed as not operations, but not public callables: {unknown}"

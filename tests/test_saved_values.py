@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_cnn.testing.op_db import OpInfo, op_db
+from tinygrad_cnn.testing.table import OpInfo, op_db
 
 from fuzz import ArraySpec, Library
 
@@ -37,15 +37,18 @@ ACCEPTED: dict[tuple[str, str], str] = {
     ("cross_entropy|nll_loss", "0|1|2"):
         "PyTorch's nll_loss saves its input, target and class weights; ours reads them in forward and "
         "keeps the per-row target distribution it needs",
-    ("max_pool2d|avg_pool2d|adaptive_avg_pool2d|adaptive_max_pool2d|pad", "0"):
+    ("max_pool[12]d|avg_pool[12]d|adaptive_avg_pool[12]d|adaptive_max_pool[12]d|pad", "0"):
         "PyTorch saves the input (for its shape, or beside max pooling's indices); ours reads the saved "
         "indices and the shape only",
     ("batch_norm|layer_norm|group_norm|instance_norm", "0|1|2"):
         "PyTorch saves the input, weight and running statistics; ours saves the normalised input and the "
         "statistics it reads",
-    ("gather|scatter|scatter_add|index_select|getitem|masked_select", "0|1"):
+    ("gather|scatter_?|scatter_add_?|index_select|index_add|getitem|masked_select", "0|1|2"):
         "PyTorch saves the index (and gather and masked_select their input); ours reads them in forward "
         "and keeps positions of its own",
+    ("lerp", "0|1"):
+        "PyTorch's lerp is one node saving its inputs; ours is composed of primitives that read the "
+        "difference end - input and the weight",
     ("split|chunk", "out|0"):
         "PyTorch refuses a multi-view output once its base changed in place, even outside the graph; "
         "ours refuses that only while gradients are recorded",

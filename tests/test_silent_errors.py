@@ -259,7 +259,7 @@ def _strides_ignoring_size_one(t):
 def test_8_result_strides_match_pytorch_over_the_op_table(torch):
     """Every op-table variant, on inputs in every layout the fuzzer draws: our result has
     PyTorch's strides (size-1 dimensions' strides say nothing, as in PyTorch)."""
-    from tinygrad_cnn.testing.op_db import op_db
+    from tinygrad_cnn.testing.table import op_db
 
     import fuzz
 
@@ -1117,3 +1117,60 @@ def test_cross_entropy_with_probabilities_over_no_elements_has_pytorchs_mean(tor
                             for r in ("mean", "sum", "none")])
         np.testing.assert_array_equal(results[0], results[1])
         assert np.isnan(results[0][0])
+
+
+@pytest.mark.parametrize("name", ["elu_", "selu_"])
+def test_in_place_elu_reads_its_result_as_pytorch(torch, name):
+    """The op table's new entries (eighth session): PyTorch's elu_ and selu_ save their result,
+    so a later in-place change of it makes backward refuse; ours saved a copy of the input and
+    ran. First and second derivatives stay PyTorch's."""
+    x0 = np.array([-2.0, -0.5, 0.0, 0.7, 1.5])
+    results = []
+    for lib in (tc, torch):
+        x = lib.tensor(x0, requires_grad=True)
+        y = x * 1
+        getattr(lib.nn.functional, name)(y)
+        (g,) = lib.autograd.grad((y * y).sum(), [x], create_graph=True)
+        (h,) = lib.autograd.grad((g * g).sum(), [x], retain_graph=True)
+        results.append((g.detach().numpy(), h.numpy()))
+        y.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_lerp_refuses_mixed_dtypes_as_pytorch(torch):
+    """The op table's new entries: PyTorch's lerp does not promote (``end``, and a weight tensor
+    that is not 0-d, must have the input's dtype); ours promoted."""
+    for lib in (tc, torch):
+        x, y = lib.ones(2, dtype=lib.float64), lib.ones(2)
+        with pytest.raises(RuntimeError, match="expected dtype .* for `end`"):
+            lib.lerp(x, y, 0.3)
+        with pytest.raises(RuntimeError, match="expected dtype .* for `weight`"):
+            lib.lerp(x, x, y)
+        assert lib.lerp(y, y, lib.tensor(0.5, dtype=lib.float64)).dtype == lib.float32
+
+
+@pytest.mark.parametrize("layout", ["strided", "contiguous", "channels_last"])
+def test_pixel_shuffles_give_new_memory_laid_out_as_pytorchs(torch, layout):
+    """The op table's new entries: pixel_unshuffle of (3, 2, 2, 2) is reshapes that are views
+    (the permutation moves only size-1 dimensions), so ours shared the input's memory, where
+    PyTorch's kernel writes new memory in the input's suggested format."""
+    import fuzz
+
+    for shape, op in (((3, 2, 2, 2), "pixel_unshuffle"), ((3, 4, 4, 6), "pixel_shuffle"), ((2, 8, 3, 1), "pixel_shuffle")):
+        array = fuzz.in_layout(np.random.default_rng(0).standard_normal(shape), layout)
+        ours = getattr(F, op)(Tensor(array), 2)
+        theirs = getattr(torch.nn.functional, op)(torch.from_numpy(array), 2)
+        assert not np.shares_memory(ours.numpy(), array)
+        assert ours.stride() == theirs.stride()
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_add_and_sub_take_alpha_as_pytorch(torch):
+    x, y = np.array([1.0, 2.0]), np.array([0.5, -1.0])
+    for lib in (tc, torch):
+        a, b = lib.tensor(x), lib.tensor(y)
+        np.testing.assert_array_equal(lib.add(a, b, alpha=2).numpy(), x + 2 * y)
+        np.testing.assert_array_equal(lib.sub(a, b, alpha=3).numpy(), x - 3 * y)

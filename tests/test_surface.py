@@ -314,7 +314,12 @@ def test_inplace_activation_changes_the_tensor_and_keeps_gradients(name):
     out = fn(h, inplace=True)
     assert out is h and h._version == 1
     (out * 3).sum().backward()
-    np.testing.assert_array_equal(t.grad.numpy(), reference.grad.numpy())
+    if name in ("elu", "selu"):  # differentiated through the result y, as PyTorch's elu_: y + alpha cancels
+        # far in the negative tail, so the rounding is absolute, a few units in the last place of 3 * alpha
+        np.testing.assert_allclose(t.grad.numpy(), reference.grad.numpy(), rtol=4 * np.finfo(np.float64).eps,
+                                   atol=4 * np.finfo(np.float64).eps * 3 * 1.76)
+    else:
+        np.testing.assert_array_equal(t.grad.numpy(), reference.grad.numpy())
 
 
 def test_kink_gradients_follow_pytorch():

@@ -136,11 +136,13 @@ def leaky_relu_(t: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 
 def elu_(t: Tensor, alpha: float = 1.0) -> Tensor:
-    return change(t, "elu_", lambda old: activation.elu(old, alpha), reads_old=True)
+    """ELU in place; its backward reads the result, as PyTorch's."""
+    return change(t, "elu_", lambda old: activation.elu(old, alpha, of_result=True))
 
 
 def selu_(t: Tensor) -> Tensor:
-    return change(t, "selu_", activation.selu, reads_old=True)
+    """SELU in place; its backward reads the result, as PyTorch's."""
+    return change(t, "selu_", lambda old: activation.selu(old, of_result=True))
 
 
 def setitem_(t: Tensor, index: Any, value: Any) -> Tensor:

@@ -685,10 +685,10 @@ class Tensor:
         return unary.reciprocal(self)
 
     def add(self, other: Any, *, alpha: Any = 1) -> Tensor:
-        return elementwise.add(self, other if alpha == 1 else other * alpha)
+        return elementwise.add(self, other, alpha=alpha)
 
     def sub(self, other: Any, *, alpha: Any = 1) -> Tensor:
-        return elementwise.sub(self, other if alpha == 1 else other * alpha)
+        return elementwise.sub(self, other, alpha=alpha)
 
     def mul(self, other: Any) -> Tensor:
         return elementwise.mul(self, other)

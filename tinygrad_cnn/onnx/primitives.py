@@ -111,7 +111,7 @@ def _leaky_relu(b: GraphBuilder, node: Primitive) -> list[str]:
     return b.emit(node, "LeakyRelu", _inputs(b, node), alpha=float(node.settings["negative_slope"]))
 
 
-@converts("Elu")
+@converts("Elu", "EluOfResult")
 def _elu(b: GraphBuilder, node: Primitive) -> list[str]:
     """scale * Elu(alpha) (SELU's constants included); the input scale is always 1 here."""
     (x,) = _inputs(b, node)

@@ -199,6 +199,51 @@ class EluBackward(Primitive):
         return grad_of_grad, grad_of_x
 
 
+class EluOfResult(Elu):
+    """``elu_`` and ``selu_``: the same values, but backward reads the result (PyTorch's
+    EluBackward1), so the overwritten input needs no copy, and changing the result in place
+    afterwards is refused as PyTorch refuses it."""
+
+    backward_reads = ()
+
+    @staticmethod
+    def forward(ctx, x, alpha, scale, input_scale):
+        out = Elu.forward(ctx, x, alpha, scale, input_scale)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        s = ctx.settings
+        if s["alpha"] < 0:
+            raise RuntimeError(f"elu_: the backward of an in-place ELU with a negative alpha ({s['alpha']}) is not "
+                               "supported, as in PyTorch: its result does not tell the sign of its input; call the "
+                               "out-of-place elu instead")
+        return EluResultBackward.apply(grad, ctx.result(*ctx.saved_tensors), **s)
+
+
+class EluResultBackward(Primitive):
+    """(grad, y) -> grad * d elu / dx written with the result y = elu(x): input_scale * (y +
+    alpha * scale) where y <= 0, else scale (PyTorch's elu_backward with is_result). Its second
+    derivative multiplies by the mask y < 0, as PyTorch's elu_double_backward."""
+
+    backward_reads = (1,)
+
+    @staticmethod
+    def forward(ctx, grad, y, alpha, scale, input_scale):  # (PyTorch's order of operations)
+        dtype = np.result_type(grad, y)
+        return np.where(y <= 0, grad * dtype.type(input_scale) * (y + dtype.type(alpha * scale)),
+                        grad * dtype.type(scale)).astype(dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_grad):
+        grad, y = ctx.inputs
+        s = ctx.settings
+        of_grad = EluResultBackward.apply(grad_grad, y, **s) if ctx.needs_input_grad[0] else None
+        of_y = grad_grad * grad * s["input_scale"] * (y < 0).to(grad.dtype) if ctx.needs_input_grad[1] else None
+        return of_grad, of_y
+
+
 class LogSigmoid(Primitive):
     """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), stable for any x; gradient sigmoid(-x)."""
 
@@ -250,15 +295,16 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01, of_result: bool = False)
     return (LeakyReluOfResult if of_result else LeakyRelu).apply(x, negative_slope=float(negative_slope))
 
 
-def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
-    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+def elu(x: Tensor, alpha: float = 1.0, of_result: bool = False) -> Tensor:
+    """x for x > 0, alpha * (exp(x) - 1) otherwise; with ``of_result`` the backward reads the
+    result rather than x (the in-place form, whose x is overwritten)."""
     _tensor("elu", x)
-    return Elu.apply(x, alpha=float(alpha), scale=1.0, input_scale=1.0)
+    return (EluOfResult if of_result else Elu).apply(x, alpha=float(alpha), scale=1.0, input_scale=1.0)
 
 
-def selu(x: Tensor) -> Tensor:
+def selu(x: Tensor, of_result: bool = False) -> Tensor:
     _tensor("selu", x)
-    return Elu.apply(x, alpha=SELU_ALPHA, scale=SELU_SCALE, input_scale=1.0)
+    return (EluOfResult if of_result else Elu).apply(x, alpha=SELU_ALPHA, scale=SELU_SCALE, input_scale=1.0)
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:

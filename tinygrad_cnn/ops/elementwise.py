@@ -174,15 +174,17 @@ class Pow(_Binary):
         return ctx.reduce(grad_a, grad_b)
 
 
-def add(a: Any, b: Any) -> Tensor:
-    return binary_op("add", Add, a, b)
+def add(a: Any, b: Any, *, alpha: Any = 1) -> Tensor:
+    """a + alpha * b (PyTorch's ``add``)."""
+    return binary_op("add", Add, a, b if alpha == 1 else b * alpha)
 
 
-def sub(a: Any, b: Any) -> Tensor:
+def sub(a: Any, b: Any, *, alpha: Any = 1) -> Tensor:
+    """a - alpha * b (PyTorch's ``sub``)."""
     if _is_bool(a) or _is_bool(b):
         raise DtypeError("sub: subtraction, the `-` operator, with a bool tensor is not supported (as in "
                          "PyTorch); to invert a mask use `~` or logical_not()")
-    return binary_op("sub", Sub, a, b)
+    return binary_op("sub", Sub, a, b if alpha == 1 else b * alpha)
 
 
 def _is_bool(value: Any) -> bool:
@@ -737,7 +739,13 @@ class NanToNum(Primitive):
 
 
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:  # noqa: A002
-    """input + weight * (end - input), differentiable in all three."""
+    """input + weight * (end - input), differentiable in all three. As PyTorch's, no promotion:
+    ``end``, and a ``weight`` tensor that is not 0-d, must have input's floating dtype."""
+    if input.dtype.kind != "f":
+        raise DtypeError(f"lerp: not implemented for dtype {input.dtype} (as in PyTorch); convert with .float()")
+    for name, value in (("end", end), ("weight", weight)):
+        if isinstance(value, Tensor) and (name == "end" or value.ndim) and value.dtype != input.dtype:
+            raise DtypeError(f"lerp: expected dtype {input.dtype} for `{name}` but got dtype {value.dtype}")
     return input + weight * (end - input)
 
 

@@ -2,6 +2,9 @@
 reshape, a permutation and a reshape (so the gradient is the inverse rearrangement)."""
 from __future__ import annotations
 
+import numpy as np
+
+from .. import memory_format as formats
 from ..tensor import Tensor
 from .arguments import ArgumentError, integer
 
@@ -28,7 +31,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
     n = len(lead)
     split = input.reshape(*lead, c // (r * r), r, r, h, w)
     order = tuple(range(n)) + (n, n + 3, n + 1, n + 4, n + 2)
-    return split.permute(order).reshape(*lead, c // (r * r), h * r, w * r)
+    return _new_memory(input, split.permute(order).reshape(*lead, c // (r * r), h * r, w * r))
 
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A002
@@ -42,4 +45,13 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A0
     n = len(lead)
     split = input.reshape(*lead, c, h // r, r, w // r, r)
     order = tuple(range(n)) + (n, n + 2, n + 4, n + 1, n + 3)
-    return split.permute(order).reshape(*lead, c * r * r, h // r, w // r)
+    return _new_memory(input, split.permute(order).reshape(*lead, c * r * r, h // r, w // r))
+
+
+def _new_memory(input: Tensor, result: Tensor) -> Tensor:  # noqa: A002
+    """``result`` in new memory laid out as PyTorch's kernel lays it out (the input's suggested
+    format): the reshapes are views where the permutation moves only size-1 dimensions."""
+    form = formats.suggest(input._strides_array())
+    if form is formats.channels_last or np.may_share_memory(result._data, input._data):
+        return result.clone(memory_format=form)  # (channels-last: its strides for size-1 dimensions too)
+    return result.contiguous()

@@ -21,8 +21,8 @@ import numpy as np
 from ..gradcheck import GradcheckError, gradcheck, gradgradcheck
 from ..tensor import Tensor
 from .battery import OpCheckError, check_op, ops
-from .op_db import Input, OpInfo, Refusal, op_db
 from .samples import in_layout, sample_values
+from .table import Input, OpInfo, Refusal, op_db
 
 __all__ = ["assert_gradients", "random_inputs", "check_op", "ops", "OpCheckError", "OpInfo", "Input", "Refusal",
            "op_db", "sample_values", "in_layout"]

@@ -793,6 +793,124 @@ _add(
 )
 
 
+# --------------------------------------------------------------------------- the other public operations
+
+_add(
+    OpInfo("amin/last", lambda t, F, x: t.amin(x, -1), domain="ties", min_ndim=1,
+           reference=lambda x: np.min(x, -1)),
+    OpInfo("argsort", lambda t, F, x: x.argsort(dim=-1, stable=True).to(x.dtype) + x, min_ndim=1),
+    OpInfo("clamp_max", lambda t, F, x: t.clamp_max(x, 0.2), reference=lambda x: np.minimum(x, 0.2)),
+    OpInfo("clamp_min", lambda t, F, x: x.clamp_min(0.1), reference=lambda x: np.maximum(x, 0.1)),
+    OpInfo("lerp/scalar", lambda t, F, x, y: x.lerp(y, 0.3), extras=lambda s: (Input(s),),
+           reference=lambda x, y: x + 0.3 * (y - x)),
+    OpInfo("lerp/tensor", lambda t, F, x, y, w: t.lerp(x, y, w), extras=lambda s: (Input(s), Input(s, domain="unit")),
+           reference=lambda x, y, w: x + w * (y - x)),
+    OpInfo("narrow", lambda t, F, x: x.narrow(-1, 1, x.shape[-1] - 1),
+           extras=_needs(lambda s: len(s) >= 1 and s[-1] >= 1), reference=lambda x: x[..., 1:]),
+    OpInfo("repeat_interleave/dim", lambda t, F, x: x.repeat_interleave(2, dim=0), min_ndim=1,
+           reference=lambda x: np.repeat(x, 2, 0)),
+    OpInfo("repeat_interleave/flat", lambda t, F, x: t.repeat_interleave(x, 2), reference=lambda x: np.repeat(x, 2)),
+    OpInfo("unflatten", lambda t, F, x: x.unflatten(-1, (1, x.shape[-1])), min_ndim=1, max_ndim=3,
+           reference=lambda x: x.reshape(x.shape[:-1] + (1, x.shape[-1]))),
+    OpInfo("index_add", lambda t, F, x, i, y: x.index_add(0, i, y), min_ndim=1,
+           extras=lambda s: (Input((3,), kind="index", high=s[0]), Input((3,) + s[1:])) if s[0] else None),
+    OpInfo("reshape_as", lambda t, F, x, y: x.reshape_as(y), extras=lambda s: (Input(s[::-1], requires_grad=False),),
+           reference=lambda x, y: x.reshape(y.shape)),
+    OpInfo("broadcast_to", lambda t, F, x: x.broadcast_to((2,) + tuple(x.shape)), max_ndim=3,
+           reference=lambda x: np.broadcast_to(x, (2,) + x.shape)),
+    OpInfo("sum_to_size", lambda t, F, x: x.sum_to_size(*([1] + list(x.shape[1:]))), min_ndim=1,
+           reference=lambda x: np.sum(x, 0, keepdims=True)),
+    OpInfo("softmin", lambda t, F, x: F.softmin(x, dim=-1), min_ndim=1, reference=lambda x: _softmax(-x, -1)),
+    OpInfo("pixel_shuffle", lambda t, F, x: F.pixel_shuffle(x, 2), min_ndim=4, extras=_needs(lambda s: s[1] % 4 == 0)),
+    OpInfo("pixel_unshuffle", lambda t, F, x: F.pixel_unshuffle(x, 2), min_ndim=4,
+           extras=_needs(lambda s: s[2] % 2 == 0 and s[3] % 2 == 0)),
+    OpInfo("one_hot", lambda t, F, x, i: F.one_hot(i, x.shape[-1]).to(x.dtype) * x, min_ndim=1,
+           extras=lambda s: (Input(s[:-1], kind="index", high=s[-1]),) if s[-1] else None),
+    OpInfo("conv1d", lambda t, F, x, w, b: F.conv1d(x, w, b, padding=1), min_ndim=3, max_ndim=3,
+           extras=lambda s: (Input((2, s[1], 3)), Input((2,))) if s[1] else None),
+    OpInfo("conv_transpose1d", lambda t, F, x, w, b: F.conv_transpose1d(x, w, b, stride=2), min_ndim=3, max_ndim=3,
+           extras=lambda s: (Input((s[1], 2, 3)), Input((2,))) if s[1] else None),
+    OpInfo("avg_pool1d", lambda t, F, x: F.avg_pool1d(x, 2), min_ndim=3, max_ndim=3,
+           extras=_needs(lambda s: s[2] >= 2)),
+    OpInfo("max_pool1d", lambda t, F, x: F.max_pool1d(x, 2, stride=1), domain="ties", min_ndim=3, max_ndim=3,
+           extras=_needs(lambda s: s[2] >= 2)),
+    OpInfo("adaptive_avg_pool1d", lambda t, F, x: F.adaptive_avg_pool1d(x, 2), min_ndim=3, max_ndim=3),
+    OpInfo("adaptive_max_pool1d", lambda t, F, x: F.adaptive_max_pool1d(x, 2), domain="ties", min_ndim=3,
+           max_ndim=3),
+    OpInfo("dropout1d/eval", lambda t, F, x: F.dropout1d(x, 0.5, training=False), min_ndim=2, max_ndim=3),
+    OpInfo("dropout2d/eval", lambda t, F, x: F.dropout2d(x, 0.5, training=False), min_ndim=3, max_ndim=4),
+    OpInfo("dropout3d/eval", lambda t, F, x: F.dropout3d(x, 0.5, training=False), min_ndim=4, max_ndim=4),
+    OpInfo("add/alpha", lambda t, F, x, y: t.add(x, y, alpha=2), extras=lambda s: (Input(s),),
+           reference=lambda x, y: x + 2 * y),
+    OpInfo("sub/alpha", lambda t, F, x, y: x.sub(y, alpha=0.5), extras=lambda s: (Input(s),),
+           reference=lambda x, y: x - 0.5 * y),
+    OpInfo("mul/named", lambda t, F, x, y: t.mul(x, y), extras=lambda s: (Input(s),), reference=np.multiply),
+    OpInfo("div/named", lambda t, F, x, y: x.div(y), extras=lambda s: (Input(s, domain="nonzero"),),
+           reference=np.divide),
+    OpInfo("neg/named", lambda t, F, x: t.neg(x), reference=np.negative),
+    OpInfo("negative", lambda t, F, x: x.negative(), reference=np.negative),
+    OpInfo("floor_divide/named", lambda t, F, x: t.floor_divide(x.detach(), 0.7) * x),
+    OpInfo("concat", lambda t, F, x: t.concat([x, x], 0), min_ndim=1,
+           reference=lambda x: np.concatenate([x, x], 0)),
+    OpInfo("concatenate", lambda t, F, x, y: t.concatenate((x, y), -1), min_ndim=1, extras=lambda s: (Input(s),),
+           reference=lambda x, y: np.concatenate([x, y], -1)),
+    OpInfo("double", lambda t, F, x: x.double(), dtypes=("float64",), reference=lambda x: x.astype(np.float64)),
+    OpInfo("float", lambda t, F, x: x.float() * 1.0, dtypes=("float32",)),
+    OpInfo("type/float64", lambda t, F, x: x.type(t.float64), dtypes=("float64",)),
+    OpInfo("type_as", lambda t, F, x, y: x.type_as(y) * y, extras=lambda s: (Input(s),)),
+    OpInfo("int_and_long", lambda t, F, x: (x * 4).int().to(x.dtype) + (x * 4).long().to(x.dtype) + x,
+           second_order=False),
+    OpInfo("bool_all_any", lambda t, F, x: x * (x > 0).all().to(x.dtype) + x.bool().any().to(x.dtype),
+           domain="ties"),
+    OpInfo("compare/named", lambda t, F, x, y: x * sum(c.to(x.dtype) for c in (
+        t.eq(x, y), x.ne(y), x.lt(0.0), t.le(x, y), x.gt(y), t.ge(x, 0.5))), domain="ties",
+        extras=lambda s: (Input(s, domain="ties"),)),
+    OpInfo("isfinite_isinf_isnan", lambda t, F, x: (x.isfinite().to(x.dtype) + t.isinf(x).to(x.dtype)
+                                                    + x.isnan().to(x.dtype)) * x),
+    OpInfo("isclose", lambda t, F, x, y: t.isclose(x, y).to(x.dtype) * x, domain="ties",
+           extras=lambda s: (Input(s, domain="ties"),)),
+    OpInfo("nonzero", lambda t, F, x: x.nonzero().to(x.dtype).sum() * x, domain="ties"),
+    OpInfo("unique", lambda t, F, x: t.unique(x.detach()), domain="ties", reference=np.unique),
+    OpInfo("bincount", lambda t, F, x, i: t.bincount(i).to(x.dtype).sum() * x,
+           extras=lambda s: (Input((4,), kind="index", high=3),)),
+)
+_add(*(OpInfo(name, fn, extras=extras, inplace=True, domain=domain) for name, fn, extras, domain in (
+    ("elu_", lambda t, F, x: F.elu_(x), lambda s: (), "real"),
+    ("hardtanh_", lambda t, F, x: F.hardtanh_(x), lambda s: (), "ties"),
+    ("leaky_relu_", lambda t, F, x: F.leaky_relu_(x, 0.2), lambda s: (), "real"),
+    ("selu_", lambda t, F, x: F.selu_(x), lambda s: (), "real"),
+    ("scatter_", lambda t, F, x, i, y: x.scatter_(-1, i, y),
+     lambda s: (Input(s[:-1] + (1,), kind="index", high=s[-1]), Input(s[:-1] + (1,))) if s and s[-1] else None, "real"),
+    ("scatter_add_", lambda t, F, x, i, y: x.scatter_add_(0, i, y),
+     lambda s: (Input(s, kind="index", high=s[0]), Input(s)) if s and s[0] else None, "real"),
+)))
+
+# the public callables (of tinygrad_cnn, its functional module and Tensor) that are not operations
+# on tensor values, so have no entry, and why; tests/test_op_table.py holds every other one to an entry
+_NOT_OPERATIONS = {
+    "makes a tensor from no input tensor's values (tests/test_tensor.py)": (
+        "empty", "empty_like", "eye", "from_numpy", "full", "full_like", "linspace", "logspace", "ones", "ones_like",
+        "rand", "rand_like", "randint", "randn", "randn_like", "randperm", "tensor", "zeros_like"),
+    "fills a tensor with random numbers (PyTorch's generator is another)": ("normal_", "uniform_"),
+    "configuration or state": (
+        "compile", "get_default_device", "get_default_dtype", "get_num_threads", "initial_seed", "is_grad_enabled",
+        "keep_freed_memory", "manual_seed", "seed", "set_default_device", "set_default_dtype", "set_num_threads",
+        "set_printoptions"),
+    "dtype rules (tests/test_promotion.py)": ("can_cast", "promote_types", "result_type"),
+    "the autograd machinery the battery itself runs on (tests/test_autograd*.py, tests/test_hooks.py)": (
+        "backward", "grad", "gradcheck", "gradgradcheck", "register_hook", "register_post_accumulate_grad_hook",
+        "requires_grad_", "retain_grad"),
+    "files (tests/test_serialization.py)": ("load", "save"),
+    "leaves the library: NumPy arrays, Python numbers (astype is NumPy's spelling of .to(dtype); PyTorch has "
+    "none)": ("astype", "cpu", "item", "numpy", "tolist"),
+    "facts about a tensor, not values (tests/test_tensor.py; strides: tests/test_silent_errors.py)": (
+        "data_ptr", "dim", "element_size", "is_contiguous", "is_floating_point", "nelement", "numel",
+        "storage_offset", "stride"),
+    "a Python bool, not a tensor": ("allclose", "equal"),
+    "refuses: float16 is not supported (README, differences from PyTorch)": ("half",),
+}
+NOT_OPERATIONS: dict[str, str] = {name: why for why, names in _NOT_OPERATIONS.items() for name in names}
+
 # the entries without an ONNX form, and why; check_op round-trips every other one through onnxruntime
 _NOT_EXPORTED: dict[str, str] = {
     "argmax/0": "the exporter does not trace integer results (indices)",
@@ -855,6 +973,8 @@ _NOT_EXPORTED: dict[str, str] = {
     "atan2": "no ONNX form written for Atan2 yet",
     "diag/of_vector": "no ONNX form written for DiagonalBackward yet",
     "floor_divide": "no ONNX form written for FloorDivide yet",
+    "floor_divide/named": "no ONNX form written for FloorDivide yet",
+    "unique": "the exporter does not trace results that do not require grad",
     "nan_to_num": "no ONNX form written for NanToNum yet",
 }
 
@@ -947,4 +1067,4 @@ _check_names(_NOT_EXPORTED, _IN_PLACE, _REFUSALS)
 op_db[:] = [dataclasses.replace(info, onnx=info.name not in _NOT_EXPORTED, inplace_variant=_IN_PLACE.get(info.name),
                                 refusals=_REFUSALS.get(info.name, ())) for info in op_db]
 FAMILIES = sorted({info.family for info in op_db})
-__all__ = ["Input", "OpInfo", "Refusal", "op_db", "FAMILIES"]
+__all__ = ["Input", "OpInfo", "Refusal", "op_db", "FAMILIES", "NOT_OPERATIONS"]
