@@ -354,3 +354,13 @@ def test_a_write_through_a_view_of_an_input_exports_at_a_fixed_batch_only():
     np.testing.assert_array_equal(run_onnx(buffer.getvalue(), tc.tensor(values))[0], expected)
     with pytest.raises(UnsupportedOperatorError, match="export with a fixed batch"):
         export(WriteRow(), (tc.tensor(values),), io.BytesIO())
+
+
+def test_a_reduction_of_a_0d_tensor_exports():
+    """TINYGRAD_CNN_CHECK_OP=all found it: a mean over no axes wrote an empty axes attribute,
+    which onnx refused (ValueError from inside the exporter)."""
+    model = Apply(lambda self, x: F.mse_loss(x, x * 2) + x.sum() + x.amax())
+    value = tc.tensor(np.float32(1.5))
+    buffer = io.BytesIO()
+    export(model, (value,), buffer, dynamic_axes={})
+    np.testing.assert_allclose(run_onnx(buffer.getvalue(), value)[0], model(value).numpy(), rtol=1e-6)

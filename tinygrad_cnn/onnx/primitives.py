@@ -219,7 +219,9 @@ def _cast(b: GraphBuilder, node: Primitive) -> list[str]:
 
 def _reduce(b: GraphBuilder, node: Primitive, op_type: str, x: str, axes: list[int], keepdim: bool) -> list[str]:
     """A reduction over ``axes``: ReduceSum takes them as an input from opset 13, the others
-    from opset 18 (an attribute before)."""
+    from opset 18 (an attribute before). Over no axes (a 0-d input) it is the input itself."""
+    if not axes:
+        return b.emit(node, "Identity", [x])
     if op_type == "ReduceSum" or b.opset >= 18:
         return b.emit(node, op_type, [x, b.constant(np.array(axes, dtype=np.int64))], keepdims=int(keepdim))
     return b.emit(node, op_type, [x], axes=list(axes), keepdims=int(keepdim))
