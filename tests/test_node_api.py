@@ -149,3 +149,36 @@ def test_set_num_threads_overrides_the_default():
     threads, blas = run_python("import json, tinygrad_cnn as tc\n" + BLAS_THREADS + "tc.set_num_threads(1)\n"
                                + STEP + "print(json.dumps([tc.get_num_threads(), blas()]))")
     assert threads == 1 and all(n == 1 for n in blas)
+
+
+def _plain(value) -> bool:
+    """A hyper-parameter: a number, string, bool, None, dtype, or a tuple or list of them."""
+    if isinstance(value, (tuple, list)):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, (bool, int, float, str, np.dtype, type, np.number))
+
+
+@pytest.mark.parametrize("name,shape", [("seed_cnn", (1, 28, 28)), ("lenet5", (1, 28, 28)), ("resnet20", (3, 32, 32)),
+                                        ("resnet18", (3, 32, 32)), ("mobilenet_v2", (3, 32, 32)),
+                                        ("densenet121", (3, 32, 32)), ("squeezenet1_1", (3, 64, 64)),
+                                        ("vgg11", (3, 32, 32))])
+def test_no_node_of_a_zoo_model_keeps_backward_state_in_its_settings(name, shape):
+    """Issue 21: arrays backward reads travel through save_for_backward (version-checked and
+    released) or as inputs (batch norm's running statistics, changed in place with a version
+    bump); ``settings`` holds hyper-parameters only, in the forward graph of a training step
+    and in the graph of its gradient taken with create_graph."""
+    from tinygrad_cnn import models
+    from tinygrad_cnn.autograd import topological_order
+
+    model = getattr(models, name)()
+    model.train()
+    x = tc.randn(2, *shape, requires_grad=True)
+    loss = F.cross_entropy(model(x), tc.tensor([0, 1]))
+    (gradient,) = tc.autograd.grad(loss, [x], create_graph=True)
+    nodes = topological_order([loss.grad_fn, gradient.grad_fn])
+    assert len(nodes) > 20
+    kept = sorted({f"{node.name}.{key}: {type(value).__name__}" for node in nodes
+                   for key, value in (node.settings or {}).items() if not _plain(value)})
+    assert not kept, f"settings that are not hyper-parameters: {kept}"
+    batch_norms = [node for node in nodes if node.name == "BatchNorm"]
+    assert all(isinstance(node.inputs[3], tc.Tensor) for node in batch_norms)  # running statistics are inputs
