@@ -1174,3 +1174,12 @@ def test_add_and_sub_take_alpha_as_pytorch(torch):
         a, b = lib.tensor(x), lib.tensor(y)
         np.testing.assert_array_equal(lib.add(a, b, alpha=2).numpy(), x + 2 * y)
         np.testing.assert_array_equal(lib.sub(a, b, alpha=3).numpy(), x - 3 * y)
+
+
+def test_a_float32_norm_does_not_overflow_where_its_squares_would(torch):
+    """The 100,000-program run at 32045e1: PyTorch's float32 2-norm of values above 1.8e19 is
+    inf (the squares overflow; ``fuzz.TORCH_BUGS``); ours is the norm, as float64 gives it."""
+    values = np.array([3e20, 4e20], dtype=np.float32)
+    assert np.isinf(torch.from_numpy(values).norm().item())
+    assert tc.tensor(values).norm().item() == pytest.approx(5e20, rel=1e-6)
+    assert tc.linalg.vector_norm(tc.tensor(values)).item() == pytest.approx(5e20, rel=1e-6)
