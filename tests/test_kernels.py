@@ -391,3 +391,14 @@ def test_diagonal_view(shape, offset, dim1, dim2):
         view = layouts.diagonal_view(array, offset, dim1, dim2)
         np.testing.assert_array_equal(view, layouts.diagonal_view_reference(array, offset, dim1, dim2))
         assert view.size == 0 or np.shares_memory(view, array)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_select_bits_selects_exactly_and_gives_zero_where_the_mask_is_off(dtype):
+    """The NaN-safe select of ReLU's, hardtanh's and max pooling's backward: values where the
+    mask is on, bit for bit (NaN, inf, -0.0 kept), +0.0 where it is off, whatever the value."""
+    values = np.array([[np.inf, -np.inf, np.nan, -0.0, 1.5], [2.5, np.nan, -np.inf, 7.0, -3.0]], dtype=dtype)
+    mask = np.array([[False, True, False, True, True], [True, True, False, False, True]])
+    out = elementwise.select_bits(values.T.copy().T, mask, np.empty_like(values))  # (another memory layout)
+    expected = np.where(mask, values, 0).astype(dtype)
+    assert np.array_equal(out.view(f"i{values.itemsize}"), expected.view(f"i{values.itemsize}"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import windows
+from .elementwise import select_bits
 from .threads import for_each_slice
 
 Pair = tuple[int, int]
@@ -88,17 +89,12 @@ def max_pool2d_scatter(values: np.ndarray, argmax: np.ndarray, input_shape: tupl
     values = _in_layout_of(values, argmax)  # a small copy that keeps the writes in memory order
 
     def scatter(batch: slice) -> None:
-        select = not np.isfinite(np.sum(values[batch]))  # NaN or inf values: inf * a 0 mask would be NaN
         for k, view in enumerate(windows.offsets(padded[batch], kernel, stride, out_hw, dilation)):
-            mask = argmax[batch] == k
-            chosen = np.where(mask, values[batch], 0) if select else None
+            mask = argmax[batch] == k  # (selected by bits: an infinite or NaN value elsewhere gives 0, not NaN)
             if disjoint:  # each pixel belongs to one window: write, don't accumulate
-                if select:
-                    np.copyto(view, chosen)
-                else:
-                    np.multiply(values[batch], mask, out=view)
+                select_bits(values[batch], mask, view)
             else:
-                view += chosen if select else values[batch] * mask
+                view += select_bits(values[batch], mask, np.empty_like(values[batch]))
 
     for_each_slice(scatter, n, padded.size)
     return windows.crop(padded, padding, (h, w))
