@@ -306,6 +306,8 @@ def obeying_layout_contract(grad: np.ndarray, variable: np.ndarray) -> np.ndarra
     already (size-1 dimensions' strides do not count)."""
     if grad.shape != variable.shape or grad.dtype.itemsize == 0:
         return grad
+    if grad.flags.c_contiguous and variable.flags.c_contiguous:  # (every step, for every parameter)
+        return grad
     if _non_overlapping_and_dense(variable):
         scale = grad.itemsize / variable.itemsize
         if all(n == 1 or g == v * scale for g, v, n in zip(grad.strides, variable.strides, grad.shape)):
