@@ -11,7 +11,7 @@ import numpy as np
 from ..autograd import Primitive, is_grad_enabled
 from ..errors import DtypeError, IndexRangeError
 from ..tensor import Tensor
-from .activation import logsigmoid
+from .activation import LogSigmoid, logsigmoid
 from .arguments import ArgumentError, normalize_dim, same_float_dtype
 from .broadcast import sum_to_shape
 from .elementwise import clamp, where
@@ -512,7 +512,7 @@ class BinaryCrossEntropyWithLogits(Primitive):
 
     @staticmethod
     def forward(ctx, t, x, pos_weight):
-        log_sigmoid = np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+        log_sigmoid = LogSigmoid.forward(ctx, x)  # (a new array, changed in place below)
         if pos_weight is not None:
             np.multiply(log_sigmoid, (pos_weight - 1) * t + 1, out=log_sigmoid, casting="same_kind")
         # then in place, as PyTorch's kernel, so mixed float dtypes round as its do
