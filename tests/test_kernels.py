@@ -11,8 +11,10 @@ import tinygrad_cnn.kernels.threads as threads
 from tinygrad_cnn import kernels, windows
 from tinygrad_cnn.kernels import conv, elementwise, linalg, norm, pool, reduce
 from tinygrad_cnn.kernels import layout as layouts
+from tinygrad_cnn.kernels.conv import dispatch, im2col, planner
+from tinygrad_cnn.testing import references
 
-MODULES = (conv, elementwise, linalg, norm, pool, reduce, layouts)
+MODULES = (dispatch, elementwise, linalg, norm, pool, reduce, layouts)
 
 
 @pytest.fixture(params=[1, 2], ids=["1 thread", "2 threads"])
@@ -85,27 +87,41 @@ CONV_CASES = [  # (N, C, H, W), out channels, kernel, stride, padding, dilation,
 ]
 
 
+def conv_inputs(case, layout, dtype=np.float64, transposed=False):
+    """x, weight and bias for a case (the weight laid out for conv_transpose2d when asked)."""
+    shape, o, k, s, p, d, g = case
+    x = LAYOUTS[layout](rand(shape, 0, dtype))
+    weight_shape = (shape[1], o // g) + k if transposed else (o, shape[1] // g) + k
+    return x, rand(weight_shape, 1, dtype), rand((o,), 2, dtype)
+
+
+def transposed_output_hw(case):
+    shape, o, k, s, p, d, g = case
+    return tuple(windows.transposed_output_size(shape[2 + a], k[a], s[a], p[a], d[a], 0) for a in range(2))
+
+
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CONV_CASES)
 @pytest.mark.parametrize("with_bias", [True, False])
-@pytest.mark.parametrize("cache_block", [1, conv.CACHE_BLOCK], ids=["a sample a block", "blocks of samples"])
-def test_conv2d_kernels(thread_count, layout, dtype, case, with_bias, cache_block, monkeypatch):
-    monkeypatch.setattr(conv, "CACHE_BLOCK", cache_block)  # im2col rows copied and multiplied in blocks
+@pytest.mark.parametrize("cache_block", [1, im2col.CACHE_BLOCK], ids=["a sample a block", "blocks of samples"])
+def test_planned_convolutions_equal_the_references(thread_count, layout, dtype, case, with_bias, cache_block,
+                                                   monkeypatch):
+    """The planner's choices, chained as the primitives chain them: the forward's im2col
+    reused by the weight gradient, which also gives the bias gradient."""
+    monkeypatch.setattr(im2col, "CACHE_BLOCK", cache_block)  # im2col rows copied and multiplied in blocks
     shape, o, k, s, p, d, g = case
-    x = LAYOUTS[layout](rand(shape, 0, dtype))
-    w = rand((o, shape[1] // g) + k, 1, dtype)
-    b = rand((o,), 2, dtype) if with_bias else None
+    x, w, b = conv_inputs(case, layout, dtype)
+    b = b if with_bias else None
     out, columns = conv.conv2d(x, w, b, s, p, d, g)
-    expected, _ = conv.conv2d_reference(x, w, b, s, p, d, g)
+    expected = conv.conv2d_reference(x, w, b, s, p, d, g)
     close(out, expected, dtype)
     close(conv.conv2d(x, w, b, s, p, d, g, columns_wanted=False)[0], expected, dtype)  # inference paths
     grad_out = rand(expected.shape, 3, dtype)
-    expected_w = conv.conv2d_weight_reference(x, grad_out, k, s, p, d, g)
+    expected_w, expected_b = conv.conv2d_weight_reference(x, grad_out, k, s, p, d, g)
     close(conv.conv2d_weight(x, grad_out, k, s, p, d, g, columns), expected_w, dtype)
     close(conv.conv2d_weight(x, LAYOUTS[layout](grad_out), k, s, p, d, g), expected_w, dtype)
     # the bias gradient: from the columns' ones entry when the forward folded a bias in, else a sum
-    expected_w, expected_b = conv.conv2d_weight_reference(x, grad_out, k, s, p, d, g, with_bias=True)
     for given in (columns, None):
         got_w, got_b = conv.conv2d_weight(x, LAYOUTS[layout](grad_out), k, s, p, d, g, given, with_bias=True)
         close(got_w, expected_w, dtype)
@@ -114,23 +130,115 @@ def test_conv2d_kernels(thread_count, layout, dtype, case, with_bias, cache_bloc
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_conv_transpose2d_kernel(thread_count, layout, case):
+def test_planned_transposed_convolutions_equal_the_reference(thread_count, layout, case):
     shape, o, k, s, p, d, g = case
-    x = LAYOUTS[layout](rand(shape, 0))
-    w = rand((shape[1], o // g) + k, 1)
-    b = rand((o,), 2)
-    out_hw = tuple(windows.transposed_output_size(shape[2 + a], k[a], s[a], p[a], d[a], 0) for a in range(2))
+    x, w, b = conv_inputs(case, layout, transposed=True)
+    out_hw = transposed_output_hw(case)
     close(conv.conv_transpose2d(x, w, b, out_hw, s, p, d, g),
           conv.conv_transpose2d_reference(x, w, b, out_hw, s, p, d, g), np.float64)
+
+
+def conv_problem(computes, case, layout):
+    shape, o, k, s, p, d, g = case
+    x = LAYOUTS[layout](np.zeros(shape))
+    if computes == "conv_transpose2d":
+        return planner.Problem.of(computes, x, (shape[1], o // g) + k, transposed_output_hw(case), s, p, d, g)
+    out_hw = windows.output_hw(shape, k, s, p, d)
+    return planner.Problem.of(computes, x, (o, shape[1] // g) + k, out_hw, s, p, d, g,
+                              columns_given=computes == "conv2d_weight")
+
+
+def can_run(computes, backend, case, layout):
+    return next(b for b in planner.BACKENDS[computes] if b.name == backend).cannot(
+        conv_problem(computes, case, layout)) is None
+
+
+def backend_cases(computes):
+    """Every (backend, case, layout) of CONV_CASES that the backend can run; the reference,
+    which they are held to, is held to the loops below."""
+    for backend in planner.BACKENDS[computes][:-1]:
+        for number, case in enumerate(CONV_CASES):
+            for layout in LAYOUTS:
+                if backend.cannot(conv_problem(computes, case, layout)) is None:
+                    yield pytest.param(backend.name, case, layout, id=f"{backend.name}-case{number}-{layout}")
+
+
+@pytest.mark.parametrize("computes", planner.BACKENDS)
+def test_every_backend_runs_on_several_cases(computes):
+    """Each backend is held to the reference below on several cases, not only where a shape
+    happens to lead the planner to it."""
+    runs = {name: 0 for name in (b.name for b in planner.BACKENDS[computes][:-1])}
+    for param in backend_cases(computes):
+        runs[param.values[0]] += 1
+    assert min(runs.values()) >= 4, runs
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("backend,case,layout", backend_cases("conv2d"))
+def test_each_conv2d_backend_equals_the_reference(thread_count, backend, case, layout, dtype):
+    shape, o, k, s, p, d, g = case
+    x, w, b = conv_inputs(case, layout, dtype)
+    for bias in (b, None):
+        expected = conv.conv2d_reference(x, w, bias, s, p, d, g)
+        for keep in (True, False):
+            close(conv.conv2d(x, w, bias, s, p, d, g, columns_wanted=keep, backend=backend)[0], expected, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("backend,case,layout", backend_cases("conv2d_weight"))
+def test_each_weight_gradient_backend_equals_the_reference(thread_count, backend, case, layout, dtype):
+    shape, o, k, s, p, d, g = case
+    x, w, b = conv_inputs(case, layout, dtype)
+    grad_out = LAYOUTS[layout](rand(conv.conv2d_reference(x, w, None, s, p, d, g).shape, 3, dtype))
+    weight, bias_grad = conv.conv2d_weight_reference(x, grad_out, k, s, p, d, g)
+    sources = [None]
+    if backend == "saved im2col":  # the forward backends that keep x's im2col, with and without a folded bias
+        sources = [name for name in ("im2col", "im2col blocked") if can_run("conv2d", name, case, layout)]
+    for source in sources:
+        for bias in (b, None):
+            columns = None if source is None else conv.conv2d(x, w, bias, s, p, d, g, backend=source)[1]
+            got_w, got_b = conv.conv2d_weight(x, grad_out, k, s, p, d, g, columns, with_bias=True, backend=backend)
+            close(got_w, weight, dtype)
+            close(got_b, bias_grad, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("backend,case,layout", backend_cases("conv_transpose2d"))
+def test_each_transposed_backend_equals_the_reference(thread_count, backend, case, layout, dtype):
+    shape, o, k, s, p, d, g = case
+    x, w, b = conv_inputs(case, layout, dtype, transposed=True)
+    out_hw = transposed_output_hw(case)
+    for bias in (b, None):
+        close(conv.conv_transpose2d(x, w, bias, out_hw, s, p, d, g, backend=backend),
+              conv.conv_transpose2d_reference(x, w, bias, out_hw, s, p, d, g), dtype)
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_the_reference_backends_equal_the_seed_loops(case):
+    """The einsum references against ``testing.references``' loops (the seed document's), and
+    the weight gradient's as the adjoint of the convolution in the weight:
+    <conv2d_weight(x, y), v> == <conv2d(x, v), y>."""
+    assert planner.BACKENDS["conv2d"][-1].name == "reference"
+    shape, o, k, s, p, d, g = case
+    x, w, b = conv_inputs(case, "NCHW")
+    out = conv.conv2d(x, w, b, s, p, d, g, backend="reference")[0]
+    close(out, references.conv2d(x, w, b, s, p, d, g), np.float64)
+    y = rand(out.shape, 3)
+    weight, bias = conv.conv2d_weight(x, y, k, s, p, d, g, with_bias=True, backend="reference")
+    close(np.vdot(weight, w), np.vdot(conv.conv2d(x, w, None, s, p, d, g, backend="reference")[0], y), np.float64)
+    close(bias, y.sum((0, 2, 3)), np.float64)
+    x, w, b = conv_inputs(case, "NCHW", transposed=True)
+    close(conv.conv_transpose2d(x, w, b, transposed_output_hw(case), s, p, d, g, backend="reference"),
+          references.conv_transpose2d(x, w, b, s, p, (0, 0), g, d), np.float64)
 
 
 def test_conv_transpose2d_reference_is_the_adjoint_of_conv2d_reference():
     """<conv2d(x), y> == <x, conv_transpose2d(y)>: the two references agree with each other."""
     shape, o, k, s, p, d, g = CONV_CASES[1]
     x, w = rand(shape, 0), rand((o, shape[1] // g) + k, 1)
-    y = rand(conv.conv2d_reference(x, w, None, s, p, d, g)[0].shape, 2)
+    y = rand(conv.conv2d_reference(x, w, None, s, p, d, g).shape, 2)
     back = conv.conv_transpose2d_reference(y, w, None, shape[2:], s, p, d, g)
-    np.testing.assert_allclose(np.vdot(conv.conv2d_reference(x, w, None, s, p, d, g)[0], y), np.vdot(x, back))
+    np.testing.assert_allclose(np.vdot(conv.conv2d_reference(x, w, None, s, p, d, g), y), np.vdot(x, back))
 
 
 # --------------------------------------------------------------------------- pooling
@@ -325,7 +433,7 @@ def test_every_kernel_has_a_reference_and_a_test():
     """Every kernel with a reference is exercised here, and every kernel the primitives call
     (``tinygrad_cnn.kernels``) has a reference."""
     assert set(kernels_with_references()) == COVERED
-    for name in kernels.__all__:
+    for name in set(kernels.__all__) - {"explain"}:  # explain prints the planner's choices: not a kernel
         module = inspect.getmodule(getattr(kernels, name))
         assert hasattr(module, name + "_reference"), f"kernels.{name} has no {name}_reference"
 

@@ -8,7 +8,7 @@ memory layouts and on several threads. A kernel never adds a node to the graph: 
 primitive's forward or backward runs (or an optimiser's update), not a new primitive.
 ``threads`` holds the worker pool and the thread count (``tc.set_num_threads``).
 """
-from .conv import conv2d, conv2d_weight, conv_transpose2d
+from .conv import conv2d, conv2d_weight, conv_transpose2d, explain
 from .elementwise import clip, hardtanh_backward, relu, scale_add_into, scale_shift_channels, threshold_backward
 from .layout import diagonal_view
 from .linalg import matmul
@@ -17,7 +17,7 @@ from .pool import max_pool2d, max_pool2d_scatter
 from .reduce import sum_axes
 
 __all__ = [
-    "conv2d", "conv2d_weight", "conv_transpose2d", "relu", "clip", "threshold_backward", "hardtanh_backward",
+    "conv2d", "conv2d_weight", "conv_transpose2d", "explain", "relu", "clip", "threshold_backward", "hardtanh_backward",
     "scale_shift_channels", "scale_add_into", "matmul", "batch_norm_statistics", "batch_norm_backward",
     "max_pool2d", "max_pool2d_scatter", "sum_axes", "diagonal_view",
 ]

@@ -2,8 +2,9 @@
 
 The three close under differentiation: conv2d's backward is conv_transpose2d (input gradient)
 plus conv2d_weight (weight gradient), and their backwards are made of the same three, so
-derivatives of any order work. How each one runs fast (im2col and one matrix product, memory
-layouts, threads) is in ``tinygrad_cnn.kernels.conv``, beside a plain einsum reference.
+derivatives of any order work. How each one runs fast is in ``tinygrad_cnn.kernels.conv``: a
+planner picks a backend (im2col, depthwise, narrow, scatter, ...) and ``tc.kernels.explain``
+prints its choices; a plain einsum reference says what they all compute.
 """
 from __future__ import annotations
 

@@ -1,0 +1,108 @@
+"""``explain``: the plans a piece of code makes, printed so a reader sees which backend ran
+each convolution and why.
+
+While a recording is open on a thread, every kernel call notes its plan; a reduction's own
+kernel calls ("live window", "as convolution") are noted one level deeper.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from .planner import Plan
+
+
+@dataclass(frozen=True)
+class Step:
+    """A plan, the pass it was made in ("forward" or "backward") and how deep inside a
+    reduction's calls."""
+
+    plan: Plan
+    phase: str
+    depth: int
+
+
+class Explanation(list):
+    """The ``Step``s of a run, in the order the kernels were called; ``str`` prints them."""
+
+    def __str__(self) -> str:
+        if not self:
+            return "no convolution kernel ran"
+        lines, phase = [], None
+        for number, step in enumerate(self, 1):
+            if step.phase != phase:
+                phase = step.phase
+                lines.append(f"{phase}:")
+            indent = "  " * (step.depth + 1)
+            lines.extend(indent + ("" if i else f"{number}. ") + line
+                         for i, line in enumerate(str(step.plan).splitlines()))
+        return "\n".join(lines)
+
+    @property
+    def backends(self) -> list[str]:
+        """The backends in the order they ran."""
+        return [step.plan.backend for step in self]
+
+
+_RECORDING: ContextVar[tuple[Explanation, str, int] | None] = ContextVar("tinygrad_cnn_conv_plans", default=None)
+
+
+def note(plan: Plan) -> None:
+    """Add ``plan`` to the open recording, if any."""
+    active = _RECORDING.get()
+    if active is not None:
+        explanation, phase, depth = active
+        explanation.append(Step(plan, phase, depth))
+
+
+@contextmanager
+def nested() -> Iterator[None]:
+    """Plans noted inside come under the reduction that makes them."""
+    active = _RECORDING.get()
+    if active is None:
+        yield
+        return
+    token = _RECORDING.set((active[0], active[1], active[2] + 1))
+    try:
+        yield
+    finally:
+        _RECORDING.reset(token)
+
+
+@contextmanager
+def recording(explanation: Explanation, phase: str = "forward") -> Iterator[Explanation]:
+    """Note into ``explanation`` the plan of every convolution kernel this thread calls."""
+    token = _RECORDING.set((explanation, phase, 0))
+    try:
+        yield explanation
+    finally:
+        _RECORDING.reset(token)
+
+
+def explain(fn: Callable[..., Any], *inputs: Any, backward: bool = True, **kwargs: Any) -> Explanation:
+    """Call ``fn(*inputs, **kwargs)`` (a layer, a model, ``F.conv2d``) and, with ``backward``
+    when its result requires grad, back-propagate ones laid out as the result (as a next
+    layer's gradient would be); return the plan of every convolution kernel the two passes
+    ran, in order. ``print`` it to read which backend ran each one and why.
+
+    The gradients this backward computes are taken back: the ``.grad`` of ``fn``'s parameters
+    and of the inputs are as they were. The call itself is a real call: a layer in training
+    mode updates its running statistics, as any call does.
+    """
+    explanation = Explanation()
+    with recording(explanation, "forward"):
+        out = fn(*inputs, **kwargs)
+    if backward and getattr(out, "requires_grad", False):
+        parameters = fn.parameters() if callable(getattr(fn, "parameters", None)) else ()
+        leaves = [t for t in (*inputs, *kwargs.values(), *parameters) if hasattr(t, "grad")]
+        before = [t.grad for t in leaves]
+        for leaf in leaves:  # backward adds into a gradient in place: start from none
+            leaf.grad = None
+        with recording(explanation, "backward"):
+            out.backward(out.detach().clone().fill_(1))  # ones in the result's memory layout
+        for leaf, grad in zip(leaves, before):
+            leaf.grad = grad
+    return explanation
