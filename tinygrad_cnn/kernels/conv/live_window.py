@@ -22,6 +22,8 @@ def live_window(x_shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: P
                 out_hw: Pair) -> tuple[Pair, Pair] | None:
     """The (first, last) kernel offsets along each axis that ever touch the input (stride-1
     axes only), or None when every offset does."""
+    if padding == (0, 0):  # every window lies inside the input
+        return None
     spans = tuple(windows.live_taps(x_shape[2 + a], kernel[a], padding[a], dilation[a], out_hw[a])
                   if stride[a] == 1 else (0, kernel[a] - 1) for a in range(2))
     if spans == ((0, kernel[0] - 1), (0, kernel[1] - 1)) or any(first > last for first, last in spans):

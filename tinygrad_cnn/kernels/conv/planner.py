@@ -25,9 +25,10 @@ Pair = tuple[int, int]
 NARROW = 16  # channels in and out up to which two output pixels per im2col row pay (idea 65)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Problem:
-    """One kernel call as the rules see it.
+    """One kernel call as the rules see it (not frozen: a frozen dataclass takes four times as
+    long to build, and one is built per kernel call).
 
     ``computes`` is ``"conv2d"``, ``"conv2d_weight"`` (the weight gradient of a conv2d whose
     input is x) or ``"conv_transpose2d"``. ``weight_shape`` is conv2d's (O, C/g, kH, kW),
@@ -84,7 +85,7 @@ class Problem:
         return ", ".join([f"x {self.x_shape} {memory}", f"weight {self.weight_shape}", *settings])
 
 
-@dataclass(frozen=True)
+@dataclass
 class Plan:
     """The backend chosen for a problem, the reason, and the options it runs with."""
 
