@@ -19,9 +19,14 @@ def channels_last(*shape, requires_grad=False):
     return x.requires_grad_(requires_grad)
 
 
+def convolutions(explanation):
+    """The convolution steps of an explanation (the matrix products' plans left out)."""
+    return [step for step in explanation if not step.plan.computes.startswith("matmul")]
+
+
 def plans(fn, *inputs, **kwargs):
-    """(computes, backend) of every plan ``fn`` makes, forward and backward."""
-    return [(step.plan.problem.computes, step.plan.backend) for step in tc.kernels.explain(fn, *inputs, **kwargs)]
+    """(computes, backend) of every convolution plan ``fn`` makes, forward and backward."""
+    return [(step.plan.computes, step.plan.backend) for step in convolutions(tc.kernels.explain(fn, *inputs, **kwargs))]
 
 
 def test_the_seed_cnn_runs_im2col_then_blocked_rows():
@@ -53,11 +58,11 @@ def test_a_1x1_layer_over_pixel_rows_copies_nothing():
     """Its input gradient is one product per group; with fewer channels out than in it runs as
     the 1x1 convolution of the gradient, which copies nothing either."""
     x, weight = channels_last(2, 8, 5, 5, requires_grad=True), tc.randn(16, 8, 1, 1, requires_grad=True)
-    explanation = tc.kernels.explain(F.conv2d, x, weight)
-    assert explanation.backends == ["im2col", "1x1 products", "saved im2col"]
+    explanation = convolutions(tc.kernels.explain(F.conv2d, x, weight))
+    assert [step.plan.backend for step in explanation] == ["im2col", "1x1 products", "saved im2col"]
     assert explanation[0].plan.options["copy"] == "none"
-    explanation = tc.kernels.explain(F.conv2d, x, tc.randn(4, 8, 1, 1))
-    assert explanation.backends == ["im2col", "as convolution", "im2col"]
+    explanation = convolutions(tc.kernels.explain(F.conv2d, x, tc.randn(4, 8, 1, 1)))
+    assert [step.plan.backend for step in explanation] == ["im2col", "as convolution", "im2col"]
     assert [step.plan.options["copy"] for step in explanation if step.plan.backend == "im2col"] == ["none", "none"]
 
 
@@ -65,7 +70,7 @@ def test_a_late_layer_takes_the_weights_order_and_leaves_out_the_padding():
     """A 3x3 layer on a 1x1 image reads its input with the centre offset only; with fewer
     pixels than output channels its im2col takes the weight's order."""
     x, weight = channels_last(2, 16, 1, 1, requires_grad=True), tc.randn(32, 16, 3, 3, requires_grad=True)
-    explanation = tc.kernels.explain(F.conv2d, x, weight, padding=1)
+    explanation = convolutions(tc.kernels.explain(F.conv2d, x, weight, padding=1))
     forward, inner = explanation[0], explanation[1]
     assert (forward.plan.backend, forward.depth) == ("live window", 0)
     assert forward.plan.options["offsets"] == ((1, 1), (1, 1))
@@ -76,9 +81,21 @@ def test_a_late_layer_takes_the_weights_order_and_leaves_out_the_padding():
 def test_a_stride_1_input_gradient_with_more_channels_out_runs_as_a_convolution():
     """DenseNet's 128 -> 32 layers: the input gradient has 32 channels in and 128 out."""
     x, weight = channels_last(4, 128, 8, 8, requires_grad=True), tc.randn(32, 128, 3, 3)
-    explanation = tc.kernels.explain(F.conv2d, x, weight, padding=1)
-    assert [(step.plan.problem.computes, step.plan.backend, step.depth) for step in explanation] == [
+    explanation = convolutions(tc.kernels.explain(F.conv2d, x, weight, padding=1))
+    assert [(step.plan.computes, step.plan.backend, step.depth) for step in explanation] == [
         ("conv2d", "im2col blocked", 0), ("conv_transpose2d", "as convolution", 0), ("conv2d", "im2col blocked", 1)]
+
+
+def test_the_matrix_products_splits_are_explained_under_the_kernel_that_runs_them():
+    """A linear layer's product at a small batch splits the weight's columns (idea 40); the
+    products of a convolution's backend are noted one level under its plan."""
+    layer = nn.Linear(64, 256)
+    explanation = tc.kernels.explain(layer, tc.randn(4, 64), backward=False)
+    assert [(step.plan.computes, step.plan.backend, step.plan.shapes) for step in explanation] == [
+        ("matmul", "columns", ((4, 64), (64, 256)))]
+    assert "fewer rows of a than columns of b" in str(explanation)
+    explanation = tc.kernels.explain(nn.Conv2d(3, 8, 3), tc.randn(2, 3, 6, 6), backward=False)
+    assert [(step.plan.computes, step.depth) for step in explanation] == [("conv2d", 0), ("matmul", 1)]
 
 
 def test_a_backend_that_cannot_run_a_problem_says_why():
@@ -102,7 +119,7 @@ def test_explain_prints_each_plan_with_its_reason():
     assert lines[3] == "       the input, as a padding-0 problem (idea 39); offsets=((1, 1), (1, 1))"
     assert lines[4] == "    2. conv2d x (2, 4, 1, 1) channels-last, weight (4, 4, 1, 1)"  # the reduction's own call
     assert "backward:" in lines
-    assert str(tc.kernels.explain(F.relu, x)) == "no convolution kernel ran"
+    assert str(tc.kernels.explain(F.relu, x)) == "no planned kernel ran"
 
 
 def test_explain_puts_the_gradients_back():
@@ -124,7 +141,7 @@ def test_explain_records_only_its_own_thread():
         other.join()
         return layer(x)
 
-    assert tc.kernels.explain(both, tc.randn(1, 1, 4, 4), backward=False).backends == ["im2col"]
+    assert tc.kernels.explain(both, tc.randn(1, 1, 4, 4), backward=False).backends == ["im2col", "rows"]
     assert len(seen) == 1
 
 

@@ -420,6 +420,27 @@ def test_matmul_kernels(thread_count, m, k, n):
               linalg.grouped_matmul_inner_reference(gt.transpose(0, 2, 1), gb), np.float64)
 
 
+@pytest.mark.parametrize("split", ["rows", "columns", "shared dimension"])
+@pytest.mark.parametrize("m,k,n", [(7, 5, 3), (64, 33, 17), (1, 9, 1), (3, 8, 11)])
+def test_every_split_of_a_product_equals_the_reference(thread_count, split, m, k, n):
+    """Each split forced on the same operands, whichever the planner would choose."""
+    a, b = rand((m, k), 0), rand((k, n), 1)
+    close(linalg.matmul(a, b, split=split), linalg.matmul_reference(a, b), np.float64)
+    close(linalg.matmul_inner(a, b, split=split), linalg.matmul_inner_reference(a, b), np.float64)
+
+
+@pytest.mark.parametrize("m,k,n,inner,expected", [
+    (64, 33, 17, False, "rows"), (3, 8, 11, False, "columns"), (3, 300, 4, True, "shared dimension"),
+    (512, 32, 4608, True, "columns"), (4608, 32, 512, True, "rows")])
+def test_the_product_planner_follows_its_rules(m, k, n, inner, expected):
+    a, b = np.zeros((m, k)), np.zeros((k, n))
+    plan = linalg.plan_product("matmul_inner" if inner else "matmul", a, b)
+    assert plan.backend == expected
+    assert linalg.plan_product("matmul", np.zeros((2, m, k)), b).backend == "batched"
+    with pytest.raises(ValueError, match="cannot split .* by 'batched'"):
+        linalg.plan_product("matmul", a, b, split="batched")
+
+
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dims", [(0, 2, 3), (1,), (2, 3), (0,), (0, 1), (1, 3)])
 def test_sum_axes_kernel(thread_count, layout, dims):

@@ -95,8 +95,7 @@ def hardtanh_backward_reference(grad: np.ndarray, x: np.ndarray, low: float, hig
     return np.where((x <= low) | (x >= high), 0, grad).astype(np.result_type(grad, x))
 
 
-SMALL = 1 << 18  # elements: below this, plain broadcasting beats arranging rows (measured: 26 vs 40 µs
-# at 65K elements, 47-57 vs 70 at 131K; rows win from 262K: 83-86 vs 91-147 µs)
+SMALL = 1 << 18  # elements: below this, plain broadcasting beats arranging rows (ideas 46, 51)
 
 
 def scale_shift_channels(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:

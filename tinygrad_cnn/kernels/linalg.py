@@ -1,9 +1,66 @@
-"""Matrix products split over the workers (BLAS itself runs on one thread: see threads.py)."""
+"""Matrix products split over the workers (BLAS itself runs on one thread: see threads.py).
+
+How a product is split is a plan (``plan_product``), as the convolutions' backends are:
+``explain`` prints it, and the tests force every split on the same operands.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
+from .explain import describe, note
 from .threads import MULTIPLY_ADDS_PER_ELEMENT, for_each_slice, workers
+
+
+@dataclass
+class ProductPlan:
+    """How ``computes`` ("matmul" or "matmul_inner") runs a @ b: ``backend`` names the split
+    ("batched": NumPy's own loop over a stack; "rows" of a; "columns" of b; the "shared
+    dimension", with the partial products added), ``why`` the rule."""
+
+    computes: str
+    shapes: tuple[tuple[int, ...], tuple[int, ...]]
+    backend: str
+    why: str
+
+    def __str__(self) -> str:
+        return describe(f"{self.computes} {self.shapes[0]} @ {self.shapes[1]}", self.backend, self.why)
+
+
+SPLITS = ("batched", "rows", "columns", "shared dimension")
+_WHY = {
+    "batched": "a stack of products: NumPy's loop over them, BLAS on one thread",
+    "rows": "as many rows of a as columns of b, or more: each worker takes rows of a (idea 10)",
+    "columns": "fewer rows of a than columns of b: each worker takes columns of b, so b is read once in "
+               "all (idea 40)",
+    "shared dimension": "a long shared dimension: each worker takes a slice of it and the partial products "
+                        "are added (ideas 10, 11)",
+    "short shared dimension": "the shared dimension is the short one: the partial products would cost more "
+                              "than the product, so it is split as matmul splits (idea 32)",
+}
+
+
+def plan_product(computes: str, a: np.ndarray, b: np.ndarray, split: str | None = None) -> ProductPlan:
+    """The split for ``a @ b``: ``split`` when given (any but "batched" for 2-D operands; only
+    "batched" for others), else by the rules in ``_WHY``."""
+    shapes = (a.shape, b.shape)
+    flat = a.ndim == 2 and b.ndim == 2
+    if split is not None:
+        if split not in SPLITS or (split == "batched") == flat:
+            allowed = "rows, columns or the shared dimension" if flat else "'batched' (a stack of products)"
+            raise ValueError(f"{computes}: cannot split {a.shape} @ {b.shape} by {split!r}; it splits by {allowed}")
+        return ProductPlan(computes, shapes, split, "asked for")
+    if not flat:
+        return ProductPlan(computes, shapes, "batched", _WHY["batched"])
+    (p, m), q = a.shape, b.shape[1]
+    short = ""
+    if computes == "matmul_inner":
+        if m * (p + q) >= p * q:
+            return ProductPlan(computes, shapes, "shared dimension", _WHY["shared dimension"])
+        short = _WHY["short shared dimension"] + "; "
+    backend = "columns" if p < q else "rows"
+    return ProductPlan(computes, shapes, backend, short + _WHY[backend])
 
 
 def _work(a: np.ndarray, b: np.ndarray) -> int:
@@ -11,38 +68,55 @@ def _work(a: np.ndarray, b: np.ndarray) -> int:
     return a.shape[0] * a.shape[1] * b.shape[1] // MULTIPLY_ADDS_PER_ELEMENT
 
 
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _batched(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    workers()  # BLAS on one thread before it runs
+    return np.matmul(a, b)
+
+
+def _split_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    for_each_slice(lambda s: np.matmul(a[s], b, out=out[s]), a.shape[0], _work(a, b))
+    return out
+
+
+def _split_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    for_each_slice(lambda s: np.matmul(a, b[:, s], out=out[:, s]), b.shape[1], _work(a, b))
+    return out
+
+
+def _split_shared(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    partials = for_each_slice(lambda s: a[:, s] @ b[s], a.shape[1], _work(a, b))
+    total = partials[0]
+    for part in partials[1:]:
+        total += part
+    return total
+
+
+_RUN = {"batched": _batched, "rows": _split_rows, "columns": _split_columns, "shared dimension": _split_shared}
+
+
+def matmul(a: np.ndarray, b: np.ndarray, split: str | None = None) -> np.ndarray:
     """``a @ b``; for 2-D operands the rows of ``a`` are split over the workers, or the columns
     of ``b`` when ``a`` has fewer rows than ``b`` has columns: a classifier's weight at a small
     batch (VGG-11's is 25088 x 4096) is then read once in all, not once per worker."""
-    if a.ndim != 2 or b.ndim != 2:
-        workers()  # BLAS on one thread before it runs
-        return np.matmul(a, b)
-    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
-    if a.shape[0] < b.shape[1]:
-        for_each_slice(lambda s: np.matmul(a, b[:, s], out=out[:, s]), b.shape[1], _work(a, b))
-    else:
-        for_each_slice(lambda s: np.matmul(a[s], b, out=out[s]), a.shape[0], _work(a, b))
-    return out
+    plan = plan_product("matmul", a, b, split)
+    note(plan)
+    return _RUN[plan.backend](a, b)
 
 
 def matmul_reference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.matmul(a, b)
 
 
-def matmul_inner(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def matmul_inner(a: np.ndarray, b: np.ndarray, split: str | None = None) -> np.ndarray:
     """``a @ b`` for 2-D operands with a long shared dimension (weight gradients, sums): the
     shared dimension is split over the workers and the partial products are added. Where the
     shared dimension is the short one (a late layer's weight gradient at small batch: 512 x 32
-    @ 32 x 4608), the partial outputs would cost more than the product: rows are split instead."""
-    (p, m), q = a.shape, b.shape[1]
-    if m * (p + q) < p * q:
-        return matmul(a, b)
-    partials = for_each_slice(lambda s: a[:, s] @ b[s], m, _work(a, b))
-    total = partials[0]
-    for part in partials[1:]:
-        total += part
-    return total
+    @ 32 x 4608), rows or columns are split instead."""
+    plan = plan_product("matmul_inner", a, b, split)
+    note(plan)
+    return _RUN[plan.backend](a, b)
 
 
 def matmul_inner_reference(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 # Below this many elements a kernel runs on the calling thread: waking a sleeping worker and
-# waiting for it costs 50-150 µs on a virtual machine's cores, which a pass over half a
-# million float32 elements (~150 µs on one core) only just repays. Matrix products count
+# waiting for it costs about what a pass over half a million float32 elements takes on one
+# core (ideas 26, 31). Matrix products count
 # their multiply-adds divided by MULTIPLY_ADDS_PER_ELEMENT (BLAS does about that many in
 # the time of one element's pass).
 MIN_ELEMENTS = 1 << 19
@@ -46,9 +46,7 @@ class _Worker:
     """A thread that sleeps on a lock until it is handed one slice of a kernel.
 
     Two locks and a slot make the round trip cheaper than a ThreadPoolExecutor's future and
-    queue (44 against 63-72 µs back to back on a 2-core virtual machine; after an idle gap the
-    core's wake-up dominates both), which adds up over the tens of kernels in a small batch's
-    step.
+    queue (idea 26), which adds up over the tens of kernels in a small batch's step.
     """
 
     def __init__(self, name: str) -> None:

@@ -14,7 +14,8 @@ Every call of ``conv2d``, ``conv2d_weight`` (the weight gradient) or ``conv_tran
 - ``live_window``: offsets that only see padding, left out (a reduction to a smaller problem);
   a stride-1 transposed convolution can also run "as convolution" (a reduction to conv2d).
 
-``explain(fn, *inputs)`` prints the plans a call makes; ``planner.BACKENDS`` lists the rules.
+``tc.kernels.explain(fn, *inputs)`` prints the plans a call makes; ``planner.BACKENDS`` lists
+the rules.
 """
 from .dispatch import (
     conv2d,
@@ -24,11 +25,9 @@ from .dispatch import (
     conv_transpose2d,
     conv_transpose2d_reference,
 )
-from .explain import Explanation, explain, recording
 from .planner import BACKENDS, Plan, PlanError, Problem, plan
 
 __all__ = [
     "conv2d", "conv2d_weight", "conv_transpose2d", "conv2d_reference", "conv2d_weight_reference",
-    "conv_transpose2d_reference", "explain", "recording", "Explanation", "Plan", "PlanError", "Problem", "plan",
-    "BACKENDS",
+    "conv_transpose2d_reference", "Plan", "PlanError", "Problem", "plan", "BACKENDS",
 ]

@@ -1,16 +1,17 @@
 """The convolution kernels: each call asks the planner for a plan, then runs its backend.
 
 "live window" and "as convolution" are reductions: they turn the problem into a smaller or
-equivalent one and call a kernel again, which plans it afresh.
+equivalent one and call a kernel again, which plans it afresh. Plans made while a backend
+runs (a reduction's, the matrix products') are noted one level under its own.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ... import windows
+from ..explain import nested, note
 from ..reduce import sum_axes
 from . import depthwise, im2col, narrow, reference, transposed
-from .explain import nested, note
 from .group_rows import add_bias
 from .im2col import Columns
 from .live_window import live_input, live_kernel, live_size, poisoned_channels
@@ -28,7 +29,8 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: P
     chosen = plan(Problem.of("conv2d", x, weight.shape, out_hw, stride, padding, dilation, groups,
                              bias=bias is not None, keep_columns=columns_wanted), backend)
     note(chosen)
-    return _CONV2D[chosen.backend](x, weight, bias, chosen)
+    with nested():
+        return _CONV2D[chosen.backend](x, weight, bias, chosen)
 
 
 def conv2d_weight(x: np.ndarray, grad_out: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
@@ -51,7 +53,8 @@ def _conv2d_weight(x: np.ndarray, grad_out: np.ndarray, kernel: Pair, stride: Pa
     chosen = plan(Problem.of("conv2d_weight", x, weight_shape, grad_out.shape[2:], stride, padding, dilation,
                              groups, columns_given=columns is not None), backend)
     note(chosen)
-    return _CONV2D_WEIGHT[chosen.backend](x, grad_out, chosen, columns)
+    with nested():
+        return _CONV2D_WEIGHT[chosen.backend](x, grad_out, chosen, columns)
 
 
 def conv_transpose2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, out_hw: Pair, stride: Pair,
@@ -61,7 +64,8 @@ def conv_transpose2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     chosen = plan(Problem.of("conv_transpose2d", x, weight.shape, out_hw, stride, padding, dilation, groups,
                              bias=bias is not None), backend)
     note(chosen)
-    return _CONV_TRANSPOSE2D[chosen.backend](x, weight, bias, chosen)
+    with nested():
+        return _CONV_TRANSPOSE2D[chosen.backend](x, weight, bias, chosen)
 
 
 conv2d_reference = reference.conv2d
@@ -76,10 +80,8 @@ def _conv2d_live(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     """The padding-0 convolution of the offsets that touch the input; a left-out weight that is
     infinite or NaN makes its channel NaN, as PyTorch's multiplication by the padding does."""
     p, live = plan.problem, plan.options["offsets"]
-    with nested():
-        out, columns = conv2d(live_input(x, live, p.stride, p.padding, p.dilation, p.out_hw),
-                              live_kernel(weight, live), bias, p.stride, (0, 0), p.dilation, p.groups,
-                              p.keep_columns)
+    out, columns = conv2d(live_input(x, live, p.stride, p.padding, p.dilation, p.out_hw),
+                          live_kernel(weight, live), bias, p.stride, (0, 0), p.dilation, p.groups, p.keep_columns)
     poisoned = poisoned_channels(weight, live)
     if poisoned is not None:
         out[:, poisoned] = np.nan
@@ -91,9 +93,8 @@ def _conv2d_weight_live(x: np.ndarray, grad_out: np.ndarray, plan: Plan,
     """The live offsets' gradient, zeros elsewhere (NaN for channels whose output gradient is
     not finite: inf * 0 and NaN * 0, as PyTorch's im2col gives)."""
     p, live = plan.problem, plan.options["offsets"]
-    with nested():
-        part, bias = _conv2d_weight(live_input(x, live, p.stride, p.padding, p.dilation, p.out_hw), grad_out,
-                                    live_size(live), p.stride, (0, 0), p.dilation, p.groups, columns)
+    part, bias = _conv2d_weight(live_input(x, live, p.stride, p.padding, p.dilation, p.out_hw), grad_out,
+                                live_size(live), p.stride, (0, 0), p.dilation, p.groups, columns)
     weight = np.zeros(p.weight_shape, dtype=part.dtype)
     weight[~np.isfinite(grad_out).all(axis=(0, 2, 3))] = np.nan
     (i0, i1), (j0, j1) = live
@@ -107,9 +108,7 @@ def _conv_transpose2d_live(x: np.ndarray, weight: np.ndarray, bias: np.ndarray |
     (i0, i1), (j0, j1) = live
     block_hw = tuple((size - 1) * p.stride[a] + (last - first) * p.dilation[a] + 1
                      for a, (size, (first, last)) in enumerate(zip(x.shape[2:], live)))
-    with nested():
-        block = conv_transpose2d(x, live_kernel(weight, live), None, block_hw, p.stride, (0, 0), p.dilation,
-                                 p.groups)
+    block = conv_transpose2d(x, live_kernel(weight, live), None, block_hw, p.stride, (0, 0), p.dilation, p.groups)
     padded = np.zeros((x.shape[0], p.out_hw[0] + 2 * p.padding[0], p.out_hw[1] + 2 * p.padding[1],
                        p.groups * weight.shape[1]), dtype=block.dtype).transpose(0, 3, 1, 2)
     top, left = i0 * p.dilation[0], j0 * p.dilation[1]
@@ -122,9 +121,8 @@ def _conv_transpose2d_as_convolution(x: np.ndarray, weight: np.ndarray, bias: np
     """At stride 1, the convolution of x padded to full correlation with the flipped kernel."""
     p = plan.problem
     flipped = weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]  # as a convolution's (C_out, C_in, kH, kW)
-    with nested():
-        return conv2d(x, flipped, bias, p.stride, plan.options["padding"], p.dilation, p.groups,
-                      columns_wanted=False)[0]
+    return conv2d(x, flipped, bias, p.stride, plan.options["padding"], p.dilation, p.groups,
+                  columns_wanted=False)[0]
 
 
 # --------------------------------------------------------------------------- backends by name

@@ -10,7 +10,6 @@ backend to the reference that way, and ``explain`` prints the plans a program ma
 """
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,6 +17,7 @@ from functools import cached_property
 import numpy as np
 
 from .. import layout
+from ..explain import describe
 from .live_window import live_window
 
 Pair = tuple[int, int]
@@ -94,10 +94,13 @@ class Plan:
     why: str
     options: dict[str, object] = field(default_factory=dict)
 
+    @property
+    def computes(self) -> str:
+        return self.problem.computes
+
     def __str__(self) -> str:
         options = "".join(f"; {name}={value}" for name, value in self.options.items())
-        choice = textwrap.fill(f"-> {self.backend}: {self.why}{options}", 96, subsequent_indent="   ")
-        return f"{self.problem.computes} {self.problem}\n" + textwrap.indent(choice, "  ")
+        return describe(f"{self.problem.computes} {self.problem}", self.backend, self.why + options)
 
 
 class PlanError(ValueError):

@@ -1,24 +1,33 @@
 """``explain``: the plans a piece of code makes, printed so a reader sees which backend ran
-each convolution and why.
+each kernel call and why.
 
-While a recording is open on a thread, every kernel call notes its plan; a reduction's own
-kernel calls ("live window", "as convolution") are noted one level deeper.
+The kernel families that choose among ways to run (the convolutions, ``conv.planner``; the
+matrix products' split over the workers, ``linalg.plan_product``) make a plan object with a
+``backend``, a ``computes`` and a ``__str__`` that says why. While a recording is open on a
+thread, each kernel call notes its plan, and the calls its backend makes are noted one level
+deeper.
 """
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from .planner import Plan
+
+class Plan(Protocol):
+    """What a kernel family's plan offers to ``explain``: ``str(plan)`` says what and why."""
+
+    computes: str
+    backend: str
 
 
 @dataclass(frozen=True)
 class Step:
-    """A plan, the pass it was made in ("forward" or "backward") and how deep inside a
-    reduction's calls."""
+    """A plan, the pass it was made in ("forward" or "backward") and how deep inside another
+    kernel's backend it was made."""
 
     plan: Plan
     phase: str
@@ -30,7 +39,7 @@ class Explanation(list):
 
     def __str__(self) -> str:
         if not self:
-            return "no convolution kernel ran"
+            return "no planned kernel ran"
         lines, phase = [], None
         for number, step in enumerate(self, 1):
             if step.phase != phase:
@@ -47,7 +56,13 @@ class Explanation(list):
         return [step.plan.backend for step in self]
 
 
-_RECORDING: ContextVar[tuple[Explanation, str, int] | None] = ContextVar("tinygrad_cnn_conv_plans", default=None)
+_RECORDING: ContextVar[tuple[Explanation, str, int] | None] = ContextVar("tinygrad_cnn_plans", default=None)
+
+
+def describe(what: str, backend: str, why: str) -> str:
+    """A plan's text: what is computed, then the backend and why, wrapped under it."""
+    choice = textwrap.fill(f"-> {backend}: {why}", 96, subsequent_indent="   ")
+    return f"{what}\n" + textwrap.indent(choice, "  ")
 
 
 def note(plan: Plan) -> None:
@@ -58,23 +73,24 @@ def note(plan: Plan) -> None:
         explanation.append(Step(plan, phase, depth))
 
 
-@contextmanager
-def nested() -> Iterator[None]:
-    """Plans noted inside come under the reduction that makes them."""
-    active = _RECORDING.get()
-    if active is None:
-        yield
-        return
-    token = _RECORDING.set((active[0], active[1], active[2] + 1))
-    try:
-        yield
-    finally:
-        _RECORDING.reset(token)
+class nested:  # noqa: N801 (used as ``with nested():``, like contextlib's helpers)
+    """Plans noted inside come one level under the plan being run. A class, not a generator:
+    it wraps every planned kernel call, and costs a ContextVar read when nothing records."""
+
+    __slots__ = ("token",)
+
+    def __enter__(self) -> None:
+        active = _RECORDING.get()
+        self.token = None if active is None else _RECORDING.set((active[0], active[1], active[2] + 1))
+
+    def __exit__(self, *exception: object) -> None:
+        if self.token is not None:
+            _RECORDING.reset(self.token)
 
 
 @contextmanager
 def recording(explanation: Explanation, phase: str = "forward") -> Iterator[Explanation]:
-    """Note into ``explanation`` the plan of every convolution kernel this thread calls."""
+    """Note into ``explanation`` the plan of every planned kernel this thread calls."""
     token = _RECORDING.set((explanation, phase, 0))
     try:
         yield explanation
@@ -85,8 +101,8 @@ def recording(explanation: Explanation, phase: str = "forward") -> Iterator[Expl
 def explain(fn: Callable[..., Any], *inputs: Any, backward: bool = True, **kwargs: Any) -> Explanation:
     """Call ``fn(*inputs, **kwargs)`` (a layer, a model, ``F.conv2d``) and, with ``backward``
     when its result requires grad, back-propagate ones laid out as the result (as a next
-    layer's gradient would be); return the plan of every convolution kernel the two passes
-    ran, in order. ``print`` it to read which backend ran each one and why.
+    layer's gradient would be); return the plan of every planned kernel (convolutions, matrix
+    products) the two passes ran, in order. ``print`` it to read which backend ran each one and why.
 
     The gradients this backward computes are taken back: the ``.grad`` of ``fn``'s parameters
     and of the inputs are as they were. The call itself is a real call: a layer in training
