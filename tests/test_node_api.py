@@ -152,10 +152,19 @@ def test_set_num_threads_overrides_the_default():
 
 
 def _plain(value) -> bool:
-    """A hyper-parameter: a number, string, bool, None, dtype, or a tuple or list of them."""
+    """A hyper-parameter: a number, string, bool, None, dtype, memory format, slice, Ellipsis,
+    an index array's marker, or a tuple or list of them."""
+    from tinygrad_cnn.ops.shape import IndexArray
+
     if isinstance(value, (tuple, list)):
         return all(_plain(v) for v in value)
-    return value is None or isinstance(value, (bool, int, float, str, np.dtype, type, np.number))
+    return value is None or value is Ellipsis or isinstance(
+        value, (bool, int, float, str, np.dtype, type, np.number, slice, IndexArray, type(tc.channels_last)))
+
+
+def _kept_arrays(nodes) -> list[str]:
+    return sorted({f"{node.name}.{key}: {type(value).__name__}" for node in nodes
+                   for key, value in (node.settings or {}).items() if not _plain(value)})
 
 
 @pytest.mark.parametrize("name,shape", [("seed_cnn", (1, 28, 28)), ("lenet5", (1, 28, 28)), ("resnet20", (3, 32, 32)),
@@ -177,8 +186,32 @@ def test_no_node_of_a_zoo_model_keeps_backward_state_in_its_settings(name, shape
     (gradient,) = tc.autograd.grad(loss, [x], create_graph=True)
     nodes = topological_order([loss.grad_fn, gradient.grad_fn])
     assert len(nodes) > 20
-    kept = sorted({f"{node.name}.{key}: {type(value).__name__}" for node in nodes
-                   for key, value in (node.settings or {}).items() if not _plain(value)})
+    kept = _kept_arrays(nodes)
     assert not kept, f"settings that are not hyper-parameters: {kept}"
     batch_norms = [node for node in nodes if node.name == "BatchNorm"]
     assert all(isinstance(node.inputs[3], tc.Tensor) for node in batch_norms)  # running statistics are inputs
+
+
+def test_indexing_and_scattering_keep_their_index_arrays_as_inputs():
+    """The primitives that take an index (advanced indexing and its gradient, writes at an
+    index, index_select, gather, scatter, scatter_add, index_add, reflection padding, an
+    embedding) keep its arrays as inputs, in the forward graph and in create_graph's."""
+    from tinygrad_cnn.autograd import topological_order
+
+    x = tc.randn(4, 5, requires_grad=True)
+    rows = tc.tensor([0, 2, 2])
+    picked = x[rows] * 2 + x[:, tc.tensor([1, 3])].sum() + x.index_select(1, tc.tensor([4, 0])).sum()
+    written = x.clone()
+    written[tc.tensor([1, 3]), 0] = picked[:2, 0]
+    scattered = x.scatter(1, tc.tensor([[0], [1], [2], [3]]), x[:, :1]) + x.scatter_add(
+        0, tc.tensor([[1, 0, 2, 3, 1]]), x[:1]) + x.index_add(0, tc.tensor([3, 0]), x[:2])
+    gathered = x.gather(1, tc.tensor([[4], [3], [2], [1]]))
+    padded = F.pad(x[None], (2, 2), mode="reflect")
+    embedded = F.embedding(tc.tensor([1, 1, 3]), x)
+    loss = (picked.sum() + written.sum() + (scattered ** 2).sum() + gathered.sum() + (padded ** 2).sum()
+            + (embedded ** 2).sum())
+    (gradient,) = tc.autograd.grad(loss, [x], create_graph=True)
+    nodes = topological_order([loss.grad_fn, gradient.grad_fn])
+    names = {node.name for node in nodes}
+    assert {"GetItem", "IndexAdd", "SetItem", "Scatter", "ScatterAdd", "GatherAlong"} <= names, names
+    assert not _kept_arrays(nodes), _kept_arrays(nodes)

@@ -26,6 +26,7 @@ import numpy as np
 
 from tinygrad_cnn.autograd import Primitive, topological_order
 from tinygrad_cnn.nn import Module
+from tinygrad_cnn.ops.shape import IndexArray
 from tinygrad_cnn.tensor import Tensor
 
 OP_STYLE = dict(shape="box", style="rounded,filled", fillcolor="#dbe8f7", color="#4a78b0")
@@ -72,7 +73,7 @@ def _index_text(index: tuple) -> str:
             return text + (f":{p.step}" if p.step is not None else "")
         if p is Ellipsis:
             return "..."
-        if isinstance(p, np.ndarray):
+        if isinstance(p, IndexArray):
             return f"<{'×'.join(map(str, p.shape))} indices>"
         return str(p)
     return "[" + ", ".join(part(p) for p in index) + "]"

@@ -13,6 +13,7 @@ import numpy as np
 from .. import windows
 from ..autograd import Primitive
 from ..ops.pool import averaging_matrix
+from ..ops.shape import IndexArray
 from ..tensor import Tensor
 from .graph import GraphBuilder, UnsupportedOperatorError, onnx_dtype
 
@@ -320,12 +321,12 @@ def _unsqueeze(b: GraphBuilder, node: Primitive) -> list[str]:
     return b.emit(node, "Unsqueeze", [x, b.constant(np.array([node.settings["dim"]], dtype=np.int64))])
 
 
-@converts("Scatter")
+@converts("Scatter", "ScatterAdd")
 def _scatter(b: GraphBuilder, node: Primitive) -> list[str]:
-    """ScatterElements along ``dim`` (with reduction "add" for scatter_add, from opset 16); the
-    index is a constant of the graph, src cropped to the index's shape or a filled constant."""
-    index, dim, dtype = node.settings["index"], node.settings["dim"], node.output_specs[0].dtype
-    if b.batch_dynamic:  # (the traced positions hold for the traced batch only)
+    """ScatterElements along ``dim`` (with reduction "add" for scatter_add, from opset 16); src
+    cropped to the index's shape, or a filled constant."""
+    dim, dtype, index = node.settings["dim"], node.output_specs[0].dtype, node.inputs[2]
+    if b.batch_dynamic:  # (the traced shapes hold for the traced batch only)
         raise _refuse(node, "its positions are constants of the traced batch; export with a fixed batch "
                             "(dynamic_axes={}) to write through views or scatter")
     src = node.inputs[1]
@@ -338,12 +339,14 @@ def _scatter(b: GraphBuilder, node: Primitive) -> list[str]:
     else:
         updates = b.constant(np.full(index.shape, src, dtype=dtype))
     attributes: dict = {"axis": dim}
-    if node.settings["add"]:
+    if node.add:
         if b.opset < 16:
             raise _refuse(node, "scatter_add needs opset 16 or later (ScatterElements with a reduction)")
         attributes["reduction"] = "add"
-    return b.emit(node, "ScatterElements", [b.input_name(node, 0), b.constant(index.astype(np.int64)), updates],
-                  **attributes)
+    positions = b.input_name(node, 2)
+    if index.dtype != np.int64:
+        positions = b.emit(node, "Cast", [positions], to=onnx_dtype(np.dtype(np.int64)))[0]
+    return b.emit(node, "ScatterElements", [b.input_name(node, 0), positions, updates], **attributes)
 
 
 @converts("Permute")
@@ -397,16 +400,19 @@ def _flip(b: GraphBuilder, node: Primitive) -> list[str]:
 
 @converts("GetItem")
 def _getitem(b: GraphBuilder, node: Primitive) -> list[str]:
-    """Basic indexing (ints, slices, ...) as Slice then Gather; one index array as Gather."""
-    (x,) = _inputs(b, node)
+    """Basic indexing (ints, slices, ...) as Slice then Gather; one 1-D integer index array
+    (an input of the node) as Gather."""
+    x = b.input_name(node, 0)
     shape = node.inputs[0].shape
     index = list(node.settings["index"])
     if any(p is Ellipsis for p in index):
         at = next(i for i, p in enumerate(index) if p is Ellipsis)
         index[at:at + 1] = [slice(None)] * (len(shape) - (len(index) - 1))
-    arrays = [i for i, p in enumerate(index) if isinstance(p, np.ndarray)]
-    if any(p is None for p in index) or len(arrays) > 1 or (arrays and index[arrays[0]].ndim > 1):
+    arrays = [p for p in index if isinstance(p, IndexArray)]
+    if any(p is None for p in index) or len(arrays) > 1 or (arrays and len(arrays[0].shape) > 1):
         raise _refuse(node, "only ints, slices and one 1-D index array are exported")
+    if arrays and node.inputs[1 + arrays[0].which].dtype == np.bool_:
+        raise _refuse(node, "a boolean mask's result has a size that depends on the data")
     starts, ends, axes, steps = [], [], [], []
     for axis, part in enumerate(index):
         if isinstance(part, slice) and part != slice(None):
@@ -422,8 +428,12 @@ def _getitem(b: GraphBuilder, node: Primitive) -> list[str]:
                                              for v in (starts, ends, axes, steps)])[0]
     for axis in reversed(range(len(index))):  # from the last, so earlier axes keep their numbers
         part = index[axis]
-        if isinstance(part, (int, np.ndarray)):
-            indices = b.constant(np.array(part, dtype=np.int64))
+        if isinstance(part, int):
+            out = b.emit(node, "Gather", [out, b.constant(np.array(part, dtype=np.int64))], axis=axis)[0]
+        elif isinstance(part, IndexArray):
+            indices = b.input_name(node, 1 + part.which)
+            if node.inputs[1 + part.which].dtype != np.int64:
+                indices = b.emit(node, "Cast", [indices], to=onnx_dtype(np.dtype(np.int64)))[0]
             out = b.emit(node, "Gather", [out, indices], axis=axis)[0]
     return [out]
 

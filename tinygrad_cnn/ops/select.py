@@ -11,7 +11,7 @@ from ..tensor import Tensor
 from .arguments import ArgumentError, DtypeError, IndexRangeError, normalize_dim
 from .elementwise import Where, condition_tensor
 from .pad import pad
-from .shape import GetItem
+from .shape import GetItem, split_index
 
 
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
@@ -61,7 +61,7 @@ class GatherAlong(Primitive):
     output's gradient back at the position it was read from."""
 
     output_layout = "contiguous"
-    backward_reads = ()
+    backward_reads = (1,)  # the index, as PyTorch's gather saves it
 
     @staticmethod
     def forward(ctx: Primitive, x: np.ndarray, index: np.ndarray, dim: int) -> np.ndarray:
@@ -71,7 +71,7 @@ class GatherAlong(Primitive):
     def backward(ctx: Primitive, grad: Tensor) -> tuple[Tensor, None]:
         x, index = ctx.inputs
         zeros = Tensor(np.zeros(x.shape, grad.dtype))
-        return Scatter.apply(zeros, grad, dim=ctx.settings["dim"], index=index._data, add=True), None
+        return ScatterAdd.apply(zeros, grad, index, dim=ctx.settings["dim"]), None
 
 
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
@@ -88,7 +88,8 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     if index.ndim > 1:
         raise ArgumentError(f"index_select: index must be 1-D, got shape {index.shape}")
     _in_range("index_select", index, x.shape, dim)
-    return GetItem.apply(x, index=(slice(None),) * dim + (index.reshape(-1),), output_layout="contiguous")
+    pattern, arrays = split_index((slice(None),) * dim + (index.reshape(-1),))
+    return GetItem.apply(x, *arrays, index=pattern, output_layout="contiguous")
 
 
 def _in_range(op: str, index: np.ndarray, shape: tuple[int, ...], dim: int) -> None:
@@ -110,33 +111,43 @@ def _checked_scatter(op: str, x: Tensor, dim: int, index: Any, src: Any) -> tupl
 
 class Scatter(Primitive):
     """A copy of x with src's values (the first ``index.shape`` of them) written at the
-    positions ``index`` names along ``dim``; with ``add``, added there instead."""
+    positions ``index`` names along ``dim``. The index is an input, not differentiated (as
+    GatherAlong's), read by both gradients."""
 
     output_layout = "contiguous"
-    backward_reads = ()
+    backward_reads: dict[int, tuple[int, ...]] = {2: (0, 1)}
+    add = False
 
     @staticmethod
-    def forward(ctx: Primitive, x: np.ndarray, src: Any, dim: int, index: np.ndarray, add: bool) -> np.ndarray:
+    def forward(ctx: Primitive, x: np.ndarray, src: Any, index: np.ndarray, dim: int) -> np.ndarray:
         values = src[tuple(slice(0, n) for n in index.shape)] if isinstance(src, np.ndarray) else src
         out = np.array(x, copy=True)
-        if add:
+        if ctx.add:
             np.add.at(out, _along(index, dim), values)
         else:
             out[_along(index, dim)] = values
         return out
 
     @staticmethod
-    def backward(ctx: Primitive, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        x, src = ctx.inputs
-        dim, index, add = ctx.settings["dim"], ctx.settings["index"], ctx.settings["add"]
-        grad_x = grad if add else Scatter.apply(grad, 0.0, dim=dim, index=index, add=False)
+    def backward(ctx: Primitive, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None]:
+        x, src, index = ctx.inputs
+        dim = ctx.settings["dim"]
+        grad_x = grad if ctx.add else Scatter.apply(grad, 0.0, index, dim=dim)
         grad_src = None
         if ctx.needs_input_grad[1]:
             grad_src = gather(grad, dim, index)
             if grad_src.shape != src.shape:  # src's unused tail gets zeros
                 grad_src = pad(grad_src, [p for n, m in zip(reversed(grad_src.shape), reversed(src.shape))
                                           for p in (0, m - n)])
-        return (grad_x if ctx.needs_input_grad[0] else None), grad_src
+        return (grad_x if ctx.needs_input_grad[0] else None), grad_src, None
+
+
+class ScatterAdd(Scatter):
+    """``Scatter`` with src's values added at the positions (repeated ones add up); x's
+    gradient passes through, so the index is read by src's gradient only."""
+
+    backward_reads = {2: (1,)}
+    add = True
 
 
 def scatter(x: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None,
@@ -150,20 +161,21 @@ def scatter(x: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = No
     if (src is None) == (value is None):
         raise TypeError("scatter: give either src (a Tensor or number) or value (a number)")
     src = src if src is not None else value
-    dim, index = _checked_scatter("scatter", x, dim, index, src)
+    dim, array = _checked_scatter("scatter", x, dim, index, src)
     if isinstance(src, Tensor) and src.dtype != x.dtype:
         raise DtypeError(f"scatter: expected src of the input's dtype {x.dtype}, got {src.dtype}")
-    return Scatter.apply(x, src if isinstance(src, Tensor) else float(src), dim=dim, index=index, add=False)
+    index = index if isinstance(index, Tensor) else Tensor(array)
+    return Scatter.apply(x, src if isinstance(src, Tensor) else float(src), index, dim=dim)
 
 
 def scatter_add(x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
     """A copy of ``x`` with ``src`` added at ``index`` along ``dim`` (repeated indices add up)."""
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_add: src must be a Tensor, got {type(src).__name__}")
-    dim, index = _checked_scatter("scatter_add", x, dim, index, src)
+    dim, array = _checked_scatter("scatter_add", x, dim, index, src)
     if src.dtype != x.dtype:
         raise DtypeError(f"scatter_add: expected src of the input's dtype {x.dtype}, got {src.dtype}")
-    return Scatter.apply(x, src, dim=dim, index=index, add=True)
+    return ScatterAdd.apply(x, src, index if isinstance(index, Tensor) else Tensor(array), dim=dim)
 
 
 def masked_select(x: Tensor, mask: Any) -> Tensor:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -55,12 +56,52 @@ class BroadcastTo(Primitive):
         return sum_to_shape(grad, x.shape)
 
 
+@dataclass(frozen=True)
+class IndexArray:
+    """Where an index array sits in an index kept in ``settings``: the array itself is one of
+    the node's inputs (the ``which``-th after the tensor operands), so it is version-checked and
+    released like any input, and the settings hold hyper-parameters only."""
+
+    which: int
+    shape: tuple[int, ...]
+
+    def __repr__(self) -> str:
+        return f"<{'x'.join(map(str, self.shape)) or 'scalar'} indices>"
+
+
+def split_index(index: tuple) -> tuple[tuple, tuple[Tensor, ...]]:
+    """``index`` with its arrays replaced by ``IndexArray`` markers, and the arrays as Tensors."""
+    if not any(isinstance(part, np.ndarray) for part in index):
+        return index, ()
+    pattern, arrays = [], []
+    for part in index:
+        if isinstance(part, np.ndarray):
+            pattern.append(IndexArray(len(arrays), part.shape))
+            arrays.append(Tensor(part))
+        else:
+            pattern.append(part)
+    return tuple(pattern), tuple(arrays)
+
+
+def join_index(pattern: tuple, arrays: Sequence[Any]) -> tuple:
+    """The index ``split_index`` took apart, from its pattern and the arrays (or Tensors)."""
+    return tuple(arrays[part.which] if isinstance(part, IndexArray) else part for part in pattern)
+
+
+def _arrays_after(first: int) -> Callable[[tuple[bool, ...]], range]:
+    """``backward_reads`` for an indexing primitive: its index arrays, inputs ``first`` on."""
+    return lambda needs: range(first, len(needs))
+
+
 class GetItem(Primitive):
-    backward_reads = ()
+    """``x[index]``; the index's arrays are the inputs after x (see ``split_index``)."""
+
+    backward_reads = staticmethod(_arrays_after(1))
     returns_view = True
 
     @staticmethod
-    def forward(ctx, x, index):
+    def forward(ctx, x, *arrays, index):
+        index = join_index(index, arrays)
         out = x[index]
         # an element is a 0-d view of x's memory (as PyTorch's t[i]), not NumPy's scalar copy
         if not isinstance(out, np.ndarray):
@@ -71,17 +112,19 @@ class GetItem(Primitive):
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.inputs
-        return IndexAdd.apply(grad, index=ctx.settings["index"], shape=x.shape)
+        x, *arrays = ctx.inputs
+        return (IndexAdd.apply(grad, *arrays, index=ctx.settings["index"], shape=x.shape), *[None] * len(arrays))
 
 
 class IndexAdd(Primitive):
-    """Zeros of ``shape`` with ``values`` added at ``index`` (repeated indices accumulate)."""
+    """Zeros of ``shape`` with ``values`` added at ``index`` (repeated indices accumulate); the
+    index's arrays are the inputs after values."""
 
-    backward_reads = ()
+    backward_reads = staticmethod(_arrays_after(1))
 
     @staticmethod
-    def forward(ctx, values, index, shape):
+    def forward(ctx, values, *arrays, index, shape):
+        index = join_index(index, arrays)
         out = np.zeros(shape, dtype=values.dtype)
         if _is_basic(index):
             out[index] = values
@@ -91,28 +134,31 @@ class IndexAdd(Primitive):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad[ctx.settings["index"]]
+        _, *arrays = ctx.inputs
+        return (GetItem.apply(grad, *arrays, index=ctx.settings["index"]), *[None] * len(arrays))
 
 
 class SetItem(Primitive):
     """A copy of ``x`` with ``value`` written at ``index``: ``x[index] = value`` without
-    changing x (the in-place form builds on it)."""
+    changing x (the in-place form builds on it); the index's arrays are the inputs after value."""
 
-    backward_reads = ()
+    backward_reads = staticmethod(_arrays_after(2))
 
     @staticmethod
-    def forward(ctx, x, value, index):
+    def forward(ctx, x, value, *arrays, index):
         out = np.copy(x, order="K")
-        out[index] = value
+        out[join_index(index, arrays)] = value
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        x, value = ctx.inputs
+        x, value, *arrays = ctx.inputs
         index = ctx.settings["index"]
-        grad_x = SetItem.apply(grad, 0.0, index=index) if ctx.needs_input_grad[0] else None
-        grad_value = sum_to_shape(grad[index], value.shape) if ctx.needs_input_grad[1] else None
-        return grad_x, grad_value
+        grad_x = SetItem.apply(grad, 0.0, *arrays, index=index) if ctx.needs_input_grad[0] else None
+        grad_value = None
+        if ctx.needs_input_grad[1]:
+            grad_value = sum_to_shape(GetItem.apply(grad, *arrays, index=index), value.shape)
+        return (grad_x, grad_value, *[None] * len(arrays))
 
 
 class Flip(Primitive):
@@ -358,7 +404,8 @@ def broadcast_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
-    return GetItem.apply(x, index=checked_index("getitem", x, index))
+    pattern, arrays = split_index(checked_index("getitem", x, index))
+    return GetItem.apply(x, *arrays, index=pattern)
 
 
 def checked_index(op: str, x: Tensor, index: Any) -> tuple:
@@ -385,7 +432,8 @@ def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
     if not valid:
         raise ArgumentError(f"setitem: a value of shape {shape} cannot be written into a selection of shape "
                             f"{target_shape} of a tensor of shape {x.shape}")
-    return SetItem.apply(x, value, index=index)
+    pattern, arrays = split_index(index)
+    return SetItem.apply(x, value, *arrays, index=pattern)
 
 
 def clone(x: Tensor, *, memory_format: formats.memory_format = formats.preserve_format) -> Tensor:
