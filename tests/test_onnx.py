@@ -356,6 +356,18 @@ def test_a_write_through_a_view_of_an_input_exports_at_a_fixed_batch_only():
         export(WriteRow(), (tc.tensor(values),), io.BytesIO())
 
 
+def test_an_index_array_exports_as_gather_and_a_boolean_mask_is_refused_by_name():
+    """The index is an input of the GetItem node; a mask's result size depends on the data
+    (it reached ONNX's shape inference, which failed with an unrelated-looking error)."""
+    values = np.arange(8, dtype=np.float32).reshape(2, 4)
+    buffer = io.BytesIO()
+    export(Apply(lambda self, x: x[:, tc.tensor([3, 0, 0])]), (tc.tensor(values),), buffer)
+    np.testing.assert_array_equal(run_onnx(buffer.getvalue(), tc.tensor(values))[0], values[:, [3, 0, 0]])
+    with pytest.raises(UnsupportedOperatorError, match="GetItem .* a boolean mask's result has a size"):
+        export(Apply(lambda self, x: x[:, tc.tensor([True, False, True, False])]), (tc.tensor(values),),
+               io.BytesIO())
+
+
 def test_a_reduction_of_a_0d_tensor_exports():
     """TINYGRAD_CNN_CHECK_OP=all found it: a mean over no axes wrote an empty axes attribute,
     which onnx refused (ValueError from inside the exporter)."""
