@@ -1,4 +1,5 @@
 """IDX files, dataset discovery and download, transforms and the DataLoader."""
+
 import gzip
 import hashlib
 import http.server
@@ -194,3 +195,14 @@ def test_data_loader_collates_a_plain_list_of_pairs():
     assert x.shape == (3, 2) and y.numpy().tolist() == [0, 1, 2]
     with pytest.raises(ValueError, match="batch_size should be a positive integer value"):
         DataLoader(pairs, batch_size=0)
+
+
+def test_idx_headers_are_checked_before_allocating(tmp_path):
+    huge = tmp_path / "huge.idx"
+    huge.write_bytes(bytes([0, 0, 8, 2]) + np.array([4_000_000_000, 4_000_000_000], ">u4").tobytes() + b"xx")
+    with pytest.raises(ValueError, match="needs 16000000000000000000 bytes of data, the file has 2"):
+        read_idx(huge)
+    many = tmp_path / "many.idx"
+    many.write_bytes(bytes([0, 0, 8, 255]) + np.ones(255, ">u4").tobytes() + b"x")
+    with pytest.raises(ValueError, match="declares 255 dimensions; an array has at most 64"):
+        read_idx(many)

@@ -1,5 +1,6 @@
 """tinygrad_cnn.models: torchvision's parameter counts, training that lowers the loss, in-place
 forms equal to out-of-place ones, and small versions gradient-checked end to end in float64."""
+
 import numpy as np
 import pytest
 
@@ -122,3 +123,20 @@ def test_models_take_in_channels_and_num_classes():
         model = getattr(models, name)(in_channels=1, num_classes=7).eval()
         with tc.no_grad():
             assert model(tc.randn(1, 1, 32, 32)).shape == (1, 7), name
+
+
+def test_seed_network_forward_and_backward_on_a_batch():
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+    x = Tensor(rng.standard_normal((128, 1, 28, 28)).astype(f32))
+    params = [Tensor((rng.standard_normal(s) * 0.1).astype(f32), requires_grad=True)
+              for s in [(32, 1, 3, 3), (32,), (64, 32, 3, 3), (64,), (128, 1600), (128,), (10, 128), (10,)]]
+    w1, b1, w2, b2, w3, b3, w4, b4 = params
+    h = F.max_pool2d(F.relu(F.conv2d(x, w1, b1)), 2)
+    h = F.max_pool2d(F.relu(F.conv2d(h, w2, b2)), 2)
+    h = F.relu(F.linear(h.flatten(1), w3, b3))
+    loss = F.cross_entropy(F.linear(h, w4, b4), Tensor(rng.integers(0, 10, 128)))
+    loss.backward()
+    assert loss.dtype == np.float32
+    for p in params:
+        assert p.grad.shape == p.shape and p.grad.dtype == np.float32 and np.isfinite(p.grad.numpy()).all()

@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 
 import tinygrad_cnn as tc
+import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor, nn
 from tinygrad_cnn.models import seed_cnn
+
+from checks import check_gradients, rand
 
 SEED_CNN_BN_KEYS = [
     "0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked",
@@ -192,3 +195,13 @@ def test_a_dropped_model_output_frees_its_graph():
         assert node() is None
     finally:
         gc.enable()
+
+
+def test_linear_equals_x_times_w_transposed_plus_b_with_gradients():
+    x, w, b = rand((4, 3), 0), rand((5, 3), 1), rand(5, 2)
+    np.testing.assert_allclose(F.linear(Tensor(x), Tensor(w), Tensor(b)).numpy(), x @ w.T + b)
+    check_gradients(F.linear, x, w, b)
+    with pytest.raises(ValueError, match=r"linear: input of shape \(4, 3\) has 3 features but weight of shape \(5, 4\) expects 4"):
+        F.linear(Tensor(x), Tensor(np.ones((5, 4))))
+    with pytest.raises(TypeError, match="linear: input must be a Tensor, got ndarray"):
+        F.linear(x, Tensor(w))

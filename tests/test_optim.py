@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import tinygrad_cnn as tc
-from tinygrad_cnn import Tensor, optim
+from tinygrad_cnn import Tensor, nn, optim
 
 GRADS = [np.array([0.5, -1.0, 2.0]), np.array([-0.3, 0.2, 1.0]), np.array([1.5, 0.0, -0.5])]
 START = np.array([1.0, -2.0, 0.5])
@@ -227,3 +227,23 @@ def test_optimizer_state_is_keyed_by_parameter_as_in_pytorch(tmp_path):
     tc.save(saved, tmp_path / "o.npz")
     fresh.load_state_dict(tc.load(tmp_path / "o.npz"))
     assert fresh.state[w]["step"] == 1 and np.array_equal(fresh.state[w]["exp_avg"], optimizer.state[w]["exp_avg"])
+
+
+def test_optimiser_settings_and_states_are_validated():
+    p = [nn.Parameter(Tensor(np.ones(2, np.float32)))]
+    with pytest.raises(ValueError, match="Adam: lr, eps and weight_decay must be non-negative, got lr=nan"):
+        optim.Adam(p, lr=float("nan"))
+    with pytest.raises(TypeError, match="SGD: lr, momentum and weight_decay must be numbers"):
+        optim.SGD(p, lr="0.1")
+    opt = optim.SGD(p, lr=0.1, momentum=0.9)
+    for bad, message in [({"state": {}}, "expected a dict with 'state' and 'param_groups'"),
+                         ({"state": {5: {"momentum_buffer": np.ones(2)}}, "param_groups": opt.state_dict()["param_groups"]},
+                          "state entry 5 does not belong to one of the 1 parameters"),
+                         ({"state": {0: {"momentum_buffer": np.ones(3)}}, "param_groups": opt.state_dict()["param_groups"]},
+                          r"state 'momentum_buffer' of parameter 0 has shape \(3,\), the parameter \(2,\)"),
+                         ({"state": {}, "param_groups": [{"lr": 0.1}]}, "every parameter group must be a dict with")]:
+        with pytest.raises(ValueError, match=message):
+            opt.load_state_dict(bad)
+    scheduler = optim.lr_scheduler.StepLR(opt, step_size=2)
+    with pytest.raises(ValueError, match="StepLR.load_state_dict: the state does not fit a StepLR"):
+        scheduler.load_state_dict({"T_max": 3})

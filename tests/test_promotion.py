@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 import tinygrad_cnn as tc
+import tinygrad_cnn.functional as F
+from tinygrad_cnn import Tensor, nn
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "promotion.json").read_text())
 
@@ -93,3 +95,18 @@ def test_mixed_float_gradients_keep_each_input_dtype():
     assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
     np.testing.assert_allclose(a.grad.numpy(), [3.0, 3.0])
     np.testing.assert_allclose(b.grad.numpy(), 3.0)
+
+
+def test_dtype_mismatches_are_refused():
+    with pytest.raises(TypeError, match="cross_entropy: expected floating point logits, got dtype int64"):
+        F.cross_entropy(Tensor(np.zeros((2, 3), np.int64)), Tensor([0, 1]))
+    with pytest.raises(TypeError, match="linear: input must be floating point, got dtype int64"):
+        nn.Linear(3, 2)(Tensor(np.ones((2, 3), np.int64)))
+    with pytest.raises(TypeError, match="conv2d: expected one dtype, got input float64, weight float32, "
+                                        "bias float32"):
+        nn.Conv2d(1, 2, 3)(Tensor(np.ones((1, 1, 5, 5))))
+    with pytest.raises(TypeError, match="batch_norm: expected one dtype, got input float64, weight float32"):
+        nn.BatchNorm2d(2)(Tensor(np.ones((2, 2, 3, 3))))
+    with pytest.raises(TypeError, match="matmul: expected both operands to have the same dtype, got float32 and "
+                                        "float64"):
+        Tensor(np.ones((2, 3), np.float32)) @ Tensor(np.ones(3))

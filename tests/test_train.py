@@ -1,5 +1,9 @@
 """The main job: real data lowers the loss; checkpoints, resume and Ctrl-C work."""
 import json
+import os
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -143,3 +147,112 @@ def test_missing_data_and_missing_checkpoint_exit_with_a_message(tmp_path, capsy
     write_split(tmp_path / "d", False, 8)
     assert run_main(tmp_path / "o", tmp_path / "d", "--resume") == 2
     assert "no checkpoint" in capsys.readouterr().err
+
+
+class CtrlCAt(CtrlCAfter):
+    """Ctrl-C on the loop's 7th question: 6 train an epoch of 96 images in batches of 16, the
+    7th comes from the evaluation."""
+
+    after = 6
+
+
+def test_ctrl_c_during_evaluation_keeps_the_epoch(tmp_path, small_data, monkeypatch):
+    assert run_main(tmp_path / "straight", small_data, "--epochs", "2") == 0
+    with monkeypatch.context() as patch:
+        patch.setattr(train, "StopRequest", CtrlCAt)
+        assert run_main(tmp_path / "cut", small_data, "--epochs", "2") == 130
+    saved = tc.load(tmp_path / "cut" / "checkpoint.npz")
+    assert int(saved["progress"]["batch"]) == 6 and int(saved["progress"]["epoch"]) == 0  # trained, not evaluated
+    assert not (tmp_path / "cut" / "metrics.jsonl").exists()
+    assert run_main(tmp_path / "cut", small_data, "--epochs", "2", "--resume") == 0
+    rows = [json.loads(line) for line in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]  # the interrupted evaluation ran on resume
+    straight = tc.load(tmp_path / "straight" / "checkpoint.npz")["model"]
+    resumed = tc.load(tmp_path / "cut" / "checkpoint.npz")["model"]
+    for name in straight:
+        np.testing.assert_array_equal(resumed[name], straight[name], err_msg=name)
+
+
+def test_a_second_ctrl_c_exits_130_without_a_traceback(tmp_path, small_data, monkeypatch, capsys):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "train_epoch", interrupt)
+    assert run_main(tmp_path / "run", small_data, "--epochs", "1") == 130
+    assert "continue with --resume" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "npy"])
+def test_a_damaged_checkpoint_is_named_with_what_to_do(tmp_path, small_data, capsys, damage):
+    out = tmp_path / "run"
+    assert run_main(out, small_data, "--epochs", "1") == 0
+    path = out / "checkpoint.npz"
+    raw = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(raw[: len(raw) // 2])
+    elif damage == "flip":
+        flipped = bytearray(raw)
+        flipped[len(raw) // 3] ^= 0xFF
+        path.write_bytes(bytes(flipped))
+    else:
+        np.save(open(path, "wb"), np.ones(3))
+    capsys.readouterr()
+    assert run_main(out, small_data, "--epochs", "2", "--resume") == 2
+    error = capsys.readouterr().err
+    assert str(path) in error and "delete it" in error
+    with pytest.raises(ValueError, match=str(path)):
+        tc.load(path)
+
+
+def test_load_of_a_npy_file_says_so(tmp_path):
+    np.save(tmp_path / "a.npy", np.ones(3))
+    with pytest.raises(ValueError, match=r"holds a single array \(a .npy file\), not a dict written by tc.save"):
+        tc.load(tmp_path / "a.npy")
+
+
+def test_extending_a_finished_run_replans_the_schedule(tmp_path, small_data):
+    assert run_main(tmp_path / "short", small_data, "--epochs", "1") == 0
+    assert run_main(tmp_path / "short", small_data, "--epochs", "3", "--resume") == 0
+    assert run_main(tmp_path / "fresh", small_data, "--epochs", "3") == 0
+    extended = [json.loads(r)["lr"] for r in (tmp_path / "short" / "metrics.jsonl").read_text().splitlines()]
+    fresh = [json.loads(r)["lr"] for r in (tmp_path / "fresh" / "metrics.jsonl").read_text().splitlines()]
+    assert extended[0] == pytest.approx(0.05) and extended[1:] == pytest.approx(fresh[1:])
+    assert fresh[1:] == pytest.approx([0.05 * (1 + np.cos(np.pi * e / 3)) / 2 for e in (1, 2)])
+
+
+def test_changed_settings_are_refused_on_resume(tmp_path, small_data, capsys):
+    out = tmp_path / "run"
+    assert run_main(out, small_data, "--epochs", "1") == 0
+    capsys.readouterr()
+    assert run_main(out, small_data, "--epochs", "2", "--resume", "--optimizer", "adam", "--lr", "0.01") == 2
+    error = capsys.readouterr().err
+    assert "--optimizer: the checkpoint has 'sgd', this run 'adam'" in error
+    assert "--lr: the checkpoint has 0.05, this run 0.01" in error
+    assert run_main(out, small_data, "--epochs", "2", "--resume", "--threads", "1",
+                    "--out", str(out)) == 0  # threads and paths do not define a run
+
+
+@pytest.mark.parametrize("flag,value", [("--limit-batches", "0"), ("--limit-batches", "-1"), ("--epochs", "0"),
+                                        ("--lr", "-0.1"), ("--lr", "nan"), ("--batch-size", "2.5")])
+def test_argument_ranges_are_checked(flag, value, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        train.parse_args([flag, value])
+    assert exit_.value.code == 2
+    assert f"argument {flag}" in capsys.readouterr().err
+
+
+def test_files_honour_the_umask_and_stale_temporaries_are_removed(tmp_path, small_data):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    out = tmp_path / "run"
+    out.mkdir()
+    stale = out / f".checkpoint.npz.{dead}.abc123.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    old = os.umask(0o027)
+    try:
+        assert run_main(out, small_data, "--epochs", "1") == 0
+    finally:
+        os.umask(old)
+    assert not stale.exists()
+    assert stat.S_IMODE((out / "checkpoint.npz").stat().st_mode) == 0o640
+    assert stat.S_IMODE((out / "metrics.jsonl").stat().st_mode) == 0o640
