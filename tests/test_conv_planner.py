@@ -91,8 +91,8 @@ def test_the_matrix_products_splits_are_explained_under_the_kernel_that_runs_the
     products of a convolution's backend are noted one level under its plan."""
     layer = nn.Linear(64, 256)
     explanation = tc.kernels.explain(layer, tc.randn(4, 64), backward=False)
-    assert [(step.plan.computes, step.plan.backend, step.plan.shapes) for step in explanation] == [
-        ("matmul", "columns", ((4, 64), (64, 256)))]
+    assert [(step.plan.computes, step.plan.backend, step.plan.operands) for step in explanation] == [
+        ("matmul", "columns", "(4, 64) @ (64, 256)")]
     assert "fewer rows of a than columns of b" in str(explanation)
     explanation = tc.kernels.explain(nn.Conv2d(3, 8, 3), tc.randn(2, 3, 6, 6), backward=False)
     assert [(step.plan.computes, step.depth) for step in explanation] == [("conv2d", 0), ("matmul", 1)]
@@ -151,3 +151,20 @@ def test_the_readme_shows_what_explain_prints(capsys):
     code, printed = re.search(r"```python\n(.*?)```\n\nprints\n\n```\n(.*?)```", section, flags=re.S).groups()
     exec(compile(code, "README", "exec"), {})
     assert capsys.readouterr().out == printed
+
+
+def test_plans_are_remembered_per_call_and_layout(monkeypatch):
+    """The same call gets the same plan object without planning again; another layout of x,
+    or another setting, is planned afresh; the memory is bounded."""
+    from tinygrad_cnn.kernels.conv import planner
+
+    monkeypatch.setattr(planner, "_PLANS", {})
+    x = np.zeros((2, 4, 6, 6))
+    first = planner.plan_call("conv2d", x, (8, 4, 3, 3), (6, 6), (1, 1), (1, 1), (1, 1), 1)
+    assert planner.plan_call("conv2d", x, (8, 4, 3, 3), (6, 6), (1, 1), (1, 1), (1, 1), 1) is first
+    channels_last_x = np.zeros((2, 6, 6, 4)).transpose(0, 3, 1, 2)
+    other = planner.plan_call("conv2d", channels_last_x, (8, 4, 3, 3), (6, 6), (1, 1), (1, 1), (1, 1), 1)
+    assert (first.backend, other.backend) == ("im2col", "narrow")
+    monkeypatch.setattr(planner, "PLANS_KEPT", 2)
+    planner.plan_call("conv2d", x, (8, 4, 3, 3), (4, 4), (1, 1), (0, 0), (1, 1), 1)
+    assert len(planner._PLANS) == 1  # full: forgotten, then the new one kept

@@ -8,11 +8,13 @@ memory layouts and on several threads. A kernel never adds a node to the graph: 
 primitive's forward or backward runs (or an optimiser's update), not a new primitive.
 ``threads`` holds the worker pool and the thread count (``tc.set_num_threads``).
 
-Where a family chooses among ways to run, one function makes the choice an explicit plan
-that names it and says why: the convolutions (``conv/planner.py``, a backend per file) and
-the matrix products' split over the workers (``linalg.plan_product``). ``explain`` prints the
-plans a call makes. Pooling, batch norm, the elementwise kernels and the sums take one path
-each (their cache blocking and thread split are sizes, not choices).
+Where a kernel chooses among ways to run, one function makes the choice an explicit plan that
+names it and says why, each way can be forced by name, and the tests force every one: the
+convolutions (``conv/planner.py``, a backend per file), the matrix products' split over the
+workers (``linalg.plan_product``), the sums' form (``reduce.plan_sum``) and scale/shift's
+(``elementwise.SCALE_SHIFT_FORMS``). ``explain`` prints the plans a call makes. Pooling, batch
+norm and the other elementwise kernels take one path each (their cache blocks and thread
+splits are sizes, not choices).
 """
 from .conv import conv2d, conv2d_weight, conv_transpose2d
 from .elementwise import clip, hardtanh_backward, relu, scale_add_into, scale_shift_channels, threshold_backward

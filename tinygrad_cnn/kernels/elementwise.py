@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .explain import Choice, note, recording_now
 from .layout import ChannelRows
 from .threads import for_each_slice
 
@@ -96,13 +97,25 @@ def hardtanh_backward_reference(grad: np.ndarray, x: np.ndarray, low: float, hig
 
 
 SMALL = 1 << 18  # elements: below this, plain broadcasting beats arranging rows (ideas 46, 51)
+SCALE_SHIFT_FORMS = {
+    "broadcast": "fewer than 256K elements: plain broadcasting into an output in x's layout, where arranging "
+                 "rows costs more than it saves (ideas 46, 51)",
+    "channel rows": "two passes over x's memory as long rows, per-channel vectors tiled to a row, split over "
+                    "the workers (ideas 17, 29)",
+}
 
 
-def scale_shift_channels(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
+def scale_shift_channels(x: np.ndarray, scale: np.ndarray, shift: np.ndarray, form: str | None = None) -> np.ndarray:
     """x * scale + shift with per-channel ``scale``/``shift`` shaped to broadcast over (N, C, ...),
-    in two passes over x's memory as long rows (below SMALL elements, where setting up the
-    rows costs more than it saves, as plain broadcasting in x's layout)."""
-    if x.size < SMALL:
+    in two passes over x's memory as long rows, or by plain broadcasting below SMALL elements
+    (``form`` forces one of ``SCALE_SHIFT_FORMS``)."""
+    chosen = form or ("broadcast" if x.size < SMALL else "channel rows")
+    if form is not None or recording_now():
+        if chosen not in SCALE_SHIFT_FORMS:
+            raise ValueError(f"scale_shift_channels: no form {form!r}; the forms are {list(SCALE_SHIFT_FORMS)}")
+        note(Choice("scale_shift_channels", f"{x.shape}", chosen,
+                    "asked for" if form else SCALE_SHIFT_FORMS[chosen]))
+    if chosen == "broadcast":
         out = np.empty_like(x, dtype=np.result_type(x, scale, shift))  # x's memory layout
         np.multiply(x, scale, out=out)
         out += shift

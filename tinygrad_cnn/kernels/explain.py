@@ -56,7 +56,27 @@ class Explanation(list):
         return [step.plan.backend for step in self]
 
 
+@dataclass
+class Choice:
+    """The plan of a kernel with a single decision (a product's split over the workers, a
+    sum's form, scale/shift's passes): what it computes on which operands, the way taken and why."""
+
+    computes: str
+    operands: str
+    backend: str
+    why: str
+
+    def __str__(self) -> str:
+        return describe(f"{self.computes} {self.operands}", self.backend, self.why)
+
+
 _RECORDING: ContextVar[tuple[Explanation, str, int] | None] = ContextVar("tinygrad_cnn_plans", default=None)
+
+
+def recording_now() -> bool:
+    """Whether a recording is open on this thread: kernels that make their plan object only
+    for ``explain`` ask first."""
+    return _RECORDING.get() is not None
 
 
 def describe(what: str, backend: str, why: str) -> str:
@@ -86,6 +106,16 @@ class nested:  # noqa: N801 (used as ``with nested():``, like contextlib's helpe
     def __exit__(self, *exception: object) -> None:
         if self.token is not None:
             _RECORDING.reset(self.token)
+
+
+def run_noted(plan: Plan, runner: Callable[..., Any], *args: Any) -> Any:
+    """``runner(*args)``; while recording, with ``plan`` noted and the plans the runner makes
+    one level under it (nothing more is done otherwise: this wraps every planned kernel call)."""
+    if _RECORDING.get() is None:
+        return runner(*args)
+    note(plan)
+    with nested():
+        return runner(*args)
 
 
 @contextmanager

@@ -1,34 +1,19 @@
 """Matrix products split over the workers (BLAS itself runs on one thread: see threads.py).
 
-How a product is split is a plan (``plan_product``), as the convolutions' backends are:
-``explain`` prints it, and the tests force every split on the same operands.
+How a product is split is a plan (``plan_product``: "batched", "rows" of a, "columns" of b,
+or the "shared dimension" with the partial products added), as the convolutions' backends
+are: ``explain`` prints it, and the tests force every split on the same operands.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from .explain import describe, note
+from .explain import Choice, note, recording_now
 from .threads import MULTIPLY_ADDS_PER_ELEMENT, for_each_slice, workers
 
-
-@dataclass
-class ProductPlan:
-    """How ``computes`` ("matmul" or "matmul_inner") runs a @ b: ``backend`` names the split
-    ("batched": NumPy's own loop over a stack; "rows" of a; "columns" of b; the "shared
-    dimension", with the partial products added), ``why`` the rule."""
-
-    computes: str
-    shapes: tuple[tuple[int, ...], tuple[int, ...]]
-    backend: str
-    why: str
-
-    def __str__(self) -> str:
-        return describe(f"{self.computes} {self.shapes[0]} @ {self.shapes[1]}", self.backend, self.why)
-
-
 SPLITS = ("batched", "rows", "columns", "shared dimension")
+_SHORT = ("the shared dimension is the short one: the partial products would cost more than the product, "
+          "so it is split as matmul splits (idea 32); ")
 _WHY = {
     "batched": "a stack of products: NumPy's loop over them, BLAS on one thread",
     "rows": "as many rows of a as columns of b, or more: each worker takes rows of a (idea 10)",
@@ -36,31 +21,42 @@ _WHY = {
                "all (idea 40)",
     "shared dimension": "a long shared dimension: each worker takes a slice of it and the partial products "
                         "are added (ideas 10, 11)",
-    "short shared dimension": "the shared dimension is the short one: the partial products would cost more "
-                              "than the product, so it is split as matmul splits (idea 32)",
 }
 
 
-def plan_product(computes: str, a: np.ndarray, b: np.ndarray, split: str | None = None) -> ProductPlan:
-    """The split for ``a @ b``: ``split`` when given (any but "batched" for 2-D operands; only
-    "batched" for others), else by the rules in ``_WHY``."""
-    shapes = (a.shape, b.shape)
-    flat = a.ndim == 2 and b.ndim == 2
-    if split is not None:
-        if split not in SPLITS or (split == "batched") == flat:
-            allowed = "rows, columns or the shared dimension" if flat else "'batched' (a stack of products)"
-            raise ValueError(f"{computes}: cannot split {a.shape} @ {b.shape} by {split!r}; it splits by {allowed}")
-        return ProductPlan(computes, shapes, split, "asked for")
-    if not flat:
-        return ProductPlan(computes, shapes, "batched", _WHY["batched"])
+def _rule(computes: str, a: np.ndarray, b: np.ndarray) -> tuple[str, bool]:
+    """The split the rules choose, and whether matmul_inner fell back from its own."""
+    if a.ndim != 2 or b.ndim != 2:
+        return "batched", False
     (p, m), q = a.shape, b.shape[1]
-    short = ""
     if computes == "matmul_inner":
         if m * (p + q) >= p * q:
-            return ProductPlan(computes, shapes, "shared dimension", _WHY["shared dimension"])
-        short = _WHY["short shared dimension"] + "; "
-    backend = "columns" if p < q else "rows"
-    return ProductPlan(computes, shapes, backend, short + _WHY[backend])
+            return "shared dimension", False
+        return ("columns" if p < q else "rows"), True
+    return ("columns" if p < q else "rows"), False
+
+
+def plan_product(computes: str, a: np.ndarray, b: np.ndarray, split: str | None = None) -> Choice:
+    """The split for ``a @ b`` and why: ``split`` when given (any but "batched" for 2-D
+    operands; only "batched" for others), else the rules'."""
+    operands = f"{a.shape} @ {b.shape}"
+    if split is not None:
+        flat = a.ndim == 2 and b.ndim == 2
+        if split not in SPLITS or (split == "batched") == flat:
+            allowed = "rows, columns or the shared dimension" if flat else "'batched' (a stack of products)"
+            raise ValueError(f"{computes}: cannot split {operands} by {split!r}; it splits by {allowed}")
+        return Choice(computes, operands, split, "asked for")
+    backend, fell_back = _rule(computes, a, b)
+    return Choice(computes, operands, backend, (_SHORT if fell_back else "") + _WHY[backend])
+
+
+def _split(computes: str, a: np.ndarray, b: np.ndarray, split: str | None) -> str:
+    """The split to run; the plan object is made only where it is asked for or recorded."""
+    if split is None and not recording_now():
+        return _rule(computes, a, b)[0]
+    plan = plan_product(computes, a, b, split)
+    note(plan)
+    return plan.backend
 
 
 def _work(a: np.ndarray, b: np.ndarray) -> int:
@@ -100,9 +96,7 @@ def matmul(a: np.ndarray, b: np.ndarray, split: str | None = None) -> np.ndarray
     """``a @ b``; for 2-D operands the rows of ``a`` are split over the workers, or the columns
     of ``b`` when ``a`` has fewer rows than ``b`` has columns: a classifier's weight at a small
     batch (VGG-11's is 25088 x 4096) is then read once in all, not once per worker."""
-    plan = plan_product("matmul", a, b, split)
-    note(plan)
-    return _RUN[plan.backend](a, b)
+    return _RUN[_split("matmul", a, b, split)](a, b)
 
 
 def matmul_reference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -114,9 +108,7 @@ def matmul_inner(a: np.ndarray, b: np.ndarray, split: str | None = None) -> np.n
     shared dimension is split over the workers and the partial products are added. Where the
     shared dimension is the short one (a late layer's weight gradient at small batch: 512 x 32
     @ 32 x 4608), rows or columns are split instead."""
-    plan = plan_product("matmul_inner", a, b, split)
-    note(plan)
-    return _RUN[plan.backend](a, b)
+    return _RUN[_split("matmul_inner", a, b, split)](a, b)
 
 
 def matmul_inner_reference(a: np.ndarray, b: np.ndarray) -> np.ndarray:

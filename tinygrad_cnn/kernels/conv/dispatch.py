@@ -9,13 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from ... import windows
-from ..explain import nested, note
+from ..explain import run_noted
 from ..reduce import sum_axes
 from . import depthwise, im2col, narrow, reference, transposed
 from .group_rows import add_bias
 from .im2col import Columns
 from .live_window import live_input, live_kernel, live_size, poisoned_channels
-from .planner import Plan, Problem, plan
+from .planner import Plan, Problem, plan_call
 
 Pair = tuple[int, int]
 
@@ -26,11 +26,9 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: P
     """The convolution, and x's im2col matrix for the weight gradient to reuse where the
     backend built one (None otherwise; ``columns_wanted`` off lets it keep none)."""
     out_hw = windows.output_hw(x.shape, weight.shape[2:], stride, padding, dilation)
-    chosen = plan(Problem.of("conv2d", x, weight.shape, out_hw, stride, padding, dilation, groups,
-                             bias=bias is not None, keep_columns=columns_wanted), backend)
-    note(chosen)
-    with nested():
-        return _CONV2D[chosen.backend](x, weight, bias, chosen)
+    chosen = plan_call("conv2d", x, weight.shape, out_hw, stride, padding, dilation, groups, bias is not None,
+                       keep_columns=columns_wanted, backend=backend)
+    return run_noted(chosen, _CONV2D[chosen.backend], x, weight, bias, chosen)
 
 
 def conv2d_weight(x: np.ndarray, grad_out: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
@@ -50,22 +48,18 @@ def _conv2d_weight(x: np.ndarray, grad_out: np.ndarray, kernel: Pair, stride: Pa
                    backend: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """The weight gradient, and the bias gradient where the backend got it as a by-product."""
     weight_shape = (grad_out.shape[1], x.shape[1] // groups, *kernel)
-    chosen = plan(Problem.of("conv2d_weight", x, weight_shape, grad_out.shape[2:], stride, padding, dilation,
-                             groups, columns_given=columns is not None), backend)
-    note(chosen)
-    with nested():
-        return _CONV2D_WEIGHT[chosen.backend](x, grad_out, chosen, columns)
+    chosen = plan_call("conv2d_weight", x, weight_shape, grad_out.shape[2:], stride, padding, dilation, groups,
+                       columns_given=columns is not None, backend=backend)
+    return run_noted(chosen, _CONV2D_WEIGHT[chosen.backend], x, grad_out, chosen, columns)
 
 
 def conv_transpose2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, out_hw: Pair, stride: Pair,
                      padding: Pair, dilation: Pair, groups: int, backend: str | None = None) -> np.ndarray:
     """The adjoint of conv2d (its input gradient): every input pixel's weighted kernel added
     into the output, which has size ``out_hw``."""
-    chosen = plan(Problem.of("conv_transpose2d", x, weight.shape, out_hw, stride, padding, dilation, groups,
-                             bias=bias is not None), backend)
-    note(chosen)
-    with nested():
-        return _CONV_TRANSPOSE2D[chosen.backend](x, weight, bias, chosen)
+    chosen = plan_call("conv_transpose2d", x, weight.shape, out_hw, stride, padding, dilation, groups,
+                       bias is not None, backend=backend)
+    return run_noted(chosen, _CONV_TRANSPOSE2D[chosen.backend], x, weight, bias, chosen)
 
 
 conv2d_reference = reference.conv2d

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 
@@ -48,14 +47,20 @@ class Problem:
     bias: bool = False
     keep_columns: bool = False   # conv2d: keep x's im2col for the weight gradient
     columns_given: bool = False  # conv2d_weight: conv2d's forward kept them
+    live: tuple[Pair, Pair] | None = None  # the kernel offsets that touch the input, when some only see padding
 
     @classmethod
     def of(cls, computes: str, x: np.ndarray, weight_shape: tuple[int, ...], out_hw: Pair, stride: Pair,
            padding: Pair, dilation: Pair, groups: int, bias: bool = False, keep_columns: bool = False,
            columns_given: bool = False) -> Problem:
-        return cls(computes, x.shape, tuple(weight_shape), tuple(out_hw), tuple(stride), tuple(padding),
-                   tuple(dilation), groups, layout.is_channels_last(x), x.transpose(0, 2, 3, 1).flags.c_contiguous,
-                   bias, keep_columns, columns_given)
+        out_hw, stride, padding, dilation = tuple(out_hw), tuple(stride), tuple(padding), tuple(dilation)
+        if computes == "conv_transpose2d":  # as the adjoint of a convolution of its output, into x's size
+            live = live_window((*x.shape[:2], *out_hw), weight_shape[2:], stride, padding, dilation, x.shape[2:])
+        else:
+            live = live_window(x.shape, weight_shape[2:], stride, padding, dilation, out_hw)
+        return cls(computes, x.shape, tuple(weight_shape), out_hw, stride, padding, dilation, groups,
+                   layout.is_channels_last(x), x.transpose(0, 2, 3, 1).flags.c_contiguous, bias, keep_columns,
+                   columns_given, live)
 
     @property
     def kernel(self) -> Pair:
@@ -65,14 +70,6 @@ class Problem:
     def pixels(self) -> int:
         """Output pixels over the batch: the rows of conv2d's im2col matrix."""
         return self.x_shape[0] * self.out_hw[0] * self.out_hw[1]
-
-    @cached_property
-    def live(self) -> tuple[Pair, Pair] | None:
-        """The kernel offsets that touch the input, when some only ever see padding."""
-        if self.computes == "conv_transpose2d":  # the adjoint's input is the output, its output x
-            return live_window((self.x_shape[0], self.x_shape[1], *self.out_hw), self.kernel, self.stride,
-                               self.padding, self.dilation, self.x_shape[2:])
-        return live_window(self.x_shape, self.kernel, self.stride, self.padding, self.dilation, self.out_hw)
 
     def __str__(self) -> str:
         """x's shape and layout, the weight's shape, and the settings that are not the default."""
@@ -156,96 +153,117 @@ def _full_padding(p: Problem) -> Pair:
     return tuple(p.dilation[a] * (p.kernel[a] - 1) - p.padding[a] for a in range(2))
 
 
+def _always(p: Problem) -> bool:
+    return True
+
+
+def _never(p: Problem) -> bool:
+    return False
+
+
+def _no_options(p: Problem) -> dict[str, object]:
+    return {}
+
+
 @dataclass(frozen=True)
 class Backend:
-    """A way to run one kind of kernel call: ``cannot`` says why it cannot run a problem (None
-    when it can), ``wants`` why the planner takes it (None: try the next one)."""
+    """A way to run one kind of kernel call. ``runs`` says whether it can run a problem
+    (``needs`` says what it needs, for the error where it is forced and cannot); ``wants``
+    whether the planner takes it there, for the reason ``why``."""
 
     name: str
-    cannot: Callable[[Problem], str | None]
-    wants: Callable[[Problem], str | None]
-    options: Callable[[Problem], dict[str, object]] = lambda p: {}
+    runs: Callable[[Problem], bool]
+    needs: str
+    wants: Callable[[Problem], bool]
+    why: str
+    options: Callable[[Problem], dict[str, object]] = _no_options
 
 
-def _when(condition: Callable[[Problem], bool], text: str) -> Callable[[Problem], str | None]:
-    return lambda p: text if condition(p) else None
+def _narrow_wants(p: Problem) -> bool:
+    return (p.weight_shape[0] <= NARROW and p.x_shape[1] <= NARROW and p.kernel[1] > 1 and p.pixel_rows
+            and not p.keep_columns and _blocked_chosen(p))
 
 
-def _unless(condition: Callable[[Problem], bool], text: str) -> Callable[[Problem], str | None]:
-    return lambda p: None if condition(p) else text
+def _transposed_wants_convolution(p: Problem) -> bool:
+    c_in, c_out = p.x_shape[1], p.weight_shape[1]
+    return c_in < c_out or (c_in == c_out and p.x_shape[0] * p.out_hw[0] * p.out_hw[1] >= 16 * c_out)
 
 
-_ANYTHING = _unless(lambda p: True, "")
-_NEVER = _when(lambda p: False, "")
-_LIVE = Backend(
-    "live window", _unless(lambda p: p.live is not None, "every kernel offset touches the input"),
-    _when(lambda p: True, "some kernel offsets only ever multiply padding: run with the offsets that touch the "
-                          "input, as a padding-0 problem (idea 39)"),
-    lambda p: {"offsets": p.live})
-_REFERENCE = Backend("reference", _ANYTHING, _NEVER)
-_DEPTHWISE_CAN = _unless(lambda p: is_depthwise(p.x_shape[1], p.weight_shape, p.groups),
-                         "needs one input and one output channel per group")
+_LIVE = Backend("live window", lambda p: p.live is not None, "some kernel offsets that only see padding", _always,
+                "some kernel offsets only ever multiply padding: run with the offsets that touch the input, as "
+                "a padding-0 problem (idea 39)", lambda p: {"offsets": p.live})
+_REFERENCE = Backend("reference", _always, "", _never, "")
+_ONE_PER_GROUP = "one input and one output channel per group"
 
-BACKENDS: dict[str, tuple[Backend, ...]] = {  # in the planner's order; the last one always wants
+BACKENDS: dict[str, tuple[Backend, ...]] = {  # in the planner's order; the last but one always wants
     "conv2d": (
         _LIVE,
-        Backend("depthwise", _DEPTHWISE_CAN,
-                _when(lambda p: True, "one channel in and out per group: per-offset multiply-adds over whole "
-                                      "images in x's layout (ideas 24, 41)")),
-        Backend("narrow",
-                _unless(lambda p: p.groups == 1 and p.stride[1] == 1 and p.dilation[1] == 1
-                        and p.out_hw[1] % 2 == 0 and p.pixels > 0,
-                        "needs one group, stride and dilation 1 along rows and an even output width"),
-                _when(lambda p: (p.weight_shape[0] <= NARROW and p.x_shape[1] <= NARROW and p.kernel[1] > 1
-                                 and p.pixel_rows and not p.keep_columns and _blocked_chosen(p)),
-                      f"at most {NARROW} channels in and out and no rows kept for a weight gradient: two "
-                      "neighbouring output pixels per im2col row make the product twice as wide (idea 65)"),
+        Backend("depthwise", lambda p: is_depthwise(p.x_shape[1], p.weight_shape, p.groups), _ONE_PER_GROUP,
+                _always, "one channel in and out per group: per-offset multiply-adds over whole images in x's "
+                         "layout (ideas 24, 41)"),
+        Backend("narrow", lambda p: (p.groups == 1 and p.stride[1] == 1 and p.dilation[1] == 1
+                                     and p.out_hw[1] % 2 == 0 and p.pixels > 0),
+                "one group, stride and dilation 1 along rows and an even output width", _narrow_wants,
+                f"at most {NARROW} channels in and out and no rows kept for a weight gradient: two neighbouring "
+                "output pixels per im2col row make the product twice as wide (idea 65)",
                 lambda p: {"fold_bias": p.bias}),
-        Backend("im2col blocked", _unless(lambda p: p.groups == 1 and p.pixels > 0, "needs one group"),
-                _when(_blocked_chosen, "one group over channels-last memory: im2col rows copied a few samples "
-                                       "at a time and multiplied while in cache (ideas 52, 53)"),
-                lambda p: {"fold_bias": p.bias, "keep_columns": p.keep_columns}),
-        Backend("im2col", _ANYTHING, _when(lambda p: True, "x's windows copied into one matrix along x's memory, "
-                                                           "then one product per group (ideas 7, 30, 32)"),
-                _im2col_options),
+        Backend("im2col blocked", lambda p: p.groups == 1 and p.pixels > 0, "one group", _blocked_chosen,
+                "one group over channels-last memory: im2col rows copied a few samples at a time and multiplied "
+                "while in cache (ideas 52, 53)", lambda p: {"fold_bias": p.bias, "keep_columns": p.keep_columns}),
+        Backend("im2col", _always, "", _always, "x's windows copied into one matrix along x's memory, then one "
+                                                "product per group (ideas 7, 30, 32)", _im2col_options),
         _REFERENCE,
     ),
     "conv2d_weight": (
         _LIVE,
-        Backend("saved im2col", _unless(lambda p: p.columns_given, "needs the forward's im2col matrix"),
-                _when(lambda p: True, "the forward kept x's im2col: one product with the output gradient "
-                                      "(ideas 7, 11, 27)")),
-        Backend("depthwise", _DEPTHWISE_CAN,
-                _when(lambda p: True, "one channel in and out per group: a dot product per kernel offset "
-                                      "and channel (idea 24)")),
-        Backend("im2col", _ANYTHING, _when(lambda p: True, "x's im2col built again, then one product per group "
-                                                           "(ideas 7, 11, 32)"),
-                lambda p: {k: v for k, v in _im2col_options(p).items() if k != "fold_bias"}),
+        Backend("saved im2col", lambda p: p.columns_given, "the forward's im2col matrix", _always,
+                "the forward kept x's im2col: one product with the output gradient (ideas 7, 11, 27)"),
+        Backend("depthwise", lambda p: is_depthwise(p.x_shape[1], p.weight_shape, p.groups), _ONE_PER_GROUP,
+                _always, "one channel in and out per group: a dot product per kernel offset and channel (idea 24)"),
+        Backend("im2col", _always, "", _always, "x's im2col built again, then one product per group (ideas 7, 11, "
+                                                "32)", lambda p: {k: v for k, v in _im2col_options(p).items()
+                                                                  if k != "fold_bias"}),
         _REFERENCE,
     ),
     "conv_transpose2d": (
         _LIVE,
-        Backend("depthwise", _unless(lambda p: p.groups == p.x_shape[1] > 1 and p.weight_shape[1] == 1,
-                                     "needs one input and one output channel per group"),
-                _when(lambda p: True, "one channel in and out per group: per-offset multiply-adds along "
-                                      "channels-last rows (idea 42)")),
-        Backend("as convolution", _unless(_transposed_as_convolution,
-                                          "needs stride 1, one group and at most full-correlation padding"),
-                _when(lambda p: p.x_shape[1] < p.weight_shape[1] or (
-                    p.x_shape[1] == p.weight_shape[1] and p.x_shape[0] * p.out_hw[0] * p.out_hw[1]
-                    >= 16 * p.weight_shape[1]),
-                      "stride 1 with fewer channels in than out, or as many and 16+ pixels per channel: the "
-                      "convolution of x padded to full correlation with the flipped kernel (ideas 44, 52)"),
+        Backend("depthwise", lambda p: p.groups == p.x_shape[1] > 1 and p.weight_shape[1] == 1, _ONE_PER_GROUP,
+                _always, "one channel in and out per group: per-offset multiply-adds along channels-last rows "
+                         "(idea 42)"),
+        Backend("as convolution", _transposed_as_convolution,
+                "stride 1, one group and at most full-correlation padding", _transposed_wants_convolution,
+                "stride 1 with fewer channels in than out, or as many and 16+ pixels per channel: the "
+                "convolution of x padded to full correlation with the flipped kernel (ideas 44, 52)",
                 lambda p: {"padding": _full_padding(p)}),
-        Backend("1x1 products",
-                _unless(lambda p: (p.kernel == (1, 1) and p.stride == (1, 1) and p.padding == (0, 0)
-                                   and p.out_hw == p.x_shape[2:]), "needs a 1x1 kernel, stride 1 and no padding"),
-                _when(lambda p: True, "a 1x1 kernel: one product per group, nothing to scatter (idea 30)")),
-        Backend("scatter", _ANYTHING, _when(lambda p: True, "per kernel offset, x times that offset's weights "
-                                                            "added into its view of the output (ideas 7, 32, 48)")),
+        Backend("1x1 products", lambda p: (p.kernel == (1, 1) and p.stride == (1, 1) and p.padding == (0, 0)
+                                           and p.out_hw == p.x_shape[2:]),
+                "a 1x1 kernel, stride 1 and no padding", _always,
+                "a 1x1 kernel: one product per group, nothing to scatter (idea 30)"),
+        Backend("scatter", _always, "", _always, "per kernel offset, x times that offset's weights added into its "
+                                                 "view of the output (ideas 7, 32, 48)"),
         _REFERENCE,
     ),
 }
+
+
+_PLANS: dict[tuple, Plan] = {}  # the plans made so far, by what they were made from
+PLANS_KEPT = 4096
+
+
+def plan_call(computes: str, x: np.ndarray, weight_shape: tuple[int, ...], out_hw: Pair, stride: Pair,
+              padding: Pair, dilation: Pair, groups: int, bias: bool = False, keep_columns: bool = False,
+              columns_given: bool = False, backend: str | None = None) -> Plan:
+    """``plan(Problem.of(...), backend)``, remembered by the call's shapes, x's strides and
+    settings: a training loop asks the same few questions every step (idea 72)."""
+    key = (computes, x.shape, x.strides, tuple(weight_shape), out_hw, stride, padding, dilation, groups, bias,
+           keep_columns, columns_given, backend)
+    known = _PLANS.get(key)
+    if known is None:
+        if len(_PLANS) >= PLANS_KEPT:
+            _PLANS.clear()
+        known = _PLANS[key] = plan(Problem.of(computes, x, weight_shape, out_hw, stride, padding, dilation, groups,
+                                              bias, keep_columns, columns_given), backend)
+    return known
 
 
 def plan(problem: Problem, backend: str | None = None) -> Plan:
@@ -257,13 +275,10 @@ def plan(problem: Problem, backend: str | None = None) -> Plan:
         if chosen is None:
             raise PlanError(f"{problem.computes}: no backend named {backend!r}; "
                             f"the backends are {[b.name for b in candidates]}")
-        reason = chosen.cannot(problem)
-        if reason is not None:
-            raise PlanError(f"{problem.computes}: backend {backend!r} cannot run {problem}: it {reason}")
+        if not chosen.runs(problem):
+            raise PlanError(f"{problem.computes}: backend {backend!r} cannot run {problem}: it needs {chosen.needs}")
         return Plan(problem, backend, "asked for", chosen.options(problem))
     for candidate in candidates:
-        if candidate.cannot(problem) is None:
-            why = candidate.wants(problem)
-            if why is not None:
-                return Plan(problem, candidate.name, why, candidate.options(problem))
+        if candidate.runs(problem) and candidate.wants(problem):
+            return Plan(problem, candidate.name, candidate.why, candidate.options(problem))
     raise AssertionError(f"{problem.computes}: no backend took {problem}")  # the general one always does
