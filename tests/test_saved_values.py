@@ -43,12 +43,12 @@ ACCEPTED: dict[tuple[str, str], str] = {
     ("batch_norm|layer_norm|group_norm|instance_norm", "0|1|2"):
         "PyTorch saves the input, weight and running statistics; ours saves the normalised input and the "
         "statistics it reads",
-    ("gather|scatter_?|scatter_add_?|index_select|index_add|getitem|masked_select", "0|1|2"):
-        "PyTorch saves the index (and gather and masked_select their input); ours reads them in forward "
-        "and keeps positions of its own",
-    ("lerp", "0|1"):
-        "PyTorch's lerp is one node saving its inputs; ours is composed of primitives that read the "
-        "difference end - input and the weight",
+    ("gather|masked_select", "0"):
+        "PyTorch's gather and masked_select save their input (for its shape); ours keep the shape only. The "
+        "index, an input of every indexing primitive, is version-checked as PyTorch's saved index is",
+    ("index_add", "1|2"):
+        "PyTorch's index_add saves its index and source; ours spreads the index into a new array of positions "
+        "(a copy the caller cannot change) and reads no source",
     ("split|chunk", "out|0"):
         "PyTorch refuses a multi-view output once its base changed in place, even outside the graph; "
         "ours refuses that only while gradients are recorded",

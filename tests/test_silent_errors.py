@@ -1183,3 +1183,28 @@ def test_a_float32_norm_does_not_overflow_where_its_squares_would(torch):
     assert np.isinf(torch.from_numpy(values).norm().item())
     assert tc.tensor(values).norm().item() == pytest.approx(5e20, rel=1e-6)
     assert tc.linalg.vector_norm(tc.tensor(values)).item() == pytest.approx(5e20, rel=1e-6)
+
+
+# --------------------------------------------------------------------------- the 100,000-program run at a9cab13
+
+def test_lerp_rounds_as_pytorchs_two_sided_formula(torch):
+    """lerp/tensor differed by 3.3e-16 in float64 where the result cancels: ours computed
+    input + w * (end - input) for every weight, PyTorch end - (end - input) * (1 - w) where
+    |w| >= 0.5. At w = 1 that gives ``end`` exactly, in both libraries now."""
+    rng = np.random.default_rng(0)
+    x, end = rng.standard_normal(1000) * 1e3, rng.standard_normal(1000) * 1e-3
+    for weight in (1.0, tc.ones(1000, dtype=tc.float64)):
+        got = tc.lerp(tc.tensor(x), tc.tensor(end), weight).numpy()
+        np.testing.assert_array_equal(got, end)
+    theirs = torch.lerp(torch.from_numpy(x), torch.from_numpy(end), 1.0).numpy()
+    np.testing.assert_array_equal(theirs, end)
+
+
+def test_one_hot_is_new_row_major_memory_whatever_the_index_layout(torch):
+    """one_hot of a permuted index kept the index's layout (NumPy's comparison follows it), so
+    reshape_as copied where PyTorch's (zeros, then a scatter) is a view."""
+    index = np.ascontiguousarray(np.array([[0, 2], [1, 1], [2, 0]]).T).T  # column-major memory
+    ours = tc.nn.functional.one_hot(tc.from_numpy(index), 3)
+    theirs = torch.nn.functional.one_hot(torch.from_numpy(index), 3)
+    assert ours.stride() == theirs.stride() == (6, 3, 1)
+    assert ours.reshape_as(tc.zeros(6, 3)).data_ptr() == ours.data_ptr()

@@ -133,6 +133,22 @@ def _softplus(b: GraphBuilder, node: Primitive) -> list[str]:
     return b.emit(node, "Where", [b.emit(node, "Greater", [scaled, b.constant(threshold, dtype)])[0], x, smooth])
 
 
+@converts("Lerp")
+def _lerp(b: GraphBuilder, node: Primitive) -> list[str]:
+    """Where(|w| < 0.5, x + w * (end - x), end - (end - x) * (1 - w)): both of PyTorch's sides."""
+    x, end = b.input_name(node, 0), b.input_name(node, 1)
+    dtype = node.output_specs[0].dtype
+    weight = b.input_name(node, 2, dtype)
+    if isinstance(node.inputs[2], Tensor) and node.inputs[2].dtype != dtype:  # a 0-d weight of another dtype
+        weight = b.emit(node, "Cast", [weight], to=onnx_dtype(dtype))[0]
+    difference = b.emit(node, "Sub", [end, x])[0]
+    near_x = b.emit(node, "Add", [x, b.emit(node, "Mul", [weight, difference])[0]])[0]
+    rest = b.emit(node, "Sub", [b.constant(1, dtype), weight])[0]
+    near_end = b.emit(node, "Sub", [end, b.emit(node, "Mul", [difference, rest])[0]])[0]
+    small = b.emit(node, "Less", [b.emit(node, "Abs", [weight])[0], b.constant(0.5, dtype)])[0]
+    return b.emit(node, "Where", [small, near_x, near_end])
+
+
 @converts("HuberLoss")
 def _huber_loss(b: GraphBuilder, node: Primitive) -> list[str]:
     """Where(|d| < delta, 0.5 * (slope / delta) * d², slope * (|d| - delta / 2)), d = x - t."""

@@ -738,15 +738,55 @@ class NanToNum(Primitive):
         return grad * Tensor(np.isfinite(ctx.inputs[0]._data))
 
 
+class Lerp(Primitive):
+    """``input + weight * (end - input)`` as PyTorch's kernel rounds it: ``end - (end - input) *
+    (1 - weight)`` where ``|weight| >= 0.5`` (no cancellation near ``end``). One node, as
+    PyTorch's: its output laid out from (input, end, weight), its backward reading the weight
+    for the first two gradients and input and end for the weight's."""
+
+    output_layout = "iterator"
+    backward_reads = {0: (2,), 1: (2,), 2: (0, 1)}
+
+    @staticmethod
+    def forward(ctx, x, end, weight):
+        dtype = x.dtype.type
+        difference = end - x
+        if isinstance(weight, np.ndarray):
+            weight = weight.astype(x.dtype, copy=False)  # (a 0-d weight of another float dtype)
+            return np.where(np.abs(weight) < 0.5, x + weight * difference, end - difference * (dtype(1) - weight))
+        if -0.5 < weight < 0.5:
+            return x + dtype(weight) * difference
+        return end - difference * (dtype(1) - dtype(weight))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, end, weight = ctx.inputs
+        needs = ctx.needs_input_grad
+        return (sum_to_shape(grad * (1 - weight), x.shape) if needs[0] else None,
+                sum_to_shape(grad * weight, end.shape) if needs[1] else None,
+                sum_to_shape(grad * (end - x), weight.shape) if needs[2] else None)
+
+
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:  # noqa: A002
-    """input + weight * (end - input), differentiable in all three. As PyTorch's, no promotion:
-    ``end``, and a ``weight`` tensor that is not 0-d, must have input's floating dtype."""
+    """input + weight * (end - input), differentiable in all three, rounded as PyTorch's (see
+    ``Lerp``). As PyTorch's, no promotion: ``end``, and a ``weight`` tensor that is not 0-d,
+    must have input's floating dtype."""
+    if not isinstance(input, Tensor) or not isinstance(end, Tensor):
+        raise TypeError(f"lerp: input and end must be Tensors, got {type(input).__name__} and {type(end).__name__}")
     if input.dtype.kind != "f":
         raise DtypeError(f"lerp: not implemented for dtype {input.dtype} (as in PyTorch); convert with .float()")
     for name, value in (("end", end), ("weight", weight)):
         if isinstance(value, Tensor) and (name == "end" or value.ndim) and value.dtype != input.dtype:
             raise DtypeError(f"lerp: expected dtype {input.dtype} for `{name}` but got dtype {value.dtype}")
-    return input + weight * (end - input)
+    if not isinstance(weight, Tensor):
+        weight = float(weight)
+    shapes = [input.shape, end.shape, getattr(weight, "shape", ())]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ArgumentError(f"lerp: input {shapes[0]}, end {shapes[1]} and weight {shapes[2]} cannot be "
+                            "broadcast together") from None
+    return Lerp.apply(input, end, weight)
 
 
 def clamp_min(x: Tensor, min: Any) -> Tensor:  # noqa: A002

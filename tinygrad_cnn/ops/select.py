@@ -205,4 +205,5 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         num_classes = int(values.max()) + 1
     elif values.size and values.max() >= num_classes:
         raise ArgumentError(f"one_hot: class values must be smaller than num_classes ({num_classes})")
-    return Tensor((values[..., None] == np.arange(num_classes)).astype(np.int64))
+    # new row-major memory whatever the index's layout, as PyTorch's (zeros, then a scatter)
+    return Tensor((values[..., None] == np.arange(num_classes)).astype(np.int64, order="C"))
