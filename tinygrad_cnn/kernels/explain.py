@@ -93,29 +93,19 @@ def note(plan: Plan) -> None:
         explanation.append(Step(plan, phase, depth))
 
 
-class nested:  # noqa: N801 (used as ``with nested():``, like contextlib's helpers)
-    """Plans noted inside come one level under the plan being run. A class, not a generator:
-    it wraps every planned kernel call, and costs a ContextVar read when nothing records."""
-
-    __slots__ = ("token",)
-
-    def __enter__(self) -> None:
-        active = _RECORDING.get()
-        self.token = None if active is None else _RECORDING.set((active[0], active[1], active[2] + 1))
-
-    def __exit__(self, *exception: object) -> None:
-        if self.token is not None:
-            _RECORDING.reset(self.token)
-
-
 def run_noted(plan: Plan, runner: Callable[..., Any], *args: Any) -> Any:
     """``runner(*args)``; while recording, with ``plan`` noted and the plans the runner makes
-    one level under it (nothing more is done otherwise: this wraps every planned kernel call)."""
-    if _RECORDING.get() is None:
+    one level under it (a ContextVar read otherwise: this wraps every convolution kernel call)."""
+    active = _RECORDING.get()
+    if active is None:
         return runner(*args)
-    note(plan)
-    with nested():
+    explanation, phase, depth = active
+    explanation.append(Step(plan, phase, depth))
+    token = _RECORDING.set((explanation, phase, depth + 1))
+    try:
         return runner(*args)
+    finally:
+        _RECORDING.reset(token)
 
 
 @contextmanager
