@@ -7,6 +7,7 @@ outermost in memory, "rows @ ones" when they are the innermost, else "numpy" (``
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -25,27 +26,35 @@ _WHY = {
 }
 
 
-def _in_memory_order(x: np.ndarray, dims: tuple[int, ...]) -> tuple[np.ndarray, list[int], list[int]] | None:
-    """x's axes in memory order (outermost first) as a view, where the summed ones lie in it,
-    and the kept axes in that order; None when x's memory is not one block in some order."""
+class _Placement(NamedTuple):
+    """Where the summed axes lie in x's memory: first (``outer``) or last (``inner``), with x's
+    axes in memory order as a view and the kept axes in that order."""
+
+    outer: bool
+    inner: bool
+    in_memory_order: np.ndarray
+    kept: list[int]
+
+
+def _placement(x: np.ndarray, dims: tuple[int, ...]) -> _Placement | None:
+    """None when x's memory is not one block in some order of its axes."""
     order = sorted(range(x.ndim), key=lambda d: -x.strides[d])
     in_memory_order = x.transpose(order)
     if not in_memory_order.flags.c_contiguous:
         return None
-    return in_memory_order, sorted(order.index(d) for d in dims), [d for d in order if d not in dims]
+    summed, count = sorted(order.index(d) for d in dims), len(dims)
+    return _Placement(summed == list(range(count)), summed == list(range(x.ndim - count, x.ndim)), in_memory_order,
+                      [d for d in order if d not in dims])
 
 
-def _form(x: np.ndarray, dims: tuple[int, ...]) -> str:
-    """The form the rules choose (see ``_WHY``)."""
+def _form(x: np.ndarray, dims: tuple[int, ...]) -> tuple[str, _Placement | None]:
+    """The form the rules choose (see ``_WHY``), and the placement it was read from."""
     if x.dtype.kind != "f" or x.size < SMALL_SUM or not dims or len(dims) == x.ndim:
-        return "numpy"
-    laid = _in_memory_order(x, dims)
-    if laid is None:
-        return "numpy"
-    summed, count = laid[1], len(dims)
-    if summed == list(range(count)):
-        return "ones @ rows"
-    return "rows @ ones" if summed == list(range(x.ndim - count, x.ndim)) else "numpy"
+        return "numpy", None
+    placed = _placement(x, dims)
+    if placed is None or not (placed.outer or placed.inner):
+        return "numpy", placed
+    return ("ones @ rows" if placed.outer else "rows @ ones"), placed
 
 
 def plan_sum(x: np.ndarray, dims: tuple[int, ...], form: str | None = None) -> Choice:
@@ -53,12 +62,11 @@ def plan_sum(x: np.ndarray, dims: tuple[int, ...], form: str | None = None) -> C
     whose summed axes lie where it needs them in memory)."""
     operands = f"{x.shape} over axes {tuple(dims)}"
     if form is None:
-        chosen = _form(x, dims)
+        chosen = _form(x, dims)[0]
         return Choice("sum_axes", operands, chosen, _WHY[chosen])
-    laid = _in_memory_order(x, dims) if dims else None
-    count = len(dims)
-    runs = {"numpy": True, "ones @ rows": laid is not None and laid[1] == list(range(count)),
-            "rows @ ones": laid is not None and laid[1] == list(range(x.ndim - count, x.ndim))}
+    placed = _placement(x, dims) if dims else None
+    runs = {"numpy": True, "ones @ rows": placed is not None and placed.outer,
+            "rows @ ones": placed is not None and placed.inner}
     if not runs.get(form, False):
         raise ValueError(f"sum_axes: cannot sum {operands} as {form!r}; the forms are {FORMS}, "
                          "the matrix-vector ones for summed axes outermost or innermost in memory")
@@ -69,15 +77,16 @@ def sum_axes(x: np.ndarray, dims: tuple[int, ...], form: str | None = None) -> n
     """``x.sum(dims)``, as one matrix-vector product when the summed axes are the outer (or
     the inner) ones in memory: BLAS runs that several times faster than ``np.sum`` over
     strided axes (bias gradients, batch-norm statistics)."""
+    placed = None
     if form is None and not recording_now():  # (no plan object on the hot path)
-        form = _form(x, dims)
+        form, placed = _form(x, dims)
     else:
         plan = plan_sum(x, dims, form)
         note(plan)
         form = plan.backend
     if form == "numpy":
         return np.sum(x, axis=dims)
-    in_memory_order, _, kept = _in_memory_order(x, dims)
+    in_memory_order, kept = (placed or _placement(x, dims))[2:]
     kept_size = math.prod(x.shape[d] for d in kept)
     if form == "ones @ rows":
         rows = in_memory_order.reshape(-1, kept_size)
